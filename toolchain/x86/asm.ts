@@ -1,0 +1,261 @@
+// The eDSL proper: an `Asm` collects the items of one source module —
+// instructions, labels, data, named constants, comments — as plain data.
+// Nothing is encoded here; assemble.ts lays the items out and encodes them,
+// nasm.ts prints them as annotated NASM.
+//
+// Instruction methods are typed per mnemonic family (see the `*Ops` tuples
+// below), so `a.mov(eax, bl)` or `a.add(dword(ebx), dword(ecx))` do not
+// compile.  Every method takes an optional trailing string: the end-of-line
+// comment that says *why* the instruction is there.
+
+import {
+  type AnyGpr, type Const, type CtrlReg, type Expr, type FarPtr, type Gpr, type Mem, type Mem8, type Mem16,
+  type Mem32, type Operand, type Reg8, type Reg16, type Reg32, type SegReg,
+  L, callerLocation, ExprNode,
+} from './operands.ts';
+
+export type Bits = 16 | 32;
+
+/** Optional end-of-line comment after the operands. */
+type C<T extends unknown[]> = T | [...T, string];
+
+type I = Expr;
+type RM8 = Reg8 | Mem8;
+type RM16 = Reg16 | Mem16;
+type RM32 = Reg32 | Mem32;
+type RMAny = RM8 | RM16 | RM32;
+
+export type AluOps =
+  | [Reg8, Reg8 | Mem8 | I] | [Mem8, Reg8 | I]
+  | [Reg16, Reg16 | Mem16 | I] | [Mem16, Reg16 | I]
+  | [Reg32, Reg32 | Mem32 | I] | [Mem32, Reg32 | I];
+export type MovOps = AluOps
+  | [SegReg, Reg16 | Reg32 | Mem16] | [Reg16 | Reg32 | Mem16, SegReg]
+  | [CtrlReg, Reg32] | [Reg32, CtrlReg];
+export type XchgOps =
+  | [Reg8, RM8] | [Mem8, Reg8] | [Reg16, RM16] | [Mem16, Reg16] | [Reg32, RM32] | [Mem32, Reg32];
+export type ShiftOps = [RMAny, I | Gpr<8, 'cl'>];
+export type UnaryOps = [RMAny];
+export type ImulOps = [RMAny] | [Reg16, RM16] | [Reg32, RM32] | [Reg16, RM16, I] | [Reg32, RM32, I];
+export type PushOps = [Reg16 | Reg32 | Mem16 | Mem32 | SegReg | I];
+export type PopOps = [Reg16 | Reg32 | Mem16 | Mem32 | SegReg];
+export type MovxOps = [Reg16 | Reg32, RM8] | [Reg32, RM16];
+export type LeaOps = [Reg16 | Reg32, Mem];
+export type Acc = Gpr<8, 'al'> | Gpr<16, 'ax'> | Gpr<32, 'eax'>;
+export type InOps = [Acc, I | Gpr<16, 'dx'>];
+export type OutOps = [I | Gpr<16, 'dx'>, Acc];
+export type BranchOps = [Expr];
+export type JmpOps = [Expr] | [Reg16 | Reg32 | Mem16 | Mem32] | [FarPtr];
+export type ImmOps = [I];
+export type MemOps = [Mem];
+export type Rm16Ops = [RM16];
+export type BtOps = [RM16, Reg16 | I] | [RM32, Reg32 | I];
+export type BsfOps = [Reg16, RM16] | [Reg32, RM32];
+export type Rm8Ops = [RM8];
+export type RetOps = [] | [I];
+export type NoOps = [];
+
+const CONDITIONS = [
+  'o', 'no', 'b', 'nae', 'c', 'ae', 'nb', 'nc', 'e', 'z', 'ne', 'nz', 'be', 'na', 'a', 'nbe',
+  's', 'ns', 'p', 'pe', 'np', 'po', 'l', 'nge', 'ge', 'nl', 'le', 'ng', 'g', 'nle',
+] as const;
+type Cond = (typeof CONDITIONS)[number];
+
+/** Mnemonic families: which operand tuples each mnemonic accepts. */
+export const FAMILIES = {
+  alu: ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp', 'test'],
+  mov: ['mov'],
+  xchg: ['xchg'],
+  shift: ['shl', 'shr', 'sar', 'sal', 'rol', 'ror', 'rcl', 'rcr'],
+  unary: ['inc', 'dec', 'neg', 'not', 'mul', 'div', 'idiv'],
+  imul: ['imul'],
+  push: ['push'],
+  pop: ['pop'],
+  movx: ['movzx', 'movsx'],
+  lea: ['lea'],
+  in: ['in'],
+  out: ['out'],
+  branch: [...CONDITIONS.map((c) => `j${c}`), 'jcxz', 'jecxz', 'loop', 'loope', 'loopne'],
+  jmp: ['jmp', 'call'],
+  imm: ['int'],
+  mem: ['lgdt', 'lidt', 'sgdt', 'sidt', 'invlpg'],
+  rm16: ['ltr', 'lldt', 'str', 'sldt', 'lmsw', 'smsw'],
+  bt: ['bt', 'bts', 'btr', 'btc'],
+  bsf: ['bsf', 'bsr'],
+  rm8: CONDITIONS.map((c) => `set${c}`),
+  ret: ['ret', 'retf'],
+  none: [
+    'cli', 'sti', 'hlt', 'nop', 'iret', 'iretd', 'pusha', 'pushad', 'popa', 'popad', 'pushf', 'pushfd',
+    'popf', 'popfd', 'cld', 'std', 'clc', 'stc', 'cmc', 'cbw', 'cwde', 'cwd', 'cdq', 'leave', 'int3',
+    'into', 'lahf', 'sahf', 'wbinvd', 'invd', 'clts', 'pause', 'ud2', 'cpuid', 'rdtsc',
+  ],
+  string: [
+    'lodsb', 'lodsw', 'lodsd', 'stosb', 'stosw', 'stosd', 'movsb', 'movsw', 'movsd', 'insb', 'insw', 'insd',
+    'outsb', 'outsw', 'outsd', 'cmpsb', 'cmpsw', 'cmpsd', 'scasb', 'scasw', 'scasd',
+    'rep_lodsb', 'rep_stosb', 'rep_stosw', 'rep_stosd', 'rep_movsb', 'rep_movsw', 'rep_movsd',
+    'rep_insb', 'rep_insw', 'rep_insd', 'rep_outsb', 'rep_outsw', 'rep_outsd',
+    'repe_cmpsb', 'repne_scasb',
+  ],
+} as const;
+
+type M<K extends keyof typeof FAMILIES> = (typeof FAMILIES)[K][number];
+type Methods<K extends keyof typeof FAMILIES, T extends unknown[]> = { [m in M<K>]: (...args: C<T>) => void };
+
+/** The typed instruction methods an `Asm` has. */
+export type InstructionMethods =
+  & Methods<'alu', AluOps> & Methods<'mov', MovOps> & Methods<'xchg', XchgOps> & Methods<'shift', ShiftOps>
+  & Methods<'unary', UnaryOps> & Methods<'imul', ImulOps> & Methods<'push', PushOps> & Methods<'pop', PopOps>
+  & Methods<'movx', MovxOps> & Methods<'lea', LeaOps> & Methods<'in', InOps> & Methods<'out', OutOps>
+  & Methods<'branch', BranchOps> & Methods<'jmp', JmpOps> & Methods<'imm', ImmOps> & Methods<'mem', MemOps>
+  & Methods<'rm16', Rm16Ops> & Methods<'bt', BtOps> & Methods<'bsf', BsfOps> & Methods<'rm8', Rm8Ops>
+  & Methods<'ret', RetOps> & Methods<'none', NoOps> & Methods<'string', NoOps>;
+
+export type Mnemonic = { [K in keyof typeof FAMILIES]: M<K> }[keyof typeof FAMILIES];
+export const isCondition = (s: string): s is Cond => (CONDITIONS as readonly string[]).includes(s);
+
+// -------------------------------------------------------------------- items
+
+export type DataWidth = 1 | 2 | 4;
+export type DataValue = Expr | string;
+
+export type Item =
+  | { readonly k: 'ins'; readonly mn: string; readonly ops: readonly Operand[]; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'label'; readonly name: string; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'data'; readonly width: DataWidth; readonly values: readonly DataValue[]; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'times'; readonly count: Expr; readonly width: DataWidth; readonly value: Expr; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'align'; readonly n: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'equ'; readonly name: string; readonly value: Expr; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'bss'; readonly name: string; readonly size: number; readonly align: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'comment'; readonly text: string }
+  | { readonly k: 'blank' };
+
+function splitComment(args: unknown[]): { ops: Operand[]; comment?: string } {
+  const last = args[args.length - 1];
+  if (typeof last === 'string') return { ops: args.slice(0, -1) as Operand[], comment: last };
+  return { ops: args as Operand[] };
+}
+
+/** Collects the items of one module. Create through `defineModule`, not directly. */
+export class Asm {
+  readonly items: Item[] = [];
+  private uniqCounter = 0;
+
+  constructor(readonly bits: Bits, readonly file: string) {}
+
+  /** Any instruction by mnemonic (untyped escape hatch; prefer the typed methods). */
+  ins(mn: string, ...args: (Operand | string)[]): void {
+    const { ops, comment } = splitComment(args);
+    this.items.push({ k: 'ins', mn, ops, comment, loc: callerLocation() });
+  }
+
+  /** Define a label here and return a reference to it. Names starting with '.' are local to the previous label. */
+  label(name: string, comment?: string): ExprNode {
+    this.items.push({ k: 'label', name, comment, loc: callerLocation() });
+    return L(name);
+  }
+
+  /** A fresh local label name, unique in this module: `.retry_3`. */
+  uniq(prefix: string): string {
+    return `.${prefix}_${++this.uniqCounter}`;
+  }
+
+  db(...args: DataValue[]): void { this.data(1, args); }
+  dw(...args: DataValue[]): void { this.data(2, args); }
+  dd(...args: DataValue[]): void { this.data(4, args); }
+  /** Data with a comment: `a.dataC(2, [0xFFFF], 'limit 15:0')`. */
+  dataC(width: DataWidth, values: DataValue[], comment: string): void {
+    this.items.push({ k: 'data', width, values, comment, loc: callerLocation() });
+  }
+  private data(width: DataWidth, values: DataValue[]): void {
+    if (values.length === 0) throw new Error(`empty data directive at ${callerLocation()}`);
+    this.items.push({ k: 'data', width, values, loc: callerLocation() });
+  }
+
+  /** `times count d{b,w,d} value` */
+  times(count: Expr, width: DataWidth, value: Expr, comment?: string): void {
+    this.items.push({ k: 'times', count, width, value, comment, loc: callerLocation() });
+  }
+
+  /** Pad with zero bytes to a multiple of n (`align n, db 0`). */
+  align(n: number, comment?: string): void {
+    if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0) throw new Error(`align ${n}: not a power of two (${callerLocation()})`);
+    this.items.push({ k: 'align', n, comment, loc: callerLocation() });
+  }
+
+  /** A module-local `name equ value` (for named constants shared across modules use `constant()`). */
+  equ(name: string, value: Expr, comment?: string): ExprNode {
+    this.items.push({ k: 'equ', name, value, comment, loc: callerLocation() });
+    return L(name);
+  }
+
+  /**
+   * Reserve `size` zeroed bytes after the end of the component's loaded image
+   * (like a C .bss): costs no space on disk. The kernel entry clears the region.
+   */
+  bss(name: string, size: number, align = 4, comment?: string): ExprNode {
+    if (!Number.isInteger(size) || size <= 0) throw new Error(`bss '${name}': size ${size} is not a positive integer`);
+    this.items.push({ k: 'bss', name, size, align, comment, loc: callerLocation() });
+    return L(name);
+  }
+
+  /** A full-line comment in the generated source. */
+  comment(text: string): void {
+    for (const line of text.split('\n')) this.items.push({ k: 'comment', text: line });
+  }
+
+  /** A blank line and a section banner, for readability of the generated source. */
+  section(title: string): void {
+    this.items.push({ k: 'blank' });
+    this.items.push({ k: 'comment', text: `---- ${title} ` + '-'.repeat(Math.max(0, 66 - title.length)) });
+  }
+
+  blank(): void { this.items.push({ k: 'blank' }); }
+}
+
+// Install one method per mnemonic; the static types come from InstructionMethods.
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface Asm extends InstructionMethods {}
+for (const list of Object.values(FAMILIES)) {
+  for (const mn of list) {
+    Object.defineProperty(Asm.prototype, mn, {
+      value: function (this: Asm, ...args: (Operand | string)[]) {
+        const { ops, comment } = splitComment(args);
+        this.items.push({ k: 'ins', mn: mn.replace('_', ' '), ops, comment, loc: callerLocation() });
+      },
+    });
+  }
+}
+
+// ------------------------------------------------------------------ modules
+
+/** One source module: one hardware concept, one generated .asm file. */
+export interface ModuleDef {
+  /** File name of the generated source inside build/asm/<component>/ (without .asm). */
+  readonly name: string;
+  /** One-line title: what the concept is. */
+  readonly title: string;
+  /** The header block: what it is, why the kernel needs it, contract with the previous stage. */
+  readonly about: string;
+  /** Spec sections that define it (Intel SDM, datasheets, PCI, virtio). */
+  readonly spec?: readonly string[];
+  readonly emit: (a: Asm) => void;
+}
+
+export interface Module extends ModuleDef {
+  /** The TypeScript file that defines the module (relative to the project root). */
+  readonly file: string;
+}
+
+export function defineModule(def: ModuleDef): Module {
+  if (!/^[a-z0-9_\-]+$/.test(def.name)) throw new Error(`module name '${def.name}' must be lowercase letters, digits, _ or -`);
+  return Object.freeze({ ...def, file: callerLocation().replace(/:\d+$/, '') });
+}
+
+/** Run a module's emitter for a given mode and return its items. */
+export function collect(mod: Module, bits: Bits): Item[] {
+  const a = new Asm(bits, mod.file);
+  mod.emit(a);
+  return a.items;
+}
+
+export type { Const, AnyGpr };

@@ -1,0 +1,379 @@
+// Layout and encoding of one image component (boot sector, stage 2, kernel …).
+//
+// A component is a list of modules assembled as one unit at one origin, in
+// one mode (bits 16 or 32) — exactly what one `nasm -f bin` run sees.  Labels
+// are resolved by iterating the layout: each pass places every item with the
+// sizes chosen in the previous pass, until no address changes.  Label
+// branches start short (rel8) and grow to near once they cannot reach, and
+// never shrink back, so the iteration converges (NASM's optimiser does the same).
+
+import { type Bits, type Item, type Module, collect, isCondition } from './asm.ts';
+import { type Const, type Expr, type Mem, type Operand, ExprNode, isExpr, isFar, isMem, isReg } from './operands.ts';
+import { type ResolvedOp, EncodeError, encodeInstruction } from './isa.ts';
+
+export interface ComponentDef {
+  /** Component name: build/asm/<name>.asm, build/bin/<name>.bin. */
+  readonly name: string;
+  readonly title: string;
+  /** Header text for the generated main file. */
+  readonly about: string;
+  readonly bits: Bits;
+  /** Load address (NASM `org`). */
+  readonly origin: number;
+  readonly modules: readonly Module[];
+  /** Addresses taken from other components, emitted as `equ` lines. */
+  readonly externs?: readonly Extern[];
+}
+
+export interface Extern {
+  readonly name: string;
+  readonly value: number;
+  readonly doc: string;
+}
+
+export type SymbolKind = 'label' | 'equ' | 'const' | 'extern' | 'bss';
+
+export interface SymbolInfo {
+  readonly name: string;
+  readonly value: number;
+  readonly kind: SymbolKind;
+  /** TypeScript file that defines the symbol. */
+  readonly file: string;
+  /** For bss symbols: reserved size in bytes. */
+  readonly size?: number;
+}
+
+/** One line of the listing: an item, where it landed, and its bytes. */
+export interface ListingRow {
+  readonly module: number;
+  readonly item: Item;
+  readonly addr: number;
+  readonly bytes: Uint8Array;
+  /** Local-label scope (the last global label) at this item, for printing expressions. */
+  readonly scope: string;
+}
+
+export interface Assembled {
+  readonly def: ComponentDef;
+  readonly bytes: Uint8Array;
+  readonly rows: readonly ListingRow[];
+  readonly symbols: ReadonlyMap<string, SymbolInfo>;
+  /** Named constants referenced by this component (transitively), in first-use order. */
+  readonly consts: readonly Const[];
+  /** First byte after the loaded image and the end of reserved (bss) memory. */
+  readonly bssStart: number;
+  readonly bssEnd: number;
+  readonly passes: number;
+}
+
+/** Synthesised symbols at the end of every component. */
+export const IMAGE_END = 'image_end';
+export const BSS_START = 'bss_start';
+export const BSS_END = 'bss_end';
+export const BSS_ALIGN = 16;
+
+/** A mistake in kernel source, reported with the TS line that wrote it. */
+export class AsmError extends Error {
+  constructor(readonly component: string, readonly loc: string, readonly scope: string, msg: string) {
+    super(`${loc}${scope ? ` (after label ${scope})` : ''} [${component}]: ${msg}`);
+  }
+}
+
+interface Value { v: number; reloc: number }
+
+interface Flat {
+  readonly module: number;
+  readonly item: Item;
+  readonly scope: string;
+}
+
+const MAX_PASSES = 40;
+
+export function assemble(def: ComponentDef): Assembled {
+  const flat: Flat[] = [];
+  const fileOf = new Map<string, string>();
+  const symbolFile = (name: string) => fileOf.get(name) ?? '';
+  // 1. Collect items and compute the local-label scope of each.
+  def.modules.forEach((mod, mi) => {
+    let scope = '';
+    for (const item of collect(mod, def.bits)) {
+      if (item.k === 'label' && !item.name.startsWith('.')) scope = item.name;
+      if (item.k === 'label' && item.name.startsWith('.') && !scope) {
+        throw new AsmError(def.name, item.loc, '', `local label '${item.name}' has no global label before it in module '${mod.name}'`);
+      }
+      flat.push({ module: mi, item, scope });
+    }
+  });
+  const fullName = (name: string, scope: string) => (name.startsWith('.') ? scope + name : name);
+
+  // 2. Symbol definitions that do not depend on layout.
+  const labels = new Map<string, number>();
+  const equs = new Map<string, { value: Expr; scope: string; file: string }>();
+  const define = (name: string, loc: string, scope: string, file: string) => {
+    if (labels.has(name) || equs.has(name)) throw new AsmError(def.name, loc, scope, `symbol '${name}' is defined twice (also in ${symbolFile(name)})`);
+    fileOf.set(name, file);
+  };
+  for (const f of flat) {
+    const it = f.item;
+    const file = def.modules[f.module]!.file;
+    if (it.k === 'label') { const n = fullName(it.name, f.scope); define(n, it.loc, f.scope, file); labels.set(n, def.origin); }
+    if (it.k === 'equ') { define(it.name, it.loc, f.scope, file); equs.set(it.name, { value: it.value, scope: f.scope, file }); }
+  }
+  for (const e of def.externs ?? []) {
+    define(e.name, 'externs', '', 'image layout');
+    equs.set(e.name, { value: e.value, scope: '', file: 'image layout' });
+  }
+  // bss: offsets after the image, in module order.
+  let bssOffset = 0;
+  const bssSyms: { name: string; offset: number; size: number; file: string }[] = [];
+  for (const f of flat) {
+    if (f.item.k !== 'bss') continue;
+    const it = f.item;
+    bssOffset = Math.ceil(bssOffset / it.align) * it.align;
+    const file = def.modules[f.module]!.file;
+    define(it.name, it.loc, f.scope, file);
+    bssSyms.push({ name: it.name, offset: bssOffset, size: it.size, file });
+    bssOffset += it.size;
+  }
+  const bssSize = Math.ceil(bssOffset / BSS_ALIGN) * BSS_ALIGN;
+  labels.set(IMAGE_END, def.origin);
+  const usedConsts = new Map<string, Const>();
+
+  // 3. Expression evaluation (NASM semantics for relocatable vs scalar values).
+  const evaluate = (e: Expr, scope: string, here: number, loc: string, depth = 0): Value => {
+    if (typeof e === 'number') return { v: e, reloc: 0 };
+    if (depth > 64) throw new AsmError(def.name, loc, scope, 'expression nests too deeply (a circular equ?)');
+    const t = e.tree;
+    switch (t.t) {
+      case 'here': return { v: here, reloc: 1 };
+      case 'start': return { v: def.origin, reloc: 1 };
+      case 'const': {
+        const prev = usedConsts.get(t.c.name);
+        if (prev && prev !== t.c) throw new AsmError(def.name, loc, scope, `two different constants are named '${t.c.name}'`);
+        usedConsts.set(t.c.name, t.c);
+        return evaluate(t.c.value, '', here, loc, depth + 1);
+      }
+      case 'sym': {
+        const n = fullName(t.name, scope);
+        if (labels.has(n)) return { v: labels.get(n)!, reloc: 1 };
+        const eq = equs.get(n);
+        if (eq) return evaluate(eq.value, eq.scope, here, loc, depth + 1);
+        const b = bssSyms.find((s) => s.name === n);
+        if (b) return { v: bssStartValue() + b.offset, reloc: 1 };
+        if (n === BSS_START) return { v: bssStartValue(), reloc: 1 };
+        if (n === BSS_END) return { v: bssStartValue() + bssSize, reloc: 1 };
+        throw new AsmError(def.name, loc, scope, `undefined symbol '${n}'`);
+      }
+      case 'not': {
+        const a = evaluate(t.a, scope, here, loc, depth + 1);
+        if (a.reloc) throw new AsmError(def.name, loc, scope, "'~' applied to an address: NASM only allows it on scalars (subtract $$ first)");
+        return { v: ~a.v, reloc: 0 };
+      }
+      case 'bin': {
+        const a = evaluate(t.a, scope, here, loc, depth + 1);
+        const b = evaluate(t.b, scope, here, loc, depth + 1);
+        if (t.op === '+') return { v: a.v + b.v, reloc: a.reloc + b.reloc };
+        if (t.op === '-') return { v: a.v - b.v, reloc: a.reloc - b.reloc };
+        if (a.reloc || b.reloc) {
+          throw new AsmError(def.name, loc, scope, `'${t.op}' applied to an address: NASM only allows + and - on labels (use label - $$ to get a number)`);
+        }
+        return { v: binop(t.op, a.v, b.v, () => new AsmError(def.name, loc, scope, 'division by zero in expression')), reloc: 0 };
+      }
+    }
+  };
+  const bssStartValue = () => labels.get(IMAGE_END)! + ((BSS_ALIGN - ((labels.get(IMAGE_END)! - def.origin) % BSS_ALIGN)) % BSS_ALIGN);
+
+  const resolveOp = (o: Operand, scope: string, here: number, loc: string): ResolvedOp => {
+    if (isReg(o)) return { t: 'reg', r: o };
+    if (isFar(o)) {
+      const sel = evaluate(o.selector, scope, here, loc);
+      const off = evaluate(o.offset, scope, here, loc);
+      return { t: 'far', sel: sel.v, off: off.v, wide: o.wide };
+    }
+    if (isMem(o)) {
+      const m = normaliseMem(o, def.name, loc, scope);
+      const d = m.addr.disp === undefined ? { v: 0, reloc: 0 } : evaluate(m.addr.disp, scope, here, loc);
+      return { t: 'mem', m, disp: d.v, reloc: d.reloc !== 0 };
+    }
+    if (isExpr(o)) {
+      const x = evaluate(o, scope, here, loc);
+      return { t: 'imm', v: x.v, reloc: x.reloc !== 0 };
+    }
+    throw new AsmError(def.name, loc, scope, `not an operand: ${JSON.stringify(o)}`);
+  };
+
+  // 4. Layout passes.
+  const near = new Set<number>();
+  const sizes = new Array<number>(flat.length).fill(0);
+  let passes = 0;
+  const runPass = (final: boolean): { rows: ListingRow[]; out: number[]; changed: boolean } => {
+    let pc = def.origin;
+    let changed = false;
+    const rows: ListingRow[] = [];
+    const out: number[] = [];
+    flat.forEach((f, i) => {
+      const it = f.item;
+      let bytes: Uint8Array = EMPTY;
+      const setLabel = (name: string) => { if (labels.get(name) !== pc) { labels.set(name, pc); changed = true; } };
+      try {
+        switch (it.k) {
+          case 'label': setLabel(fullName(it.name, f.scope)); break;
+          case 'ins': {
+            const ops = it.ops.map((o) => resolveOp(o, f.scope, pc, it.loc));
+            const enc = encodeInstruction(it.mn, ops, def.bits, pc, near.has(i));
+            if (enc.near) near.add(i);
+            bytes = enc.bytes;
+            break;
+          }
+          case 'data': bytes = encodeData(it.width, it.values.map((v) => (typeof v === 'string' ? v : evaluate(v, f.scope, pc, it.loc).v)), final); break;
+          case 'times': {
+            const n = evaluate(it.count, f.scope, pc, it.loc);
+            if (n.reloc) throw new Error('times count is an address, not a number');
+            if (n.v < 0 && final) throw new Error(`times count is negative (${n.v}): the code before it is ${-n.v} bytes too long`);
+            const one = encodeData(it.width, [evaluate(it.value, f.scope, pc, it.loc).v], final);
+            bytes = repeat(one, Math.max(0, n.v));
+            break;
+          }
+          case 'align': bytes = new Uint8Array((it.n - ((pc - def.origin) % it.n)) % it.n); break;
+          case 'equ': if (final) evaluate(it.value, f.scope, pc, it.loc); break;
+          default: break;
+        }
+      } catch (e) {
+        if (e instanceof AsmError) throw e;
+        if (e instanceof EncodeError || e instanceof Error) {
+          const text = it.k === 'ins' ? `${it.mn}: ${(e as Error).message}` : (e as Error).message;
+          throw new AsmError(def.name, 'loc' in it ? it.loc : '?', f.scope, text);
+        }
+        throw e;
+      }
+      if (sizes[i] !== bytes.length) { sizes[i] = bytes.length; changed = true; }
+      rows.push({ module: f.module, item: it, addr: pc, bytes, scope: f.scope });
+      for (const b of bytes) out.push(b);
+      pc += bytes.length;
+    });
+    if (labels.get(IMAGE_END) !== pc) { labels.set(IMAGE_END, pc); changed = true; }
+    return { rows, out, changed };
+  };
+  for (;;) {
+    passes++;
+    const { changed } = runPass(false);
+    if (!changed) break;
+    if (passes >= MAX_PASSES) throw new AsmError(def.name, def.name, '', `layout did not converge after ${MAX_PASSES} passes`);
+  }
+  const final = runPass(true);
+  if (final.changed) throw new AsmError(def.name, def.name, '', 'internal: layout changed in the final pass');
+
+  // 5. Symbol table.
+  const symbols = new Map<string, SymbolInfo>();
+  for (const [name, value] of labels) symbols.set(name, { name, value, kind: 'label', file: symbolFile(name) || 'image layout' });
+  for (const [name, eq] of equs) {
+    const isExtern = (def.externs ?? []).some((x) => x.name === name);
+    symbols.set(name, { name, value: evaluate(eq.value, eq.scope, 0, name).v, kind: isExtern ? 'extern' : 'equ', file: eq.file });
+  }
+  const bssStart = bssStartValue();
+  for (const b of bssSyms) symbols.set(b.name, { name: b.name, value: bssStart + b.offset, kind: 'bss', file: b.file, size: b.size });
+  symbols.set(BSS_START, { name: BSS_START, value: bssStart, kind: 'equ', file: 'image layout' });
+  symbols.set(BSS_END, { name: BSS_END, value: bssStart + bssSize, kind: 'equ', file: 'image layout' });
+  for (const c of usedConsts.values()) symbols.set(c.name, { name: c.name, value: evaluate(c.value, '', 0, c.name).v, kind: 'const', file: c.file });
+
+  return {
+    def, bytes: Uint8Array.from(final.out), rows: final.rows, symbols, consts: orderConsts([...usedConsts.values()]),
+    bssStart, bssEnd: bssStart + bssSize, passes,
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+function binop(op: string, a: number, b: number, divZero: () => Error): number {
+  switch (op) {
+    case '*': return a * b;
+    case '/': if (b === 0) throw divZero(); return Math.trunc(a / b);
+    case '%': if (b === 0) throw divZero(); return a % b;
+    case '<<': return a * 2 ** b;
+    case '>>': return Math.floor(a / 2 ** b);
+    case '&': return Number(BigInt.asIntN(64, BigInt(a) & BigInt(b)));
+    case '|': return Number(BigInt.asIntN(64, BigInt(a) | BigInt(b)));
+    case '^': return Number(BigInt.asIntN(64, BigInt(a) ^ BigInt(b)));
+    default: throw new Error(`unknown operator ${op}`);
+  }
+}
+
+function repeat(one: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(one.length * n);
+  for (let i = 0; i < n; i++) out.set(one, i * one.length);
+  return out;
+}
+
+function encodeData(width: 1 | 2 | 4, values: readonly (number | string)[], final: boolean): Uint8Array {
+  const out: number[] = [];
+  const lo = width === 4 ? -(2 ** 31) : -(2 ** (width * 8 - 1));
+  const hi = 2 ** (width * 8) - 1;
+  for (const v of values) {
+    if (typeof v === 'string') {
+      if (width !== 1) throw new Error('strings are only allowed in db');
+      for (const ch of v) {
+        const c = ch.codePointAt(0)!;
+        if (c > 0x7e || (c < 0x20 && c !== 9 && c !== 10 && c !== 13)) throw new Error(`string contains a character NASM text cannot show plainly: U+${c.toString(16)}`);
+        out.push(c);
+      }
+      continue;
+    }
+    if (final && (v < lo || v > hi)) throw new Error(`value ${v} does not fit in ${width * 8} bits`);
+    const u = width === 4 ? v >>> 0 : v & (2 ** (width * 8) - 1);
+    for (let i = 0; i < width; i++) out.push(Math.floor(u / 2 ** (8 * i)) & 0xff);
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * NASM rewrites some addresses before encoding them; do the same so that the
+ * text we print and the bytes we encode agree (and never print forms NASM
+ * would rewrite): [eax*1] → [eax], [eax*2] → [eax+eax], [x+esp] → [esp+x],
+ * and 16-bit [si+bx] → [bx+si].
+ */
+export function normaliseMem(m: Mem, component: string, loc: string, scope: string): Mem {
+  let { base, index, scale } = m.addr;
+  const err = (msg: string) => new AsmError(component, loc, scope, msg);
+  if (scale !== undefined && !index) throw err('memory operand has a scale but no index register');
+  if (base && index && base.size !== index.size) throw err(`memory operand mixes ${base.size}-bit and ${index.size}-bit address registers`);
+  if (index && (scale ?? 1) === 1 && !base) { base = index; index = undefined; scale = undefined; }
+  if (index && scale === 2 && !base && index.size === 32) { base = index; scale = undefined; }
+  if (index && index.name === 'esp') {
+    if ((scale ?? 1) !== 1 || !base) throw err('esp cannot be an index register');
+    [base, index] = [index, base];
+  }
+  if (base?.size === 16 || index?.size === 16) {
+    if (scale !== undefined && scale !== 1) throw err('16-bit addressing has no scale factor');
+    if (base && (base.name === 'si' || base.name === 'di') && index && (index.name === 'bx' || index.name === 'bp')) [base, index] = [index, base];
+    const okBase = !base || base.name === 'bx' || base.name === 'bp' || (!index && (base.name === 'si' || base.name === 'di'));
+    const okIndex = !index || index.name === 'si' || index.name === 'di';
+    if (!okBase || !okIndex) throw err(`[${[base?.name, index?.name].filter(Boolean).join('+')}] is not a 16-bit addressing form (allowed: bx|bp + si|di, or one of them)`);
+  }
+  if (base === m.addr.base && index === m.addr.index && scale === m.addr.scale) return m;
+  return { ...m, addr: { ...m.addr, base, index, scale } };
+}
+
+/** Constants whose value refers to other constants come after them (NASM equ order). */
+function orderConsts(list: Const[]): Const[] {
+  const out: Const[] = [];
+  const seen = new Set<string>();
+  const deps = (e: Expr, acc: Const[]) => {
+    if (typeof e === 'number') return;
+    const t = e.tree;
+    if (t.t === 'const') acc.push(t.c);
+    else if (t.t === 'bin') { deps(t.a, acc); deps(t.b, acc); }
+    else if (t.t === 'not') deps(t.a, acc);
+  };
+  const visit = (c: Const) => {
+    if (seen.has(c.name)) return;
+    seen.add(c.name);
+    const d: Const[] = [];
+    deps(c.value, d);
+    d.forEach(visit);
+    out.push(c);
+  };
+  list.forEach(visit);
+  return out;
+}
+
+export { isCondition, ExprNode };

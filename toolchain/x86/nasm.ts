@@ -1,0 +1,230 @@
+// The NASM emitter: turns an assembled component back into annotated NASM
+// source — the course text students read.  `cd build/asm && nasm -f bin
+// <component>.asm` must reproduce the encoded bytes exactly (a test checks).
+//
+// Output of one component:
+//   <component>.asm            header, bits/org, constants, %include lines, bss
+//   <component>/<module>.asm   one file per TypeScript source module
+// A component with a single module is written as one file.
+
+import type { DataValue, Item } from './asm.ts';
+import { type Assembled, BSS_ALIGN, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
+import type { Const, Expr, FarPtr, Mem, Operand } from './operands.ts';
+import { isExpr, isFar, isMem, isReg } from './operands.ts';
+
+export interface AsmFile {
+  /** Path relative to build/asm/. */
+  readonly path: string;
+  readonly text: string;
+}
+
+const COMMENT_COL = 48;
+
+export function hex(v: number, width = 0): string {
+  if (v < 0) return `-${hex(-v, width)}`;
+  return '0x' + v.toString(16).toUpperCase().padStart(width, '0');
+}
+
+/** Numbers below 10 read best in decimal; everything else in hex. */
+export function num(v: number): string {
+  return v >= 0 && v < 10 ? String(v) : v < 0 && v > -10 ? String(v) : hex(v);
+}
+
+export function exprText(e: Expr, top = true): string {
+  if (typeof e === 'number') return num(e);
+  const t = e.tree;
+  switch (t.t) {
+    case 'sym': return t.name;
+    case 'const': return t.c.name;
+    case 'here': return '$';
+    case 'start': return '$$';
+    case 'not': return `~${exprText(t.a, false)}`;
+    case 'bin': {
+      const s = `${exprText(t.a, false)} ${t.op} ${exprText(t.b, false)}`;
+      return top ? s : `(${s})`;
+    }
+  }
+}
+
+function memText(m0: Mem, component: string): string {
+  const m = normaliseMem(m0, component, '', '');
+  const { base, index, scale, disp, seg } = m.addr;
+  const parts: string[] = [];
+  if (base) parts.push(base.name);
+  if (index) parts.push(scale && scale !== 1 ? `${index.name}*${scale}` : index.name);
+  let s = parts.join('+');
+  if (disp !== undefined) {
+    const d = exprText(disp);
+    if (!s) s = d;
+    else if (typeof disp === 'number' && disp < 0) s += `-${num(-disp)}`;
+    else if (typeof disp === 'number' && disp === 0) { /* NASM drops +0 anyway */ }
+    else s += `+${typeof disp === 'number' ? d : exprText(disp, false)}`;
+  }
+  if (seg) s = `${seg.name}:${s}`;
+  const size = m.size === 8 ? 'byte ' : m.size === 16 ? 'word ' : m.size === 32 ? 'dword ' : '';
+  return `${size}[${s}]`;
+}
+
+function farText(f: FarPtr): string {
+  return `${f.wide ? 'dword ' : ''}${exprText(f.selector, false)}:${exprText(f.offset, false)}`;
+}
+
+export function operandText(o: Operand, component: string, mn: string): string {
+  if (isReg(o)) return o.name;
+  if (isMem(o)) return mn === 'lea' ? memText({ ...o, size: 'none' }, component) : memText(o, component);
+  if (isFar(o)) return farText(o);
+  if (isExpr(o)) return exprText(o);
+  return '?';
+}
+
+function quote(s: string): string[] {
+  const out: string[] = [];
+  let run = '';
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (c >= 0x20 && c <= 0x7e && ch !== '"') run += ch;
+    else { if (run) out.push(`"${run}"`); run = ''; out.push(num(c)); }
+  }
+  if (run) out.push(`"${run}"`);
+  return out;
+}
+
+function dataText(values: readonly DataValue[]): string {
+  return values.flatMap((v) => (typeof v === 'string' ? quote(v) : [exprText(v)])).join(', ');
+}
+
+const D = { 1: 'db', 2: 'dw', 4: 'dd' } as const;
+
+function withComment(code: string, comment?: string): string {
+  if (!comment) return code;
+  const lines = comment.split('\n');
+  const first = `${code.padEnd(COMMENT_COL - 1)} ; ${lines[0]}`;
+  return [first, ...lines.slice(1).map((l) => `${' '.repeat(COMMENT_COL - 1)} ; ${l}`)].join('\n');
+}
+
+/** The NASM text of one item (without address columns). */
+export function itemText(it: Item, component: string): string {
+  switch (it.k) {
+    case 'ins': {
+      const ops = it.ops.map((o) => operandText(o, component, it.mn)).join(', ');
+      return withComment(`    ${it.mn}${ops ? ' ' + ops : ''}`, it.comment);
+    }
+    case 'label': return withComment(`${it.name}:`, it.comment);
+    case 'data': return withComment(`    ${D[it.width]} ${dataText(it.values)}`, it.comment);
+    case 'times': return withComment(`    times ${exprText(it.count)} ${D[it.width]} ${exprText(it.value)}`, it.comment);
+    case 'align': return withComment(`    align ${it.n}, db 0`, it.comment);
+    case 'equ': return withComment(`${it.name} equ ${exprText(it.value)}`, it.comment);
+    case 'bss': return ''; // printed by the bss block of the component
+    case 'comment': return it.text ? `; ${it.text}` : ';';
+    case 'blank': return '';
+  }
+}
+
+function box(lines: string[]): string[] {
+  const rule = '; ' + '='.repeat(76);
+  return [rule, ...lines.map((l) => (l ? `; ${l}` : ';')), rule];
+}
+
+function constLines(consts: readonly Const[]): string[] {
+  const out: string[] = [];
+  for (const c of consts) {
+    const doc = c.doc.split('\n');
+    out.push(withComment(`${c.name} equ ${exprText(c.value)}`, doc[0]));
+    for (const d of doc.slice(1)) out.push(`${' '.repeat(COMMENT_COL - 1)} ; ${d}`);
+  }
+  return out;
+}
+
+function moduleHeader(a: Assembled, mi: number, generatedBy: string): string[] {
+  const mod = a.def.modules[mi]!;
+  const lines = [
+    `GENERATED FILE - do not edit. Generated by the tskernel toolchain from ${mod.file}`,
+    `(${generatedBy}); regenerate with \`npm run build\`.`,
+    '',
+    mod.title,
+    '',
+    ...mod.about.trim().split('\n').map((l) => l.trimEnd()),
+  ];
+  if (mod.spec?.length) lines.push('', 'Specification:', ...mod.spec.map((s) => `  - ${s}`));
+  return box(lines);
+}
+
+/** Emit the NASM files for an assembled component. */
+export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts'): AsmFile[] {
+  const def = a.def;
+  const files: AsmFile[] = [];
+  const single = def.modules.length === 1;
+  // Constants go to the module whose TypeScript file defines them, else to the main file.
+  const constsByModule = new Map<number, Const[]>();
+  const mainConsts: Const[] = [];
+  for (const c of a.consts) {
+    const mi = def.modules.findIndex((m) => m.file === c.file);
+    if (mi >= 0 && !single) constsByModule.set(mi, [...(constsByModule.get(mi) ?? []), c]);
+    else mainConsts.push(c);
+  }
+  const bodies = def.modules.map((_, mi) => {
+    const out: string[] = [];
+    const consts = constsByModule.get(mi);
+    if (consts?.length) out.push('', '; Constants (named as in the specification):', ...constLines(consts));
+    out.push('');
+    for (const row of a.rows) if (row.module === mi) { const t = itemText(row.item, def.name); if (row.item.k !== 'bss') out.push(t); }
+    const bss = a.rows.filter((r) => r.module === mi && r.item.k === 'bss');
+    if (bss.length) {
+      out.push('', `; Reserved memory after the loaded image (see ${BSS_START} in ${def.name}.asm); zeroed at boot:`);
+      for (const r of bss) {
+        if (r.item.k !== 'bss') continue;
+        const s = a.symbols.get(r.item.name)!;
+        out.push(withComment(`${r.item.name} equ ${BSS_START} + ${hex(s.value - a.bssStart)}`, `${r.item.size} bytes${r.item.comment ? ': ' + r.item.comment : ''}`));
+      }
+    }
+    return out;
+  });
+
+  const main: string[] = [];
+  const sources = def.modules.map((m) => m.file);
+  main.push(...box([
+    `GENERATED FILE - do not edit. Generated by the tskernel toolchain from`,
+    ...sources.map((s) => `  ${s}`),
+    `regenerate with \`npm run build\`. Assemble by hand (the result is byte-identical`,
+    `to build/bin/${def.name}.bin):   cd build/asm && nasm -f bin ${def.name}.asm -o /tmp/${def.name}.bin`,
+    '',
+    `${def.title}`,
+    '',
+    ...def.about.trim().split('\n').map((l) => l.trimEnd()),
+  ]));
+  main.push('', withComment(`bits ${def.bits}`, `${def.bits}-bit code: the CPU mode this component runs in`));
+  main.push(withComment(`org ${hex(def.origin)}`, 'the address this component is loaded at'));
+  if (def.externs?.length) {
+    main.push('', '; Addresses in other components, fixed by the image layout (toolchain/image.ts):');
+    for (const e of def.externs) main.push(withComment(`${e.name} equ ${hex(e.value)}`, e.doc));
+  }
+  if (mainConsts.length) main.push('', '; Constants (named as in the specification):', ...constLines(mainConsts));
+  if (single) {
+    main.push('', ...moduleHeader(a, 0, 'the only module of this component'), ...bodies[0]!);
+  } else {
+    main.push('', '; The modules of this component, in link order:');
+    def.modules.forEach((m, mi) => {
+      const path = `${def.name}/${m.name}.asm`;
+      main.push(withComment(`%include "${path}"`, m.title));
+      files.push({ path, text: [...moduleHeader(a, mi, `part of ${def.name}.asm`), ...bodies[mi]!].join('\n') + '\n' });
+    });
+  }
+  main.push('', withComment(`${IMAGE_END}:`, 'end of the bytes loaded from disk'));
+  main.push(withComment(`${BSS_START} equ ${IMAGE_END} + ((${BSS_ALIGN} - ((${IMAGE_END} - $$) % ${BSS_ALIGN})) % ${BSS_ALIGN})`, `reserved (bss) memory starts at the next ${BSS_ALIGN}-byte boundary`));
+  main.push(withComment(`${BSS_END} equ ${BSS_START} + ${hex(a.bssEnd - a.bssStart)}`, 'end of reserved memory'));
+  files.unshift({ path: `${def.name}.asm`, text: main.join('\n') + '\n' });
+  return files;
+}
+
+/** A listing: address, bytes, source text and the TypeScript line that wrote it. */
+export function listing(a: Assembled): string {
+  const out: string[] = [`; Listing of ${a.def.name} (bits ${a.def.bits}, org ${hex(a.def.origin)}) - generated by the tskernel toolchain`, ''];
+  for (const r of a.rows) {
+    if (r.item.k === 'comment' || r.item.k === 'blank' || r.item.k === 'bss') continue;
+    const text = itemText(r.item, a.def.name).split('\n')[0]!;
+    const loc = 'loc' in r.item ? r.item.loc : '';
+    const bytes = Array.from(r.bytes.slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ') + (r.bytes.length > 8 ? ' …' : '');
+    out.push(`${r.addr.toString(16).padStart(8, '0')}  ${bytes.padEnd(26)}${text.padEnd(80)} ${loc}`);
+  }
+  return out.join('\n') + '\n';
+}
