@@ -155,7 +155,12 @@ export function assemble(def: ComponentDef): Assembled {
       }
       case 'sym': {
         const n = fullName(t.name, scope);
-        if (labels.has(n)) return { v: labels.get(n)!, reloc: 1 };
+        if (labels.has(n)) {
+          // First pass: a forward label has no position yet. Pretend it is right
+          // here, so branches start short and only grow (NASM does the same).
+          if (firstPass && !placed.has(n)) return { v: here, reloc: 1 };
+          return { v: labels.get(n)!, reloc: 1 };
+        }
         const eq = equs.get(n);
         if (eq) return evaluate(eq.value, eq.scope, here, loc, depth + 1);
         const b = bssSyms.find((s) => s.name === n);
@@ -204,6 +209,8 @@ export function assemble(def: ComponentDef): Assembled {
 
   // 4. Layout passes.
   const near = new Set<number>();
+  let firstPass = true;
+  const placed = new Set<string>();
   const sizes = new Array<number>(flat.length).fill(0);
   let passes = 0;
   const runPass = (final: boolean): { rows: ListingRow[]; out: number[]; changed: boolean } => {
@@ -214,13 +221,13 @@ export function assemble(def: ComponentDef): Assembled {
     flat.forEach((f, i) => {
       const it = f.item;
       let bytes: Uint8Array = EMPTY;
-      const setLabel = (name: string) => { if (labels.get(name) !== pc) { labels.set(name, pc); changed = true; } };
+      const setLabel = (name: string) => { placed.add(name); if (labels.get(name) !== pc) { labels.set(name, pc); changed = true; } };
       try {
         switch (it.k) {
           case 'label': setLabel(fullName(it.name, f.scope)); break;
           case 'ins': {
             const ops = it.ops.map((o) => resolveOp(o, f.scope, pc, it.loc));
-            const enc = encodeInstruction(it.mn, ops, def.bits, pc, near.has(i));
+            const enc = encodeInstruction(it.mn, ops, def.bits, pc, near.has(i), final);
             if (enc.near) near.add(i);
             bytes = enc.bytes;
             break;
@@ -257,7 +264,8 @@ export function assemble(def: ComponentDef): Assembled {
   for (;;) {
     passes++;
     const { changed } = runPass(false);
-    if (!changed) break;
+    firstPass = false;
+    if (!changed && passes > 1) break;
     if (passes >= MAX_PASSES) throw new AsmError(def.name, def.name, '', `layout did not converge after ${MAX_PASSES} passes`);
   }
   const final = runPass(true);

@@ -296,7 +296,7 @@ export class EncodeError extends Error {}
  *  4. operand size defaults to the mode unless an operand demands otherwise;
  *  label branches use rel8 unless `near` is set (or rel8 cannot reach).
  */
-export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: Bits, ip: number, near: boolean): Encoded {
+export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: Bits, ip: number, near: boolean, final = true): Encoded {
   const str = ops.length === 0 ? encodeString(mn, bits, ip) : null;
   if (str) return str;
   const name = icedMnemonic(mn, bits);
@@ -312,7 +312,14 @@ export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: 
     const short = cands.filter((f) => REL8.has(f.ops[0]!));
     const long = cands.filter((f) => RELNEAR.has(f.ops[0]!));
     if (!near && short.length > 0) {
-      try { return { ...encodeBest(short, ops, bits, ip), near: false }; } catch (e) { if (long.length === 0) throw rangeError(mn, e); }
+      try { return { ...encodeBest(short, ops, bits, ip), near: false }; } catch (e) {
+        if (long.length === 0) {
+          // loop/jcxz have no near form. Before the layout settles, forward labels
+          // hold stale addresses: size the instruction with an in-range target.
+          if (!final) return { ...encodeBest(short, [{ t: 'imm', v: ip, reloc: true }], bits, ip), near: false };
+          throw rangeError(mn, e);
+        }
+      }
     }
     if (long.length === 0) throw new EncodeError(`'${mn}' target out of rel8 range`);
     return { ...encodeBest(long, ops, bits, ip), near: true };

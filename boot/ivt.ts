@@ -1,0 +1,60 @@
+// The real-mode interrupt vector table (IVT): the 8086 model of interrupts.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { ax, cs, L, word, constant } from '../toolchain/x86/operands.ts';
+import { si } from '../toolchain/x86/operands.ts';
+
+export const IVT_DEMO_VECTOR = constant('IVT_DEMO_VECTOR', 0x60, 'vector 60h: one of 60h-67h, which the PC BIOS leaves to user programs');
+export const IVT_ENTRY_SIZE = constant('IVT_ENTRY_SIZE', 4, 'each IVT entry is a far pointer: 16-bit offset, then 16-bit segment');
+
+export const ivt = defineModule({
+  name: 'ivt',
+  title: 'The real-mode interrupt vector table (IVT)',
+  about: `
+In real mode the CPU finds interrupt handlers in the IVT: 256 entries of 4
+bytes at physical address 0 (IDTR.base = 0, limit = 0x3FF after reset).  Entry
+n holds a far pointer - offset at 4n, segment at 4n+2.  On "int n" (or an
+external interrupt routed to vector n) the CPU pushes FLAGS, CS and IP, clears
+IF and TF, loads CS:IP from entry n, and the handler returns with "iret",
+which pops them again.
+
+ivt_demo installs our own handler for vector IVT_DEMO_VECTOR, raises it with
+"int", and prints the vector entry it wrote.  Protected mode replaces the IVT
+with the IDT (8-byte gates with a selector and privilege checks); the kernel
+builds one in a later lesson.`,
+  spec: [
+    'Intel SDM Vol. 3A §20.1.4 "Interrupt and Exception Handling" (real-address mode)',
+    'Intel SDM Vol. 2A, INT n: real-address-mode operation',
+  ],
+  emit(a) {
+    const entry = IVT_DEMO_VECTOR.mul(IVT_ENTRY_SIZE);
+    a.label('ivt_demo');
+    a.cli('an interrupt must not use the entry while it is half-written');
+    a.mov(word(entry), L('ivt_demo_handler'), 'entry offset  (IVT address 4n)');
+    a.mov(word(entry.add(2)), cs, 'entry segment (IVT address 4n+2): ours, 0');
+    a.sti();
+    a.mov(si, L('msg_installed'));
+    a.call(L('puts'));
+    a.mov(ax, word(entry.add(2)), 'read the entry back from memory: segment ...');
+    a.call(L('put_hex16'));
+    a.mov(ax, ':'.charCodeAt(0));
+    a.call(L('putc'));
+    a.mov(ax, word(entry), '... and offset');
+    a.call(L('put_hex16'));
+    a.call(L('newline'));
+    a.int(IVT_DEMO_VECTOR, 'the CPU pushes FLAGS, CS, IP and jumps through the entry');
+    a.mov(si, L('msg_returned'));
+    a.call(L('puts'));
+    a.ret();
+
+    a.label('ivt_demo_handler', 'runs with IF = 0, FLAGS/CS/IP on the stack');
+    a.push(si);
+    a.mov(si, L('msg_handler'));
+    a.call(L('puts'));
+    a.pop(si);
+    a.iret('pop IP, CS, FLAGS: back after the int instruction');
+
+    a.label('msg_installed'); a.db('[ivt] int 0x60 handler installed: vector 0x60 -> ', 0);
+    a.label('msg_handler'); a.db('[ivt] int 0x60 handler running (real mode, via the IVT)\r\n', 0);
+    a.label('msg_returned'); a.db('[ivt] iret returned to stage 2\r\n', 0);
+  },
+});

@@ -1,0 +1,177 @@
+// The image builder: assembles every component, checks that each fits where
+// the boot path loads it, and writes the disk image and its companions:
+//
+//   build/tsk.img                 raw disk image: boot sector, stage 2, kernel
+//   build/asm/<component>.asm     annotated NASM source (+ build/asm/<component>/*.asm)
+//   build/bin/<component>.bin     the encoded bytes of each component
+//   build/lst/<component>.lst     listing: address, bytes, source, TypeScript line
+//   build/tsk.map                 symbol map: address, symbol, kind, source file
+//
+// Components are assembled kernel first, because stage 2 needs the kernel's
+// entry address and the boot sector needs the sector counts of both.
+// Nothing is written unless every component assembled and fits.
+
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Assembled, type ComponentDef, assemble } from './x86/assemble.ts';
+import { emitComponent, hex, listing } from './x86/nasm.ts';
+import type { Module } from './x86/asm.ts';
+import { bootSignature, bootsector } from '../boot/bootsector.ts';
+import { serial16 } from '../boot/serial16.ts';
+import { stage2 } from '../boot/stage2.ts';
+import { ivt } from '../boot/ivt.ts';
+import { a20 } from '../boot/a20.ts';
+import { gdt } from '../boot/gdt.ts';
+import { pmode } from '../boot/pmode.ts';
+import {
+  BOOT_ORIGIN, BOOT_SECTOR_CODE_MAX, KERNEL_ORIGIN, KERNEL_WINDOW_END, SECTOR_SIZE, STAGE2_ORIGIN, STAGE2_WINDOW_END,
+} from '../boot/layout.ts';
+
+/** The boot path may not use memory beyond this (the EBDA can start just below 0xA0000). */
+export const LOW_MEMORY_END = 0x9f000;
+
+export class ImageError extends Error {}
+
+export interface LayoutRow {
+  readonly component: string;
+  readonly lba: number;
+  readonly sectors: number;
+  readonly load: number;
+  readonly bytes: number;
+  readonly bss: number;
+  readonly windowEnd: number;
+}
+
+export interface ImagePlan {
+  readonly components: readonly Assembled[];
+  readonly layout: readonly LayoutRow[];
+  readonly image: Uint8Array;
+}
+
+const sectorsFor = (n: number) => Math.ceil(n / SECTOR_SIZE);
+
+const STAGE2_MODULES: readonly Module[] = [stage2, ivt, a20, gdt, pmode, serial16];
+
+/** Assemble all components and lay out the image, in memory. Throws ImageError/AsmError on any problem. */
+export function planImage(kernel: readonly Module[]): ImagePlan {
+  const k = assemble({
+    name: 'kernel', title: 'tskernel: the 32-bit protected-mode kernel',
+    about: 'Loaded at 0x10000 by the boot sector; entered from stage 2 by a far jump to kernel_entry\nwith CS = 0x08 (flat ring-0 code), interrupts disabled.',
+    bits: 32, origin: KERNEL_ORIGIN, modules: kernel,
+  });
+  const entry = k.symbols.get('kernel_entry');
+  if (!entry || entry.value !== KERNEL_ORIGIN) {
+    throw new ImageError(`the kernel must start with the label 'kernel_entry' at ${hex(KERNEL_ORIGIN)} (found ${entry ? hex(entry.value) : 'none'})`);
+  }
+  fits('kernel', k, KERNEL_WINDOW_END, LOW_MEMORY_END);
+
+  const s2 = assemble({
+    name: 'stage2', title: 'tskernel stage 2: real mode to protected mode',
+    about: 'Loaded at 0x7E00 by the boot sector, entered in real mode with DL = boot drive.',
+    bits: 16, origin: STAGE2_ORIGIN, modules: STAGE2_MODULES,
+    externs: [{ name: 'KERNEL_ENTRY', value: entry.value, doc: 'kernel_entry in kernel.asm: the first instruction of the 32-bit kernel' }],
+  });
+  fits('stage2', s2, STAGE2_WINDOW_END, STAGE2_WINDOW_END);
+
+  const stage2Sectors = sectorsFor(s2.bytes.length);
+  const kernelSectors = sectorsFor(k.bytes.length);
+  const kernelLba = 1 + stage2Sectors;
+  const bootDef = (withSignature: boolean): ComponentDef => ({
+    name: 'bootsector', title: 'tskernel boot sector',
+    about: 'The first sector of the disk; the BIOS loads it to 0x7C00 and jumps to it in real mode.',
+    bits: 16, origin: BOOT_ORIGIN,
+    modules: withSignature ? [bootsector, serial16, bootSignature] : [bootsector, serial16],
+    externs: [
+      { name: 'STAGE2_SECTORS', value: stage2Sectors, doc: `stage 2 is ${s2.bytes.length} bytes = ${stage2Sectors} sectors, from LBA 1` },
+      { name: 'KERNEL_LBA', value: kernelLba, doc: 'the kernel starts right after stage 2' },
+      { name: 'KERNEL_SECTORS', value: kernelSectors, doc: `the kernel is ${k.bytes.length} bytes = ${kernelSectors} sectors` },
+    ],
+  });
+  const code = assemble(bootDef(false));
+  if (code.bytes.length > BOOT_SECTOR_CODE_MAX) {
+    throw new ImageError(`the boot sector's code is ${code.bytes.length} bytes, but only ${BOOT_SECTOR_CODE_MAX} fit before the 0x55AA signature (over by ${code.bytes.length - BOOT_SECTOR_CODE_MAX})`);
+  }
+  const boot = assemble(bootDef(true));
+  if (boot.bytes.length !== SECTOR_SIZE || boot.bytes[510] !== 0x55 || boot.bytes[511] !== 0xaa) {
+    throw new ImageError(`internal: boot sector is ${boot.bytes.length} bytes or lacks its signature`);
+  }
+
+  const layout: LayoutRow[] = [
+    { component: 'bootsector', lba: 0, sectors: 1, load: BOOT_ORIGIN, bytes: boot.bytes.length, bss: 0, windowEnd: BOOT_ORIGIN + SECTOR_SIZE },
+    { component: 'stage2', lba: 1, sectors: stage2Sectors, load: STAGE2_ORIGIN, bytes: s2.bytes.length, bss: s2.bssEnd - s2.bssStart, windowEnd: STAGE2_WINDOW_END },
+    { component: 'kernel', lba: kernelLba, sectors: kernelSectors, load: KERNEL_ORIGIN, bytes: k.bytes.length, bss: k.bssEnd - k.bssStart, windowEnd: KERNEL_WINDOW_END },
+  ];
+  const image = new Uint8Array((kernelLba + kernelSectors) * SECTOR_SIZE);
+  image.set(boot.bytes, 0);
+  image.set(s2.bytes, SECTOR_SIZE);
+  image.set(k.bytes, kernelLba * SECTOR_SIZE);
+  return { components: [boot, s2, k], layout, image };
+}
+
+function fits(name: string, a: Assembled, windowEnd: number, bssLimit: number): void {
+  const end = a.def.origin + a.bytes.length;
+  if (end > windowEnd) {
+    throw new ImageError(`${name} is ${a.bytes.length} bytes: loaded at ${hex(a.def.origin)} it would end at ${hex(end)}, past its load window (ends ${hex(windowEnd)}) by ${end - windowEnd} bytes`);
+  }
+  if (a.bssEnd > bssLimit) {
+    throw new ImageError(`${name}'s reserved memory (bss) ends at ${hex(a.bssEnd)}, past ${hex(bssLimit)}: reserve less or move it`);
+  }
+}
+
+export function layoutText(plan: ImagePlan, imagePath: string): string {
+  const rows = plan.layout.map((r) => [
+    r.component, String(r.lba), String(r.sectors), hex(r.load), String(r.bytes) + (r.bss ? ` (+${r.bss} bss)` : ''),
+    `${hex(r.load)}-${hex(r.windowEnd - 1)}`,
+  ]);
+  const head = ['component', 'LBA', 'sectors', 'load at', 'bytes', 'load window'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [
+    line(head), ...rows.map(line),
+    `${imagePath}: ${plan.image.length / SECTOR_SIZE} sectors (${plan.image.length} bytes)`,
+  ].join('\n');
+}
+
+export function mapText(plan: ImagePlan): string {
+  const out = ['# tskernel symbol map - generated by toolchain/image.ts; do not edit', '# address     kind    component   symbol                          source'];
+  for (const c of plan.components) {
+    const syms = [...c.symbols.values()].filter((s) => s.kind !== 'const').sort((x, y) => x.value - y.value || x.name.localeCompare(y.name));
+    for (const s of syms) {
+      out.push(`${hex(s.value >>> 0, 8)}  ${s.kind.padEnd(6)}  ${c.def.name.padEnd(10)}  ${s.name.padEnd(30)}  ${s.file}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export interface BuildResult {
+  readonly imagePath: string;
+  readonly outDir: string;
+  readonly plan: ImagePlan;
+  readonly layoutText: string;
+}
+
+/** Assemble everything and write build/ (or `outDir`). */
+export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildResult> {
+  const outDir = path.resolve(opts.outDir ?? 'build');
+  const { kernelModules } = await import('../kernel/index.ts');
+  const plan = planImage(kernelModules);
+  const files = new Map<string, string | Uint8Array>();
+  for (const c of plan.components) {
+    for (const f of emitComponent(c, 'toolchain/image.ts')) files.set(path.join('asm', f.path), f.text);
+    files.set(path.join('bin', `${c.def.name}.bin`), c.bytes);
+    files.set(path.join('lst', `${c.def.name}.lst`), listing(c));
+  }
+  files.set('tsk.map', mapText(plan));
+  // Start from clean output folders so no stale module file survives a rename.
+  for (const d of ['asm', 'bin', 'lst']) await rm(path.join(outDir, d), { recursive: true, force: true });
+  for (const [rel, data] of files) {
+    const p = path.join(outDir, rel);
+    await mkdir(path.dirname(p), { recursive: true });
+    await writeFile(p, data);
+  }
+  const imagePath = path.join(outDir, 'tsk.img');
+  await writeFile(imagePath + '.tmp', plan.image);
+  await rename(imagePath + '.tmp', imagePath);
+  const rel = path.relative(process.cwd(), imagePath) || imagePath;
+  return { imagePath, outDir, plan, layoutText: layoutText(plan, rel) };
+}
