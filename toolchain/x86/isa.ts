@@ -278,7 +278,11 @@ function encodeString(mn: string, bits: Bits, ip: number): Encoded | null {
   const repKind = rep === undefined ? 0 : rep === 'repne' ? 2 : 1;
   const ins = fn.length === 3 ? fn(bits, IReg.None, repKind) : fn(bits, repKind);
   try {
-    return { bytes: encodeAt(ins, bits, ip), form: fname, near: false };
+    const bytes = encodeAt(ins, bits, ip);
+    // NASM writes the REP prefix before the operand-size prefix (F3 66 AB); iced the other way round.
+    const r = bytes.findIndex((b) => b === 0xf3 || b === 0xf2);
+    if (r > 0) bytes.set([bytes[r]!, ...bytes.subarray(0, r)], 0);
+    return { bytes, form: fname, near: false };
   } finally {
     ins.free();
   }
@@ -287,6 +291,9 @@ function encodeString(mn: string, bits: Bits, ip: number): Encoded | null {
 // ----------------------------------------------------------------- select
 
 export class EncodeError extends Error {}
+
+const swappedXchg = new WeakSet<readonly ResolvedOp[]>();
+const reg16Of = (r: Register): Register => ({ kind: 'gpr', name: r.name.slice(1), size: 16 }) as Register;
 
 /**
  * Encode one instruction at address `ip`, choosing the form NASM would choose:
@@ -300,10 +307,27 @@ export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: 
   const str = ops.length === 0 ? encodeString(mn, bits, ip) : null;
   if (str) return str;
   const name = icedMnemonic(mn, bits);
+  if (name === 'mov' && ops.length === 2 && ops[0]!.t === 'reg' && ops[0]!.r.kind === 'seg' && ops[1]!.t === 'reg' && ops[1]!.r.size === 32) {
+    // `mov sreg, r32`: NASM ignores the register width (only 16 bits move) and emits no 66 prefix.
+    return encodeInstruction(mn, [ops[0]!, { t: 'reg', r: reg16Of(ops[1]!.r) }], bits, ip, near, final);
+  }
+  if (name === 'xchg' && ops.length === 2 && ops[0]!.t === 'reg' && ops[1]!.t === 'reg' && !swappedXchg.has(ops)) {
+    // Rule 9: NASM puts the first operand in ModRM.reg, i.e. iced's r/m slot gets the second;
+    // with an accumulator it uses the one-byte 90+r form, which wants the accumulator second.
+    const [x, y] = ops as [Extract<ResolvedOp, { t: 'reg' }>, Extract<ResolvedOp, { t: 'reg' }>];
+    const acc = (r: Register) => r.name === 'ax' || r.name === 'eax';
+    const order = acc(x.r) ? [y, x] : acc(y.r) ? [x, y] : [y, x];
+    swappedXchg.add(order);
+    return encodeInstruction(mn, order, bits, ip, near, final);
+  }
   const all = formsByMnemonic().get(name);
   if (!all) throw new EncodeError(`unknown mnemonic '${mn}'`);
   const isBranch = ops.length === 1 && ops[0]!.t === 'imm' && all.some((f) => f.ops.length === 1 && (REL8.has(f.ops[0]!) || RELNEAR.has(f.ops[0]!)));
   let cands = all.filter((f) => fits(f, ops, bits, isBranch));
+  if (cands.length === 0 && (name === 'test' || name === 'xchg') && ops.length === 2 && ops[0]!.t === 'reg' && ops[1]!.t === 'mem') {
+    // NASM accepts `test r, r/m` and `xchg r, m`; the only encodings are r/m, r.
+    return encodeInstruction(mn, [ops[1]!, ops[0]!], bits, ip, near, final);
+  }
   if (cands.length === 0) throw new EncodeError(`no form of '${mn}' takes operands (${describeOps(ops)}) in ${bits}-bit code`);
   // Rule 4: prefer the mode's operand and address size when such a form exists.
   const pref = cands.filter((f) => (f.opSize === 0 || f.opSize === bits) && (f.addrSize === 0 || f.addrSize === bits || name === 'jcxz' || name === 'jecxz'));
