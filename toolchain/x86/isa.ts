@@ -307,6 +307,9 @@ export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: 
   const str = ops.length === 0 ? encodeString(mn, bits, ip) : null;
   if (str) return str;
   const name = icedMnemonic(mn, bits);
+  if ((name === 'mov' || name === 'pop') && ops[0]?.t === 'reg' && ops[0].r.name === 'cs') {
+    throw new EncodeError(`no form of '${mn}' can load CS (it raises #UD, SDM Vol. 2B MOV/POP): change CS with a far jmp, call or ret`);
+  }
   if (name === 'mov' && ops.length === 2 && ops[0]!.t === 'reg' && ops[0]!.r.kind === 'seg' && ops[1]!.t === 'reg' && ops[1]!.r.size === 32) {
     // `mov sreg, r32`: NASM ignores the register width (only 16 bits move) and emits no 66 prefix.
     return encodeInstruction(mn, [ops[0]!, { t: 'reg', r: reg16Of(ops[1]!.r) }], bits, ip, near, final);
