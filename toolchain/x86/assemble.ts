@@ -63,6 +63,8 @@ export interface Assembled {
   /** First byte after the loaded image and the end of reserved (bss) memory. */
   readonly bssStart: number;
   readonly bssEnd: number;
+  /** Alignment of bss_start: the largest alignment a reservation asked for (at least 16). */
+  readonly bssAlign: number;
   readonly passes: number;
 }
 
@@ -135,6 +137,10 @@ export function assemble(def: ComponentDef): Assembled {
     bssSyms.push({ name: it.name, offset: bssOffset, size: it.size, file });
     bssOffset += it.size;
   }
+  // The bss starts at the largest alignment any reservation asks for, so that
+  // offsets aligned relative to it are aligned absolutely (page tables need 4 KiB).
+  const bssAlign = Math.max(BSS_ALIGN, ...flat.map((f) => (f.item.k === 'bss' ? f.item.align : 1)));
+  if (def.origin % bssAlign !== 0) throw new AsmError(def.name, def.name, '', `origin ${def.origin} is not aligned to ${bssAlign}, the largest bss alignment`);
   const bssSize = Math.ceil(bssOffset / BSS_ALIGN) * BSS_ALIGN;
   labels.set(IMAGE_END, def.origin);
   const usedConsts = new Map<string, Const>();
@@ -186,7 +192,7 @@ export function assemble(def: ComponentDef): Assembled {
       }
     }
   };
-  const bssStartValue = () => labels.get(IMAGE_END)! + ((BSS_ALIGN - ((labels.get(IMAGE_END)! - def.origin) % BSS_ALIGN)) % BSS_ALIGN);
+  const bssStartValue = () => labels.get(IMAGE_END)! + ((bssAlign - ((labels.get(IMAGE_END)! - def.origin) % bssAlign)) % bssAlign);
 
   const resolveOp = (o: Operand, scope: string, here: number, loc: string): ResolvedOp => {
     if (isReg(o)) return { t: 'reg', r: o };
@@ -286,7 +292,7 @@ export function assemble(def: ComponentDef): Assembled {
 
   return {
     def, bytes: Uint8Array.from(final.out), rows: final.rows, symbols, consts: orderConsts([...usedConsts.values()]),
-    bssStart, bssEnd: bssStart + bssSize, passes,
+    bssStart, bssEnd: bssStart + bssSize, bssAlign, passes,
   };
 }
 

@@ -8,7 +8,7 @@
 // A component with a single module is written as one file.
 
 import type { DataValue, Item } from './asm.ts';
-import { type Assembled, BSS_ALIGN, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
+import { type Assembled, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
 import type { Const, Expr, FarPtr, Mem, Operand } from './operands.ts';
 import { isExpr, isFar, isMem, isReg } from './operands.ts';
 
@@ -210,7 +210,8 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
     });
   }
   main.push('', withComment(`${IMAGE_END}:`, 'end of the bytes loaded from disk'));
-  main.push(withComment(`${BSS_START} equ ${IMAGE_END} + ((${BSS_ALIGN} - ((${IMAGE_END} - $$) % ${BSS_ALIGN})) % ${BSS_ALIGN})`, `reserved (bss) memory starts at the next ${BSS_ALIGN}-byte boundary`));
+  const al = a.bssAlign;
+  main.push(withComment(`${BSS_START} equ ${IMAGE_END} + ((${al} - ((${IMAGE_END} - $$) % ${al})) % ${al})`, `reserved (bss) memory starts at the next ${al}-byte boundary`));
   main.push(withComment(`${BSS_END} equ ${BSS_START} + ${hex(a.bssEnd - a.bssStart)}`, 'end of reserved memory'));
   files.unshift({ path: `${def.name}.asm`, text: main.join('\n') + '\n' });
   return files;
