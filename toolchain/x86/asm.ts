@@ -83,6 +83,7 @@ export const FAMILIES = {
   bt: ['bt', 'bts', 'btr', 'btc'],
   bsf: ['bsf', 'bsr'],
   rm8: CONDITIONS.map((c) => `set${c}` as const),
+  reg32: ['bswap'],
   ret: ['ret', 'retf'],
   none: [
     'cli', 'sti', 'hlt', 'nop', 'iret', 'iretd', 'pusha', 'pushad', 'popa', 'popad', 'pushf', 'pushfd',
@@ -108,7 +109,7 @@ export type InstructionMethods =
   & Methods<'movx', MovxOps> & Methods<'lea', LeaOps> & Methods<'in', InOps> & Methods<'out', OutOps>
   & Methods<'branch', BranchOps> & Methods<'jmp', JmpOps> & Methods<'imm', ImmOps> & Methods<'mem', MemOps>
   & Methods<'rm16', Rm16Ops> & Methods<'bt', BtOps> & Methods<'bsf', BsfOps> & Methods<'rm8', Rm8Ops>
-  & Methods<'ret', RetOps> & Methods<'none', NoOps> & Methods<'string', NoOps>;
+  & Methods<'reg32', [Reg32]> & Methods<'ret', RetOps> & Methods<'none', NoOps> & Methods<'string', NoOps>;
 
 export type Mnemonic = { [K in keyof typeof FAMILIES]: M<K> }[keyof typeof FAMILIES];
 export const isCondition = (s: string): s is Cond => (CONDITIONS as readonly string[]).includes(s);

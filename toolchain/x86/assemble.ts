@@ -327,7 +327,7 @@ function encodeData(width: 1 | 2 | 4, values: readonly (number | string)[], fina
       if (width !== 1) throw new Error('strings are only allowed in db');
       for (const ch of v) {
         const c = ch.codePointAt(0)!;
-        if (c > 0x7e || (c < 0x20 && c !== 9 && c !== 10 && c !== 13)) throw new Error(`string contains a character NASM text cannot show plainly: U+${c.toString(16)}`);
+        if (c > 0x7f) throw new Error(`string contains a non-ASCII character U+${c.toString(16)}: write its bytes as numbers`);
         out.push(c);
       }
       continue;

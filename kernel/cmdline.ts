@@ -1,0 +1,133 @@
+// Parsing the boot cmdline: "key=value" words separated by spaces.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { al, eax, ebx, edx, esi, edi, L, byte, dword, mem } from '../toolchain/x86/operands.ts';
+
+/** A cmdline key: its handler is called with EAX = the value (NUL-terminated). */
+export interface CmdlineKey {
+  readonly key: string;
+  readonly doc: string;
+  readonly handler: string;
+}
+
+/** The keys the kernel understands. Add an entry (and its handler routine) to extend. */
+export const CMDLINE_KEYS: readonly CmdlineKey[] = [
+  { key: 'test', doc: 'run one built-in scenario and power off (or panic): test=boot, test=div0 ...', handler: 'cmdline_set_test' },
+  { key: 'hz', doc: 'timer interrupt frequency in Hz, 19-1000 (default 100)', handler: 'cmdline_set_hz' },
+];
+
+export const cmdline = defineModule({
+  name: 'cmdline',
+  title: 'The boot cmdline: key=value words',
+  about: `
+The cmdline (read by fw_cfg.asm into cmdline_buf) configures a boot, for
+example "test=div0 hz=250".  cmdline_parse splits it in place: each space
+becomes a NUL, and the "=" of each word too, so key and value are separate
+strings.  Each key is looked up in cmdline_keys (generated from the table in
+kernel/cmdline.ts) and its handler called with EAX = the value.
+
+Nothing is silently ignored (DESIGN.md §4): an unknown key, or a word without
+"=", is reported on serial with the list of known keys, and parsing goes on.
+
+Known keys:
+${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
+  emit(a) {
+    a.bss('test_name', 4, 4, 'value of test=, or 0 when the cmdline has none');
+
+    a.label('cmdline_parse');
+    a.push(esi); a.push(edi); a.push(ebx);
+    a.mov(esi, L('cmdline_buf'));
+    a.label('.skip_spaces');
+    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.jne(L('.word'));
+    a.inc(esi);
+    a.jmp(L('.skip_spaces'));
+    a.label('.word');
+    a.cmp(byte(esi), 0);
+    a.je(L('.done'), 'end of the cmdline');
+    a.mov(edi, esi, 'EDI = start of this word (the key)');
+    a.xor(ebx, ebx, 'EBX = value, once we see "="');
+    a.label('.scan');
+    a.mov(al, byte(esi));
+    a.test(al, al);
+    a.jz(L('.end_word'));
+    a.cmp(al, ' '.charCodeAt(0));
+    a.je(L('.end_space'));
+    a.cmp(al, '='.charCodeAt(0));
+    a.jne(L('.next_char'));
+    a.test(ebx, ebx);
+    a.jnz(L('.next_char'), 'only the first "=" splits: values may contain "="');
+    a.mov(byte(esi), 0, 'end the key here ...');
+    a.lea(ebx, mem(esi, 1), '... and the value starts after it');
+    a.label('.next_char');
+    a.inc(esi);
+    a.jmp(L('.scan'));
+    a.label('.end_space');
+    a.mov(byte(esi), 0, 'end the word');
+    a.inc(esi);
+    a.label('.end_word');
+    a.call(L('cmdline_word'), 'EDI = key, EBX = value or 0');
+    a.jmp(L('.skip_spaces'));
+    a.label('.done');
+    a.pop(ebx); a.pop(edi); a.pop(esi);
+    a.ret();
+
+    a.section('cmdline_word: EDI = key, EBX = value (0 when the word had no "=")');
+    a.label('cmdline_word');
+    a.test(ebx, ebx);
+    a.jz(L('.not_key_value'));
+    CMDLINE_KEYS.forEach((k, i) => {
+      a.mov(eax, edi);
+      a.mov(edx, L(`cmdline_key_${i}`));
+      a.call(L('strcmp'));
+      a.test(eax, eax);
+      a.jnz(L(`.not_${i}`));
+      a.mov(eax, ebx);
+      a.jmp(L(k.handler), `${k.key}=: tail call with EAX = value`);
+      a.label(`.not_${i}`);
+    });
+    a.mov(eax, L('cmdline_msg_unknown_key'));
+    a.call(L('serial_puts'));
+    a.mov(eax, edi);
+    a.call(L('serial_puts'));
+    a.mov(eax, L('cmdline_msg_known_keys'));
+    a.jmp(L('serial_puts'));
+    a.label('.not_key_value');
+    a.mov(eax, L('cmdline_msg_not_key_value'));
+    a.call(L('serial_puts'));
+    a.mov(eax, edi);
+    a.call(L('serial_puts'));
+    a.mov(eax, L('cmdline_msg_ignored'));
+    a.jmp(L('serial_puts'));
+
+    a.section('handlers (EAX = value)');
+    a.label('cmdline_set_test');
+    a.mov(dword(L('test_name')), eax);
+    a.ret();
+    a.label('cmdline_set_hz');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.call(L('parse_uint'));
+    a.test(edx, edx);
+    a.jnz(L('.bad'));
+    a.mov(dword(L('pit_hz')), eax, 'pit_init checks the range');
+    a.pop(ebx);
+    a.ret();
+    a.label('.bad');
+    a.mov(eax, L('cmdline_msg_bad_number'));
+    a.call(L('serial_puts'));
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    a.mov(eax, L('cmdline_msg_not_number'));
+    a.call(L('serial_puts'));
+    a.pop(ebx);
+    a.ret();
+
+    CMDLINE_KEYS.forEach((k, i) => { a.label(`cmdline_key_${i}`); a.db(k.key, 0); });
+    a.label('cmdline_msg_unknown_key'); a.db("[boot] unknown cmdline key '", 0);
+    a.label('cmdline_msg_known_keys'); a.db(`' ignored (known: ${CMDLINE_KEYS.map((k) => k.key).join(', ')})\r\n`, 0);
+    a.label('cmdline_msg_not_key_value'); a.db("[boot] cmdline word '", 0);
+    a.label('cmdline_msg_ignored'); a.db("' ignored (not key=value)\r\n", 0);
+    a.label('cmdline_msg_bad_number'); a.db("[boot] hz='", 0);
+    a.label('cmdline_msg_not_number'); a.db("' is not a decimal number; ignored\r\n", 0);
+  },
+});

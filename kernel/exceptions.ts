@@ -1,0 +1,150 @@
+// CPU exceptions: vectors 0-31, their names, and what the kernel does with them.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { cr2, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
+import { TF_CS, TF_EAX, TF_EBP, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ESI, TF_ESP, TF_VECTOR } from './trapframe.ts';
+
+/** Intel SDM Vol. 3A §6.15 / Table 6-1: protected-mode exceptions and interrupts. */
+export interface ExceptionInfo {
+  readonly vector: number;
+  readonly mnemonic: string;
+  readonly name: string;
+  /** Whether the CPU pushes an error code (SDM 3A Table 6-1, "Error Code" column). */
+  readonly errorCode: boolean;
+}
+
+export const EXCEPTIONS: readonly ExceptionInfo[] = [
+  { vector: 0, mnemonic: '#DE', name: 'divide error', errorCode: false },
+  { vector: 1, mnemonic: '#DB', name: 'debug', errorCode: false },
+  { vector: 2, mnemonic: 'NMI', name: 'non-maskable interrupt', errorCode: false },
+  { vector: 3, mnemonic: '#BP', name: 'breakpoint', errorCode: false },
+  { vector: 4, mnemonic: '#OF', name: 'overflow', errorCode: false },
+  { vector: 5, mnemonic: '#BR', name: 'BOUND range exceeded', errorCode: false },
+  { vector: 6, mnemonic: '#UD', name: 'invalid opcode', errorCode: false },
+  { vector: 7, mnemonic: '#NM', name: 'device not available', errorCode: false },
+  { vector: 8, mnemonic: '#DF', name: 'double fault', errorCode: true },
+  { vector: 9, mnemonic: '#CSO', name: 'coprocessor segment overrun', errorCode: false },
+  { vector: 10, mnemonic: '#TS', name: 'invalid TSS', errorCode: true },
+  { vector: 11, mnemonic: '#NP', name: 'segment not present', errorCode: true },
+  { vector: 12, mnemonic: '#SS', name: 'stack-segment fault', errorCode: true },
+  { vector: 13, mnemonic: '#GP', name: 'general protection', errorCode: true },
+  { vector: 14, mnemonic: '#PF', name: 'page fault', errorCode: true },
+  { vector: 15, mnemonic: '#15', name: 'reserved', errorCode: false },
+  { vector: 16, mnemonic: '#MF', name: 'x87 floating-point error', errorCode: false },
+  { vector: 17, mnemonic: '#AC', name: 'alignment check', errorCode: true },
+  { vector: 18, mnemonic: '#MC', name: 'machine check', errorCode: false },
+  { vector: 19, mnemonic: '#XM', name: 'SIMD floating-point', errorCode: false },
+  { vector: 20, mnemonic: '#VE', name: 'virtualization', errorCode: false },
+  { vector: 21, mnemonic: '#CP', name: 'control protection', errorCode: true },
+  ...[22, 23, 24, 25, 26, 27].map((v) => ({ vector: v, mnemonic: `#${v}`, name: 'reserved', errorCode: false })),
+  { vector: 28, mnemonic: '#HV', name: 'hypervisor injection', errorCode: false },
+  { vector: 29, mnemonic: '#VC', name: 'VMM communication', errorCode: true },
+  { vector: 30, mnemonic: '#SX', name: 'security exception', errorCode: true },
+  { vector: 31, mnemonic: '#31', name: 'reserved', errorCode: false },
+];
+
+export const VEC_BP = constant('VEC_BP', 3, '#BP breakpoint (int3): a trap - the saved EIP is the next instruction (SDM 3A §6.15)');
+export const VEC_PF = constant('VEC_PF', 14, '#PF page fault: CR2 holds the linear address that faulted (SDM 3A §6.15)');
+export const NUM_EXCEPTIONS = constant('NUM_EXCEPTIONS', 32, 'vectors 0-31 are reserved for CPU exceptions (SDM 3A §6.2)');
+
+export const exceptions = defineModule({
+  name: 'exceptions',
+  title: 'CPU exceptions: names, the register dump, and the fault policy',
+  about: `
+Vectors 0-31 belong to the CPU (SDM 3A §6.2).  A fault (#DE, #UD, #GP, #PF ...)
+saves the EIP of the faulting instruction, so returning would run it again; a
+trap (#BP from int3, #OF) saves the EIP of the next instruction, so the
+handler can simply return.
+
+The fault policy, as in xv6: an exception raised by the kernel itself is a
+kernel bug - print one dump (vector and name, error code, EIP, CS, EFLAGS, the
+general registers, and CR2 for a page fault) and panic.  (A later lesson adds
+ring 3, where a user fault kills the program instead.)  #BP is the exception
+that returns: exceptions_init registers bp_handler, which prints a line and
+resumes - the course uses it to show that an exception is just an interrupt.
+
+Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame.`,
+  spec: ['Intel SDM Vol. 3A §6.3 "Sources of Interrupts", §6.15 "Exception and Interrupt Reference", Table 6-1', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
+  emit(a) {
+    a.label('exceptions_init', 'register the handlers the kernel has for CPU exceptions');
+    a.mov(eax, VEC_BP);
+    a.mov(edx, L('bp_handler'));
+    a.call(L('trap_register'));
+    a.ret();
+
+    a.section('bp_handler: #BP - report and resume');
+    a.label('bp_handler');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.mov(eax, L('exc_msg_bp'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_EIP), 'the instruction after int3');
+    a.call(L('serial_put_hex32'));
+    a.mov(eax, L('exc_msg_bp_resume'));
+    a.call(L('serial_puts'));
+    a.pop(ebx);
+    a.ret('returning lets isr_common iret to the saved EIP');
+
+    a.section('exception_unhandled: dump the frame and panic (EAX = trap frame)');
+    a.label('exception_unhandled');
+    a.mov(ebx, eax, 'EBX = frame for the rest of the dump (we never return)');
+    a.mov(eax, L('exc_msg_exc'));
+    a.call(L('serial_puts'));
+    a.mov(ecx, dword(ebx, TF_VECTOR));
+    a.mov(eax, dword({ index: ecx, scale: 4, disp: L('exception_names') }), 'name string for this vector');
+    a.call(L('serial_puts'));
+    a.mov(eax, L('exc_msg_vector'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_VECTOR));
+    a.call(L('serial_put_dec'));
+    a.mov(eax, L('exc_msg_error'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_ERROR));
+    a.call(L('serial_put_hex32'));
+    a.mov(eax, L('exc_msg_eip'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_EIP));
+    a.call(L('serial_put_hex32'));
+    a.call(L('serial_newline'));
+    const regs: [string, typeof TF_EAX][][] = [
+      [['CS', TF_CS], ['EFLAGS', TF_EFLAGS]],
+      [['EAX', TF_EAX], ['EBX', TF_EBX], ['ECX', TF_ECX], ['EDX', TF_EDX]],
+      [['ESI', TF_ESI], ['EDI', TF_EDI], ['EBP', TF_EBP], ['ESP', TF_ESP]],
+    ];
+    regs.forEach((line, i) => {
+      a.mov(eax, L('exc_msg_exc_prefix'));
+      a.call(L('serial_puts'));
+      line.forEach(([name, off], j) => {
+        a.mov(eax, L(`exc_msg_reg_${i}_${j}`), `"${name}=0x"`);
+        a.call(L('serial_puts'));
+        a.mov(eax, dword(ebx, off));
+        a.call(L('serial_put_hex32'));
+      });
+      a.call(L('serial_newline'));
+    });
+    a.cmp(dword(ebx, TF_VECTOR), VEC_PF);
+    a.jne(L('.no_cr2'));
+    a.mov(eax, L('exc_msg_cr2'));
+    a.call(L('serial_puts'));
+    a.mov(eax, cr2, 'CR2 = the linear address whose access faulted');
+    a.call(L('serial_put_hex32'));
+    a.call(L('serial_newline'));
+    a.label('.no_cr2');
+    a.mov(eax, L('exc_msg_panic'));
+    a.call(L('panic'), 'kernel-mode exception: a kernel bug, stop here');
+
+    a.section('strings');
+    a.label('exception_names', 'pointer table: vector -> "#XX name"');
+    for (const e of EXCEPTIONS) a.dataC(4, [L(`exc_name_${e.vector}`)], `vector ${e.vector}`);
+    for (const e of EXCEPTIONS) { a.label(`exc_name_${e.vector}`); a.db(`${e.mnemonic} ${e.name}`, 0); }
+    regs.forEach((line, i) => line.forEach(([name], j) => { a.label(`exc_msg_reg_${i}_${j}`); a.db(`${j ? ' ' : ''}${name}=0x`, 0); }));
+    a.label('exc_msg_exc'); a.db('[exception] ', 0);
+    a.label('exc_msg_exc_prefix'); a.db('[exception] ', 0);
+    a.label('exc_msg_vector'); a.db(' (vector ', 0);
+    a.label('exc_msg_error'); a.db(') error=0x', 0);
+    a.label('exc_msg_eip'); a.db(' EIP=0x', 0);
+    a.label('exc_msg_cr2'); a.db('[exception] CR2=0x', 0);
+    a.label('exc_msg_panic'); a.db('unhandled exception in the kernel', 0);
+    a.label('exc_msg_bp'); a.db('[exception] #BP breakpoint at EIP=0x', 0);
+    a.label('exc_msg_bp_resume'); a.db(', resuming\r\n', 0);
+  },
+});

@@ -1,0 +1,66 @@
+// The interrupt descriptor table.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { ax, dl, eax, ebx, ecx, L, word, dword, mem, byte, constant } from '../toolchain/x86/operands.ts';
+import { SEL_KERNEL_CODE } from '../boot/gdt.ts';
+
+export const IDT_ENTRIES = constant('IDT_ENTRIES', 256, 'the IDT has one gate per vector, 0-255 (SDM 3A §6.10)');
+export const GATE_SIZE = constant('GATE_SIZE', 8, 'an IDT gate descriptor is 8 bytes (SDM 3A Figure 6-2)');
+export const GATE_P = constant('GATE_P', 0x80, 'gate type byte bit 7: present');
+export const GATE_DPL3 = constant('GATE_DPL3', 0x60, 'gate bits 6:5 = 3: software may raise this vector with int from ring 3');
+export const GATE_INT32 = constant('GATE_INT32', 0x0e, 'type 1110b: 32-bit interrupt gate - the CPU clears IF on entry');
+export const GATE_TRAP32 = constant('GATE_TRAP32', 0x0f, 'type 1111b: 32-bit trap gate - IF is left unchanged');
+
+export const idt = defineModule({
+  name: 'idt',
+  title: 'The interrupt descriptor table (IDT)',
+  about: `
+In protected mode the CPU finds handlers in the IDT instead of the real-mode
+IVT.  IDTR holds its base and limit (lidt); entry n is an 8-byte gate:
+
+   63          48 47 46 45 44   40 39  32 31          16 15           0
+  +--------------+--+-----+--------+------+--------------+--------------+
+  | offset 31:16 |P | DPL |0 type  | 0    | selector     | offset 15:0  |
+  +--------------+--+-----+--------+------+--------------+--------------+
+
+- offset + selector: where the handler is (our stubs, in the kernel code segment);
+- type: interrupt gate (IF cleared on entry, so handlers are not interrupted
+  by maskable interrupts) or trap gate (IF unchanged).  tskernel uses
+  interrupt gates everywhere: a handler never has to worry about re-entry;
+- DPL: the most privileged level a software "int n" must be at to use the
+  gate.  Hardware interrupts and exceptions ignore it.  Every gate here is
+  DPL 0, so "int n" from ring 3 raises #GP - except gates a later lesson opens
+  for system calls;
+- P: a gate with P = 0 raises #NP.
+
+idt_init fills all 256 gates from isr_table and loads IDTR; idt_set_gate
+changes one gate's type/DPL byte (EAX = vector, EDX = type byte).`,
+  spec: ['Intel SDM Vol. 3A §6.10 "Interrupt Descriptor Table", §6.11 "IDT Descriptors" (Figure 6-2)', 'Intel SDM Vol. 3A §6.12.1.1 (gate DPL check for int n)'],
+  emit(a) {
+    a.bss('idt_table', 256 * 8, 8, 'the 256 gates');
+    a.label('idt_init');
+    a.push(ebx);
+    a.xor(ecx, ecx, 'ECX = vector');
+    a.label('.gate');
+    a.mov(eax, dword({ index: ecx, scale: 4, disp: L('isr_table') }), 'EAX = stub address for this vector');
+    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table') }), ax, 'offset 15:0');
+    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(2) }), SEL_KERNEL_CODE, 'selector: kernel code');
+    a.mov(byte({ index: ecx, scale: 8, disp: L('idt_table').add(4) }), 0, 'reserved');
+    a.mov(byte({ index: ecx, scale: 8, disp: L('idt_table').add(5) }), GATE_P.or(GATE_INT32), 'present, DPL 0, 32-bit interrupt gate');
+    a.shr(eax, 16);
+    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(6) }), ax, 'offset 31:16');
+    a.inc(ecx);
+    a.cmp(ecx, IDT_ENTRIES);
+    a.jb(L('.gate'));
+    a.lidt(mem(L('idtr')), 'IDTR = base and limit of the table');
+    a.pop(ebx);
+    a.ret();
+
+    a.label('idt_set_gate', 'EAX = vector, EDX = type byte (GATE_P | DPL | type)');
+    a.mov(byte({ index: eax, scale: 8, disp: L('idt_table').add(5) }), dl);
+    a.ret();
+
+    a.label('idtr', 'operand of lidt');
+    a.dataC(2, [IDT_ENTRIES.mul(GATE_SIZE).sub(1)], 'limit: 256 * 8 - 1');
+    a.dataC(4, [L('idt_table')], 'linear base address');
+  },
+});

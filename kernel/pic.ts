@@ -1,0 +1,224 @@
+// The 8259A programmable interrupt controllers (master and slave).
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant } from '../toolchain/x86/operands.ts';
+import { TF_VECTOR } from './trapframe.ts';
+
+export const PIC1_CMD = constant('PIC1_CMD', 0x20, 'master 8259A command port (A0 = 0): ICW1, OCW2, OCW3');
+export const PIC1_DATA = constant('PIC1_DATA', 0x21, 'master 8259A data port (A0 = 1): ICW2-4, OCW1 (the mask)');
+export const PIC2_CMD = constant('PIC2_CMD', 0xa0, 'slave 8259A command port');
+export const PIC2_DATA = constant('PIC2_DATA', 0xa1, 'slave 8259A data port');
+export const ICW1_INIT = constant('ICW1_INIT', 0x10, 'ICW1 bit 4: this is ICW1 - start the initialisation sequence');
+export const ICW1_IC4 = constant('ICW1_IC4', 0x01, 'ICW1 bit 0: an ICW4 follows (bit 1 = 0: cascade; bit 3 = 0: edge-triggered)');
+export const PIC1_VECTOR = constant('PIC1_VECTOR', 0x20, 'ICW2 of the master: IRQ0-7 arrive as vectors 32-39, above the CPU exceptions 0-31');
+export const PIC2_VECTOR = constant('PIC2_VECTOR', 0x28, 'ICW2 of the slave: IRQ8-15 arrive as vectors 40-47');
+export const ICW3_MASTER_SLAVE_ON_IRQ2 = constant('ICW3_MASTER_SLAVE_ON_IRQ2', 0x04, 'ICW3 of the master: bit 2 - a slave is cascaded on IR2');
+export const ICW3_SLAVE_ID = constant('ICW3_SLAVE_ID', 0x02, 'ICW3 of the slave: its cascade identity is 2 (the master input it drives)');
+export const ICW4_8086 = constant('ICW4_8086', 0x01, 'ICW4 bit 0: 8086/8088 mode (bit 1 = 0: normal EOI, not automatic)');
+export const OCW2_EOI = constant('OCW2_EOI', 0x20, 'OCW2: non-specific end of interrupt - clears the highest ISR bit');
+export const OCW3_READ_IRR = constant('OCW3_READ_IRR', 0x0a, 'OCW3: the next read of the command port returns the IRR');
+export const OCW3_READ_ISR = constant('OCW3_READ_ISR', 0x0b, 'OCW3: the next read of the command port returns the ISR');
+export const IRQ_CASCADE = constant('IRQ_CASCADE', 2, 'master input the slave is wired to');
+export const PORT_DELAY = constant('PORT_DELAY', 0x80, 'POST diagnostic port: a write to it is a harmless ~1 us delay between PIC writes');
+export const NUM_IRQS = constant('NUM_IRQS', 16, 'IRQ lines on the two cascaded 8259As');
+
+export const pic = defineModule({
+  name: 'pic',
+  title: 'The 8259A programmable interrupt controller: remap, mask, acknowledge',
+  about: `
+Devices signal the CPU through the two cascaded 8259A PICs: the master takes
+IRQ0-7, the slave IRQ8-15 and reports to the master on its IR2.  At power-on
+the BIOS maps the master to vectors 8-15 - which protected mode uses for CPU
+exceptions (8 = #DF!) - so the kernel must re-initialise both chips:
+
+  ICW1 (command port)  start initialisation, ICW4 will follow, edge-triggered, cascade
+  ICW2 (data port)     vector base: master 0x20 (IRQ0 -> 32), slave 0x28 (IRQ8 -> 40)
+  ICW3 (data port)     wiring: master "slave on IR2" (bit mask 0x04), slave "I am 2"
+  ICW4 (data port)     8086 mode, normal (not automatic) end of interrupt
+After that the data port reads and writes OCW1, the interrupt mask register
+(IMR): a 1 bit masks that line.  pic_init masks every line but the cascade;
+drivers unmask their own with pic_unmask (EAX = IRQ).
+
+Acknowledging: the PIC sets a line's In-Service Register (ISR) bit when the
+CPU accepts it and blocks equal and lower priorities until an EOI (OCW2).
+An IRQ from the slave needs an EOI to the slave and to the master.
+
+Spurious interrupts: if a line drops before the CPU acknowledges, the PIC
+still delivers its lowest-priority vector (IRQ7, or IRQ15 on the slave) with
+the ISR bit clear.  pic_irq checks the ISR (OCW3) for IRQ7/IRQ15, counts a
+spurious one and sends no EOI for it (for IRQ15 the master still gets one: it
+did see the cascade line).
+
+Handlers: irq_register (EAX = IRQ, EDX = handler) records a driver's handler;
+pic_init routes vectors 32-47 to pic_irq, which calls it with EAX = trap
+frame and sends the EOI afterwards.  A line with no handler is reported.`,
+  spec: [
+    'Intel 8259A Programmable Interrupt Controller data sheet (order 231468): ICW1-ICW4 (Figure 6), OCW1-OCW3 (Figure 8), EOI, spurious IR7',
+    'IBM PC/AT Technical Reference: master at 20h/21h, slave at A0h/A1h cascaded on IRQ2',
+  ],
+  emit(a) {
+    a.bss('irq_handlers', 16 * 4, 4, 'driver handler per IRQ line, 0 = none');
+    a.bss('pic_spurious7', 4, 4, 'spurious IRQ7 count');
+    a.bss('pic_spurious15', 4, 4, 'spurious IRQ15 count');
+
+    const out = (port: Expr, value: Expr, why: string) => {
+      a.mov(al, value);
+      a.out(port, al, why);
+      a.out(PORT_DELAY, al, 'give the 8259A time to settle (needed on old hardware)');
+    };
+    a.label('pic_init');
+    a.comment('ICW1 to both chips starts the sequence; each then expects ICW2, ICW3, ICW4 on its data port.');
+    out(PIC1_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the master, ICW4 follows');
+    out(PIC2_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the slave, ICW4 follows');
+    out(PIC1_DATA, PIC1_VECTOR, 'ICW2: master vectors start at 32');
+    out(PIC2_DATA, PIC2_VECTOR, 'ICW2: slave vectors start at 40');
+    out(PIC1_DATA, ICW3_MASTER_SLAVE_ON_IRQ2, 'ICW3: the master has a slave on IR2');
+    out(PIC2_DATA, ICW3_SLAVE_ID, 'ICW3: the slave answers to cascade identity 2');
+    out(PIC1_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
+    out(PIC2_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
+    a.mov(al, L('PIC1_INITIAL_MASK'));
+    a.out(PIC1_DATA, al, 'OCW1: mask every master line except the cascade');
+    a.mov(al, 0xff);
+    a.out(PIC2_DATA, al, 'OCW1: mask every slave line until a driver asks');
+    a.mov(byte(L('pic_mask1')), L('PIC1_INITIAL_MASK'));
+    a.mov(byte(L('pic_mask2')), 0xff);
+    a.comment('route the 16 IRQ vectors through pic_irq');
+    a.push(ebx);
+    a.mov(ebx, PIC1_VECTOR);
+    a.label('.route');
+    a.mov(eax, ebx);
+    a.mov(edx, L('pic_irq'));
+    a.call(L('trap_register'));
+    a.inc(ebx);
+    a.cmp(ebx, PIC1_VECTOR.add(NUM_IRQS));
+    a.jb(L('.route'));
+    a.pop(ebx);
+    a.mov(eax, L('pic_msg_remapped'));
+    a.call(L('serial_puts'));
+    a.call(L('pic_print_masks'));
+    a.ret();
+    a.equ('PIC1_INITIAL_MASK', not_(1 << 2), 'all lines masked but IRQ2, the cascade');
+
+    a.section('pic_print_masks: "[pic] masks master=0x.. slave=0x.. (read back)"');
+    a.label('pic_print_masks');
+    a.mov(eax, L('pic_msg_masks'));
+    a.call(L('serial_puts'));
+    a.in(al, PIC1_DATA, 'reading the data port returns OCW1, the mask register');
+    a.call(L('serial_put_hex8'));
+    a.mov(eax, L('pic_msg_slave'));
+    a.call(L('serial_puts'));
+    a.in(al, PIC2_DATA);
+    a.call(L('serial_put_hex8'));
+    a.mov(eax, L('pic_msg_programmed'));
+    a.call(L('serial_puts'));
+    a.mov(al, byte(L('pic_mask1')));
+    a.call(L('serial_put_hex8'));
+    a.mov(eax, L('pic_msg_slave'));
+    a.call(L('serial_puts'));
+    a.mov(al, byte(L('pic_mask2')));
+    a.call(L('serial_put_hex8'));
+    a.mov(al, ')'.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.jmp(L('serial_newline'));
+
+    a.section('pic_unmask / pic_mask: EAX = IRQ line 0-15');
+    for (const [name, on] of [['pic_unmask', true], ['pic_mask', false]] as const) {
+      a.label(name);
+      a.mov(edx, eax, 'EDX = IRQ line');
+      a.mov(ecx, eax);
+      a.and(cl, 7, 'bit within the chip');
+      a.mov(ah, 1);
+      a.shl(ah, cl, 'AH = the line\'s bit in OCW1');
+      if (on) a.not(ah, 'a 0 bit enables the line');
+      a.cmp(edx, 8);
+      a.jae(L('.slave'));
+      a.mov(al, byte(L('pic_mask1')));
+      if (on) a.and(al, ah); else a.or(al, ah);
+      a.mov(byte(L('pic_mask1')), al);
+      a.out(PIC1_DATA, al, 'OCW1');
+      a.ret();
+      a.label('.slave');
+      a.mov(al, byte(L('pic_mask2')));
+      if (on) a.and(al, ah); else a.or(al, ah);
+      a.mov(byte(L('pic_mask2')), al);
+      a.out(PIC2_DATA, al, 'OCW1');
+      a.ret();
+    }
+
+    a.section('irq_register: EAX = IRQ, EDX = handler (called with EAX = trap frame)');
+    a.label('irq_register');
+    a.mov(dword({ index: eax, scale: 4, disp: L('irq_handlers') }), edx);
+    a.ret();
+
+    a.section('pic_read_irr / pic_read_isr: AL = master, AH = slave');
+    for (const [name, ocw] of [['pic_read_irr', OCW3_READ_IRR], ['pic_read_isr', OCW3_READ_ISR]] as const) {
+      a.label(name);
+      a.mov(al, ocw);
+      a.out(PIC1_CMD, al, 'OCW3: select the register the next read returns');
+      a.out(PIC2_CMD, al);
+      a.in(al, PIC2_CMD);
+      a.mov(ah, al);
+      a.in(al, PIC1_CMD);
+      a.ret();
+    }
+
+    a.section('pic_irq: trap handler for vectors 32-47 (EAX = trap frame)');
+    a.label('pic_irq');
+    a.push(ebx);
+    a.push(eax);
+    a.mov(ebx, dword(eax, TF_VECTOR));
+    a.sub(ebx, PIC1_VECTOR, 'EBX = IRQ line');
+    a.cmp(ebx, 7);
+    a.je(L('.check_spurious'));
+    a.cmp(ebx, 15);
+    a.jne(L('.real'));
+    a.label('.check_spurious');
+    a.call(L('pic_read_isr'));
+    a.cmp(ebx, 7);
+    a.jne(L('.check15'));
+    a.test(al, 0x80, 'ISR bit 7 of the master');
+    a.jnz(L('.real'));
+    a.inc(dword(L('pic_spurious7')), 'spurious IRQ7: count it, no EOI (nothing is in service)');
+    a.jmp(L('.out'));
+    a.label('.check15');
+    a.test(ah, 0x80, 'ISR bit 7 of the slave');
+    a.jnz(L('.real'));
+    a.inc(dword(L('pic_spurious15')), 'spurious IRQ15: count it; only the master saw a real (cascade) request');
+    a.mov(al, OCW2_EOI);
+    a.out(PIC1_CMD, al);
+    a.jmp(L('.out'));
+    a.label('.real');
+    a.mov(edx, dword({ index: ebx, scale: 4, disp: L('irq_handlers') }));
+    a.test(edx, edx);
+    a.jz(L('.unexpected'));
+    a.mov(eax, dword(esp), 'the trap frame we saved on entry');
+    a.call(edx, 'the driver\'s handler');
+    a.label('.eoi');
+    a.mov(al, OCW2_EOI);
+    a.cmp(ebx, 8);
+    a.jb(L('.eoi_master'));
+    a.out(PIC2_CMD, al, 'OCW2 to the slave first ...');
+    a.label('.eoi_master');
+    a.out(PIC1_CMD, al, '... then the master (it saw IRQ2 for a slave line)');
+    a.label('.out');
+    a.pop(eax);
+    a.pop(ebx);
+    a.ret();
+    a.label('.unexpected');
+    a.mov(eax, L('pic_msg_unexpected'));
+    a.call(L('serial_puts'));
+    a.mov(eax, ebx);
+    a.call(L('serial_put_dec'));
+    a.call(L('serial_newline'));
+    a.jmp(L('.eoi'));
+
+    a.label('pic_mask1'); a.db(0xff);
+    a.label('pic_mask2'); a.db(0xff);
+    a.label('pic_msg_remapped'); a.db('[pic] remapped master=0x20 slave=0x28\r\n', 0);
+    a.label('pic_msg_masks'); a.db('[pic] masks master=0x', 0);
+    a.label('pic_msg_slave'); a.db(' slave=0x', 0);
+    a.label('pic_msg_programmed'); a.db(' (programmed master=0x', 0);
+    a.label('pic_msg_unexpected'); a.db('[pic] unexpected IRQ ', 0);
+  },
+});
+
+function not_(v: number): number { return ~v & 0xff; }

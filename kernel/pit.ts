@@ -1,0 +1,145 @@
+// The 8253/8254 programmable interval timer, channel 0: the kernel's clock.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { ah, al, eax, ebx, ecx, edx, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
+import { TF_VECTOR } from './trapframe.ts';
+
+export const PIT_CH0 = constant('PIT_CH0', 0x40, '8254 counter 0 data port; its OUT pin drives IRQ0');
+export const PIT_CMD = constant('PIT_CMD', 0x43, '8254 control word register');
+export const PIT_INPUT_HZ = constant('PIT_INPUT_HZ', 1193182, 'the PIT input clock: 14.31818 MHz / 12');
+export const PIT_CW_CH0 = constant('PIT_CW_CH0', 0x00, 'control word bits 7:6 = 00: select counter 0');
+export const PIT_CW_LOHI = constant('PIT_CW_LOHI', 0x30, 'bits 5:4 = 11: read/write the count low byte, then high byte');
+export const PIT_CW_MODE2 = constant('PIT_CW_MODE2', 0x04, 'bits 3:1 = 010: mode 2, rate generator (one pulse every N input clocks)');
+export const PIT_CW_BINARY = constant('PIT_CW_BINARY', 0x00, 'bit 0 = 0: 16-bit binary count (not BCD)');
+export const IRQ_PIT = constant('IRQ_PIT', 0, 'the PIT is wired to IRQ0');
+export const VEC_PIT = constant('VEC_PIT', 32, 'IRQ0 arrives on vector 32 after the PIC remap');
+export const HZ_DEFAULT = constant('HZ_DEFAULT', 100, 'timer frequency when the cmdline has no hz=');
+export const HZ_MIN = constant('HZ_MIN', 19, 'lowest frequency whose divisor fits 16 bits: 1193182 / 19 = 62799');
+export const HZ_MAX = constant('HZ_MAX', 1000, 'highest frequency we allow: faster ticks only burn CPU under emulation');
+
+export const pit = defineModule({
+  name: 'pit',
+  title: 'The 8254 programmable interval timer: ticks and sleep',
+  about: `
+The PIT counts down an input clock of 1.193182 MHz.  In mode 2 (rate
+generator) counter 0 reloads a divisor N and pulses its OUT pin - wired to
+IRQ0 - every N input clocks, i.e. at 1193182 / N Hz.  pit_init programs it
+at pit_hz (cmdline "hz=", default 100): a control word to port 43h, then the
+16-bit divisor, low byte first, to port 40h.
+
+Each IRQ0 arrives on vector 32 (pic.asm remapped it there) and pit_irq
+increments ticks.  The first tick checks that it really arrived on vector 32
+and says so.  sleep (EAX = milliseconds) waits with "sti; hlt": hlt stops the
+CPU until the next interrupt, and because sti takes effect only after the
+next instruction, no interrupt can slip in between them and leave us halted
+with nothing to wake us.`,
+  spec: ['Intel 8254 Programmable Interval Timer data sheet (order 231164): control word format, mode 2', 'IBM PC/AT Technical Reference: counter 0 at 40h, control at 43h, OUT0 -> IRQ0'],
+  emit(a) {
+    a.bss('ticks', 4, 4, 'timer interrupts since pit_init');
+    a.bss('pit_divisor', 4, 4, 'the divisor programmed into counter 0');
+
+    a.label('pit_init');
+    a.mov(eax, dword(L('pit_hz')));
+    a.cmp(eax, HZ_MIN);
+    a.jb(L('.bad_hz'));
+    a.cmp(eax, HZ_MAX);
+    a.jbe(L('.hz_ok'));
+    a.label('.bad_hz');
+    a.mov(eax, L('pit_msg_bad_hz'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(L('pit_hz')));
+    a.call(L('serial_put_dec'));
+    a.mov(eax, L('pit_msg_bad_hz_end'));
+    a.call(L('serial_puts'));
+    a.mov(dword(L('pit_hz')), HZ_DEFAULT);
+    a.label('.hz_ok');
+    a.mov(ecx, dword(L('pit_hz')));
+    a.mov(eax, ecx);
+    a.shr(eax, 1);
+    a.add(eax, PIT_INPUT_HZ, 'round to nearest: (input clock + hz / 2) / hz');
+    a.xor(edx, edx);
+    a.div(ecx, 'EAX = the divisor');
+    a.mov(dword(L('pit_divisor')), eax);
+    a.mov(ecx, eax);
+    a.mov(al, PIT_CW_CH0.or(PIT_CW_LOHI).or(PIT_CW_MODE2).or(PIT_CW_BINARY));
+    a.out(PIT_CMD, al, 'control word: counter 0, low then high byte, mode 2, binary');
+    a.mov(eax, ecx);
+    a.out(PIT_CH0, al, 'divisor low byte');
+    a.mov(al, ah);
+    a.out(PIT_CH0, al, 'divisor high byte: counting starts now');
+    a.mov(eax, L('pit_msg_divisor'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(L('pit_divisor')));
+    a.call(L('serial_put_dec'));
+    a.mov(eax, L('pit_msg_arrow'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(L('pit_hz')));
+    a.call(L('serial_put_dec'));
+    a.mov(eax, L('pit_msg_hz'));
+    a.call(L('serial_puts'));
+    a.mov(eax, IRQ_PIT);
+    a.mov(edx, L('pit_irq'));
+    a.call(L('irq_register'));
+    a.mov(eax, IRQ_PIT);
+    a.call(L('pic_unmask'));
+    a.ret();
+
+    a.section('pit_irq: IRQ0 handler (EAX = trap frame); pic_irq sends the EOI');
+    a.label('pit_irq');
+    a.inc(dword(L('ticks')));
+    a.cmp(byte(L('pit_vector_checked')), 0);
+    a.jne(L('.done'));
+    a.mov(byte(L('pit_vector_checked')), 1);
+    a.push(ebx);
+    a.mov(ebx, dword(eax, TF_VECTOR));
+    a.mov(eax, L('pit_msg_first_tick'));
+    a.call(L('serial_puts'));
+    a.mov(eax, ebx);
+    a.call(L('serial_put_dec'));
+    a.cmp(ebx, VEC_PIT);
+    a.mov(eax, L('pit_msg_vector_ok'));
+    a.je(L('.say'));
+    a.mov(eax, L('pit_msg_vector_bad'));
+    a.label('.say');
+    a.call(L('serial_puts'));
+    a.pop(ebx);
+    a.label('.done');
+    a.ret();
+
+    a.section('ms_to_ticks: EAX = milliseconds -> EAX = ticks (rounded up, at least 1)');
+    a.label('ms_to_ticks');
+    a.mul(dword(L('pit_hz')), 'EDX:EAX = ms * hz');
+    a.add(eax, 999);
+    a.adc(edx, 0);
+    a.mov(ecx, 1000);
+    a.div(ecx, 'EAX = ceil(ms * hz / 1000)');
+    a.test(eax, eax);
+    a.jnz(L('.done'));
+    a.inc(eax);
+    a.label('.done');
+    a.ret();
+
+    a.section('sleep: EAX = milliseconds; halts until enough ticks have passed');
+    a.label('sleep');
+    a.call(L('ms_to_ticks'));
+    a.add(eax, dword(L('ticks')), 'EAX = the tick count to wait for');
+    a.label('.wait');
+    a.cmp(dword(L('ticks')), eax);
+    a.jae(L('.done'));
+    a.sti('enable interrupts ...');
+    a.hlt('... and sleep until one arrives: sti delays IF by one instruction, so none is lost');
+    a.jmp(L('.wait'));
+    a.label('.done');
+    a.ret();
+
+    a.label('pit_hz'); a.dataC(4, [HZ_DEFAULT], 'timer frequency; cmdline hz= overrides it before pit_init');
+    a.label('pit_vector_checked'); a.db(0);
+    a.label('pit_msg_bad_hz'); a.db('[pit] hz=', 0);
+    a.label('pit_msg_bad_hz_end'); a.db(' is out of range (19-1000); using 100\r\n', 0);
+    a.label('pit_msg_divisor'); a.db('[pit] channel 0 mode 2 (rate generator), divisor ', 0);
+    a.label('pit_msg_arrow'); a.db(' -> ', 0);
+    a.label('pit_msg_hz'); a.db(' Hz\r\n', 0);
+    a.label('pit_msg_first_tick'); a.db('[pit] first tick arrived on vector ', 0);
+    a.label('pit_msg_vector_ok'); a.db(' (IRQ0 remapped to 32: ok)\r\n', 0);
+    a.label('pit_msg_vector_bad'); a.db(' (expected 32: PIC remap is wrong)\r\n', 0);
+  },
+});

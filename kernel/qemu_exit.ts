@@ -1,0 +1,51 @@
+// Leaving the machine: poweroff and panic through QEMU's isa-debug-exit device.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { dx, eax, ebx, L, constant } from '../toolchain/x86/operands.ts';
+
+export const DEBUG_EXIT_PORT = constant('DEBUG_EXIT_PORT', 0xf4, 'isa-debug-exit I/O port (QEMU -device isa-debug-exit,iobase=0xf4,iosize=0x04)');
+export const EXIT_POWEROFF = constant('EXIT_POWEROFF', 0x10, 'written by poweroff: QEMU exits with status (0x10 << 1) | 1 = 33');
+export const EXIT_PANIC = constant('EXIT_PANIC', 0x11, 'written by panic: QEMU exits with status (0x11 << 1) | 1 = 35');
+
+export const qemuExit = defineModule({
+  name: 'qemu_exit',
+  title: 'poweroff and panic (QEMU isa-debug-exit)',
+  about: `
+A teaching kernel needs a way to stop that a test can observe.  QEMU's
+isa-debug-exit device makes QEMU exit as soon as the guest writes a value v
+to its port, with exit status (v << 1) | 1.  tskernel uses two values
+(DESIGN.md §4): poweroff writes 0x10 (status 33), panic writes 0x11 (status 35).
+Without the device (another emulator, real hardware) the write does nothing,
+so both routines then stop the CPU for good with cli; hlt.
+
+  poweroff                      prints "[tsk] poweroff", never returns
+  panic     EAX = message       prints "[panic] <message>", never returns`,
+  spec: ['QEMU hw/misc/debugexit.c: isa-debug-exit (iobase, iosize; exit code (val << 1) | 1)'],
+  emit(a) {
+    a.label('poweroff');
+    a.mov(eax, L('exit_msg_poweroff'));
+    a.call(L('serial_puts'));
+    a.mov(eax, EXIT_POWEROFF);
+    a.jmp(L('.exit'));
+    a.label('.exit');
+    a.mov(dx, DEBUG_EXIT_PORT);
+    a.out(dx, eax, 'QEMU exits here');
+    a.label('.halt');
+    a.cli('not under QEMU: stop for good');
+    a.hlt();
+    a.jmp(L('.halt'));
+
+    a.label('panic');
+    a.cli('nothing may run after a panic');
+    a.mov(ebx, eax);
+    a.mov(eax, L('exit_msg_panic'));
+    a.call(L('serial_puts'));
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    a.call(L('serial_newline'));
+    a.mov(eax, EXIT_PANIC);
+    a.jmp(L('poweroff.exit'));
+
+    a.label('exit_msg_poweroff'); a.db('[tsk] poweroff\r\n', 0);
+    a.label('exit_msg_panic'); a.db('[panic] ', 0);
+  },
+});

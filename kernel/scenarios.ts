@@ -1,0 +1,120 @@
+// Built-in test scenarios, chosen with test=<name> on the cmdline.
+import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
+import { ax, ds, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
+
+export interface Scenario {
+  readonly name: string;
+  readonly doc: string;
+  /** Emits the scenario's code after its label `scenario_<name>`. It ends in poweroff or panic. */
+  readonly emit: (a: Asm) => void;
+}
+
+const say = (a: Asm, label: string) => { a.mov(eax, L(label)); a.call(L('serial_puts')); };
+
+export const BAD_SELECTOR = constant('BAD_SELECTOR', 0x38, 'GDT index 7: beyond the GDT limit, so loading it into DS raises #GP(0x38)');
+export const TICKS_SCENARIO_MS = constant('TICKS_SCENARIO_MS', 1000, 'test=ticks sleeps this long and reports the ticks that passed');
+export const VEC_PIC_IRQ7 = constant('VEC_PIC_IRQ7', 39, 'IRQ7 arrives on vector 39 (32 + 7)');
+
+/** The scenario table. Each ends by powering off (status 33) or panicking (status 35). */
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'boot', doc: 'boot to ready, then power off', emit: (a) => { say(a, 'scen_msg_ready'); a.call(L('poweroff')); } },
+  { name: 'div0', doc: '#DE: divide by zero in the kernel (panics)', emit: (a) => {
+    a.xor(edx, edx); a.mov(eax, 1); a.xor(ecx, ecx);
+    a.label('scenario_div0_fault'); a.div(ecx, 'EDX:EAX / 0 raises #DE; the saved EIP points here');
+  } },
+  { name: 'ud', doc: '#UD: execute an invalid opcode (panics)', emit: (a) => {
+    a.label('scenario_ud_fault'); a.ud2('0F 0B is reserved to be invalid: #UD');
+  } },
+  { name: 'gp', doc: '#GP: load a selector beyond the GDT into DS (panics; error code = the selector)', emit: (a) => {
+    a.mov(ax, BAD_SELECTOR);
+    a.label('scenario_gp_fault'); a.mov(ds, ax, 'the CPU checks the selector against the GDT limit: #GP(selector)');
+  } },
+  { name: 'pf', doc: '#PF: turn on paging with page 0 unmapped, then read address 0 (panics; CR2 = 0)', emit: (a) => {
+    a.call(L('paging_enable_identity'));
+    a.label('scenario_pf_fault'); a.mov(eax, dword(0), 'a null-pointer read: page 0 is not present, #PF with CR2 = 0');
+  } },
+  { name: 'bp', doc: '#BP: int3 reports and resumes, then power off', emit: (a) => {
+    a.label('scenario_bp_int3'); a.int3('the #BP handler prints and returns here');
+    say(a, 'scen_msg_bp_resumed'); a.call(L('poweroff'));
+  } },
+  { name: 'ticks', doc: 'sleep TICKS_SCENARIO_MS ms with sti;hlt and report the ticks that passed', emit: (a) => {
+    say(a, 'scen_msg_ticks_start');
+    a.mov(ebx, dword(L('ticks')));
+    a.mov(eax, TICKS_SCENARIO_MS);
+    a.call(L('sleep'));
+    say(a, 'scen_msg_ticks_done');
+    a.mov(eax, dword(L('ticks')));
+    a.sub(eax, ebx);
+    a.call(L('serial_put_dec'));
+    say(a, 'scen_msg_ticks_at');
+    a.mov(eax, dword(L('pit_hz')));
+    a.call(L('serial_put_dec'));
+    say(a, 'scen_msg_hz');
+    a.call(L('poweroff'));
+  } },
+  { name: 'spurious', doc: 'deliver vector 39 (IRQ7) with the ISR bit clear - what a spurious IRQ7 looks like - and show it is counted, not acknowledged', emit: (a) => {
+    say(a, 'scen_msg_spurious');
+    a.int(VEC_PIC_IRQ7, 'vector 39 by software: the PIC has nothing in service');
+    say(a, 'scen_msg_spurious_count');
+    a.mov(eax, dword(L('pic_spurious7')));
+    a.call(L('serial_put_dec'));
+    a.call(L('serial_newline'));
+    a.call(L('poweroff'));
+  } },
+];
+
+export const scenarios = defineModule({
+  name: 'scenarios',
+  title: 'Built-in test scenarios (cmdline test=<name>)',
+  about: `
+Boot tests choose what the kernel does with test=<name> on the cmdline; the
+harness then asserts on the serial lines and the QEMU exit status (33 after
+poweroff, 35 after panic).  Without test= the kernel starts the shell.
+An unknown name is reported with the list of known ones, then panics.
+
+${SCENARIOS.map((s) => `  ${s.name.padEnd(9)} ${s.doc}`).join('\n')}
+
+Labels named scenario_<name>_fault mark the faulting instructions: the test
+checks the EIP in the exception dump against build/tsk.map.`,
+  emit(a) {
+    a.label('scenario_run');
+    a.mov(ebx, dword(L('test_name')));
+    a.test(ebx, ebx);
+    a.jz(L('shell_main'), 'no test= on the cmdline: interactive shell');
+    SCENARIOS.forEach((s, i) => {
+      a.mov(eax, ebx);
+      a.mov(edx, L(`scenario_name_${i}`));
+      a.call(L('strcmp'));
+      a.test(eax, eax);
+      a.jz(L(`scenario_${s.name}`));
+    });
+    say(a, 'scen_msg_unknown');
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    say(a, 'scen_msg_known');
+    a.mov(eax, L('scen_msg_unknown_panic'));
+    a.call(L('panic'));
+
+    for (const s of SCENARIOS) {
+      a.section(`test=${s.name}: ${s.doc}`);
+      a.label(`scenario_${s.name}`);
+      s.emit(a);
+      a.mov(eax, L('scen_msg_fell_through'));
+      a.call(L('panic'), 'a fault scenario that did not fault is a failure');
+    }
+
+    SCENARIOS.forEach((s, i) => { a.label(`scenario_name_${i}`); a.db(s.name, 0); });
+    a.label('scen_msg_ready'); a.db('[tsk] ready\r\n', 0);
+    a.label('scen_msg_unknown'); a.db("[tsk] unknown test scenario '", 0);
+    a.label('scen_msg_known'); a.db(`' (known: ${SCENARIOS.map((s) => s.name).join(', ')})\r\n`, 0);
+    a.label('scen_msg_unknown_panic'); a.db('unknown test scenario', 0);
+    a.label('scen_msg_fell_through'); a.db('scenario did not raise the exception it was written to raise', 0);
+    a.label('scen_msg_bp_resumed'); a.db('[scenario] bp: execution resumed after int3\r\n', 0);
+    a.label('scen_msg_ticks_start'); a.db('[ticks] sleeping 1000 ms\r\n', 0);
+    a.label('scen_msg_ticks_done'); a.db('[ticks] elapsed ', 0);
+    a.label('scen_msg_ticks_at'); a.db(' ticks at ', 0);
+    a.label('scen_msg_hz'); a.db(' Hz\r\n', 0);
+    a.label('scen_msg_spurious'); a.db('[scenario] spurious: raising vector 39 (IRQ7) while the PIC has nothing in service\r\n', 0);
+    a.label('scen_msg_spurious_count'); a.db('[pic] spurious IRQ7 count: ', 0);
+  },
+});

@@ -1,0 +1,325 @@
+// The interactive shell on the serial console.
+import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
+import {
+  type Expr, type Mem32, type Reg32, al, eax, ebx, edx, esi, L, byte, dword, word, mem, constant,
+} from '../toolchain/x86/operands.ts';
+import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
+
+export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded');
+export const ASCII_BS = constant('ASCII_BS', 0x08, 'backspace (Ctrl-H)');
+export const ASCII_DEL = constant('ASCII_DEL', 0x7f, 'delete: what most terminals send for the backspace key');
+export const ASCII_CR = constant('ASCII_CR', 0x0d, 'carriage return: Enter on a terminal');
+export const ASCII_LF = constant('ASCII_LF', 0x0a, 'line feed: end of line from a pipe or a script');
+export const INT_STUB_SIZE = constant('INT_STUB_SIZE', 4, 'each entry of int_stubs: int n (2 bytes), ret, padding');
+
+interface Command {
+  readonly name: string;
+  readonly usage: string;
+  readonly doc: string;
+  /** Handler body, entered with EAX = the argument string (never NULL). Must end in ret or a tail call. */
+  readonly emit: (a: Asm) => void;
+}
+
+const say = (a: Asm, label: string) => { a.mov(eax, L(label)); a.call(L('serial_puts')); };
+const dec = (a: Asm, v: Reg32 | Mem32 | Expr) => { a.mov(eax, v as Expr); a.call(L('serial_put_dec')); };
+const hex32 = (a: Asm, v: Reg32 | Mem32 | Expr) => { a.mov(eax, v as Expr); a.call(L('serial_put_hex32')); };
+
+const COMMANDS: readonly Command[] = [
+  { name: 'help', usage: 'help', doc: 'list the commands', emit: (a) => {
+    COMMANDS.forEach((_, i) => say(a, `help_line_${i}`));
+    a.ret();
+  } },
+  { name: 'ticks', usage: 'ticks', doc: 'timer ticks since boot, the rate and the PIT divisor', emit: (a) => {
+    say(a, 'sh_msg_ticks'); dec(a, dword(L('ticks')));
+    say(a, 'sh_msg_at'); dec(a, dword(L('pit_hz')));
+    say(a, 'sh_msg_divisor'); dec(a, dword(L('pit_divisor')));
+    a.jmp(L('serial_newline'));
+  } },
+  { name: 'idt', usage: 'idt', doc: 'IDTR as the CPU holds it, and each vector with a handler', emit: (a) => {
+    a.push(ebx);
+    a.sidt(mem(L('shell_idtr')), 'store IDTR: 2-byte limit, 4-byte base');
+    say(a, 'sh_msg_idtr'); hex32(a, dword(L('shell_idtr').add(2)));
+    say(a, 'sh_msg_limit'); a.movzx(eax, word(L('shell_idtr'))); a.call(L('serial_put_hex32'));
+    a.call(L('serial_newline'));
+    a.xor(ebx, ebx, 'EBX = vector');
+    a.label('.vector');
+    a.cmp(dword({ index: ebx, scale: 4, disp: L('trap_handlers') }), 0);
+    a.je(L('.next'));
+    say(a, 'sh_msg_vector'); dec(a, ebx);
+    say(a, 'sh_msg_handler'); hex32(a, dword({ index: ebx, scale: 4, disp: L('trap_handlers') }));
+    say(a, 'sh_msg_fired'); dec(a, dword({ index: ebx, scale: 4, disp: L('trap_counts') }));
+    say(a, 'sh_msg_times');
+    a.label('.next');
+    a.inc(ebx);
+    a.cmp(ebx, 256);
+    a.jb(L('.vector'));
+    say(a, 'sh_msg_idt_rest');
+    a.pop(ebx);
+    a.ret();
+  } },
+  { name: 'pic', usage: 'pic', doc: '8259A masks (read back), IRR, ISR and spurious IRQ counts', emit: (a) => {
+    a.push(ebx);
+    a.push(esi);
+    a.call(L('pic_print_masks'));
+    a.call(L('pic_read_irr'));
+    a.mov(ebx, eax, 'EBX = IRR (BL master, BH slave)');
+    a.call(L('pic_read_isr'));
+    a.mov(esi, eax, 'ESI = ISR');
+    say(a, 'sh_msg_irr'); a.mov(eax, ebx); a.call(L('serial_put_hex8'));
+    say(a, 'sh_msg_slave'); a.mov(eax, ebx); a.shr(eax, 8); a.call(L('serial_put_hex8'));
+    say(a, 'sh_msg_isr'); a.mov(eax, esi); a.call(L('serial_put_hex8'));
+    say(a, 'sh_msg_slave'); a.mov(eax, esi); a.shr(eax, 8); a.call(L('serial_put_hex8'));
+    a.call(L('serial_newline'));
+    say(a, 'sh_msg_spurious7'); dec(a, dword(L('pic_spurious7')));
+    say(a, 'sh_msg_spurious15'); dec(a, dword(L('pic_spurious15')));
+    a.call(L('serial_newline'));
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+  } },
+  { name: 'uart', usage: 'uart', doc: 'serial receive buffer state and overflow count', emit: (a) => {
+    say(a, 'sh_msg_uart'); dec(a, dword(L('rx_overflow')));
+    a.jmp(L('serial_newline'));
+  } },
+  { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 32-255)', emit: (a) => {
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.call(L('parse_uint'));
+    a.test(edx, edx);
+    a.jnz(L('.bad'));
+    a.cmp(eax, 255);
+    a.ja(L('.bad'));
+    a.cmp(eax, VEC_BP);
+    a.je(L('.raise'), '#BP is the one exception that returns');
+    a.cmp(eax, NUM_EXCEPTIONS);
+    a.jb(L('.exception'));
+    a.label('.raise');
+    a.mov(ebx, eax);
+    say(a, 'sh_msg_raising'); dec(a, ebx); a.call(L('serial_newline'));
+    a.lea(eax, mem({ index: ebx, scale: 4, disp: L('int_stubs') }), 'int_stubs + n * INT_STUB_SIZE');
+    a.call(eax, 'executes int n; ret');
+    say(a, 'sh_msg_returned'); dec(a, ebx); a.call(L('serial_newline'));
+    a.pop(ebx);
+    a.ret();
+    a.label('.exception');
+    a.mov(ebx, eax);
+    say(a, 'sh_msg_int_exception'); dec(a, ebx);
+    say(a, 'sh_msg_int_exception_end');
+    a.pop(ebx);
+    a.ret();
+    a.label('.bad');
+    say(a, 'sh_msg_int_bad'); a.mov(eax, ebx); a.call(L('serial_puts'));
+    say(a, 'sh_msg_quote_end');
+    a.pop(ebx);
+    a.ret();
+  } },
+  { name: 'echo', usage: 'echo <text>', doc: 'print the text back', emit: (a) => {
+    a.push(ebx);
+    a.mov(ebx, eax);
+    say(a, 'sh_msg_echo');
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    a.pop(ebx);
+    a.jmp(L('serial_newline'));
+  } },
+  { name: 'poweroff', usage: 'poweroff', doc: 'power the machine off (QEMU exits with status 33)', emit: (a) => {
+    a.jmp(L('poweroff'));
+  } },
+];
+
+export const shell = defineModule({
+  name: 'shell',
+  title: 'The serial shell: line editing and commands',
+  about: `
+Without test= on the cmdline, boot ends in this shell: it prints "[tsk] ready"
+and a "tsk> " prompt on COM1, reads a line with uart_getc (interrupt-driven,
+uart_rx.asm), and runs the command.
+
+Line editing: printable ASCII is echoed and stored; backspace (08h) or DEL
+(7Fh) erases the last character ("\\b \\b" on the terminal); CR or LF ends the
+line (an LF right after a CR is the same line end); every other byte is
+ignored.  A line longer than LINE_MAX characters is reported and discarded
+whole - the buffer never grows past LINE_MAX + 1 bytes.  Unknown commands and
+bad arguments get a one-line error; nothing a user types stops the shell,
+except "poweroff".
+
+Commands (a table in kernel/shell.ts; dispatch and help are generated from it):
+${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}
+
+"int n" calls int_stubs + 4n, a generated table of "int n; ret" - int takes
+its vector as an immediate, so each vector needs its own instruction.  It
+refuses CPU exception vectors other than #BP: those without a handler would
+panic, and those with an error code would leave the stack one word short.`,
+  spec: ['TI PC16550D data sheet (the UART); ASCII control codes BS, CR, LF, DEL'],
+  emit(a) {
+    a.bss('line_buf', 128, 4, 'the line being edited (LINE_MAX characters + NUL)');
+    a.bss('line_len', 4, 4, 'characters in line_buf');
+    a.bss('line_too_long', 4, 4, '1 when the current line overflowed');
+    a.bss('last_was_cr', 4, 4, '1 right after a CR, so that CR LF ends one line, not two');
+    a.bss('shell_idtr', 8, 4, 'sidt stores IDTR here');
+
+    a.label('shell_main');
+    say(a, 'sh_msg_ready');
+    a.label('.prompt');
+    say(a, 'sh_msg_prompt');
+    a.call(L('shell_readline'));
+    a.cmp(eax, -1);
+    a.jne(L('.length_ok'));
+    say(a, 'sh_msg_too_long');
+    a.jmp(L('.prompt'));
+    a.label('.length_ok');
+    a.test(eax, eax);
+    a.jz(L('.prompt'), 'empty line');
+    a.call(L('shell_execute'));
+    a.jmp(L('.prompt'));
+
+    a.section('shell_readline: edit one line into line_buf; EAX = length, or -1 if it was too long');
+    a.label('shell_readline');
+    a.push(ebx);
+    a.xor(ebx, ebx, 'EBX = length');
+    a.mov(dword(L('line_too_long')), 0);
+    a.label('.next');
+    a.call(L('uart_getc'));
+    a.cmp(al, ASCII_LF);
+    a.jne(L('.not_lf'));
+    a.cmp(dword(L('last_was_cr')), 0);
+    a.mov(dword(L('last_was_cr')), 0, '(mov leaves the flags of the cmp alone)');
+    a.jne(L('.next'), 'the LF of a CR LF pair: the line already ended');
+    a.jmp(L('.end'));
+    a.label('.not_lf');
+    a.mov(dword(L('last_was_cr')), 0);
+    a.cmp(al, ASCII_CR);
+    a.jne(L('.not_cr'));
+    a.mov(dword(L('last_was_cr')), 1);
+    a.jmp(L('.end'));
+    a.label('.not_cr');
+    a.cmp(al, ASCII_BS);
+    a.je(L('.erase'));
+    a.cmp(al, ASCII_DEL);
+    a.je(L('.erase'));
+    a.cmp(al, ' '.charCodeAt(0));
+    a.jb(L('.next'), 'other control characters: ignored');
+    a.cmp(al, '~'.charCodeAt(0));
+    a.ja(L('.next'), 'bytes above 7Eh (not ASCII text): ignored');
+    a.cmp(ebx, LINE_MAX);
+    a.jae(L('.overflow'));
+    a.mov(byte({ base: ebx, disp: L('line_buf') }), al);
+    a.inc(ebx);
+    a.call(L('serial_putc'), 'echo');
+    a.jmp(L('.next'));
+    a.label('.overflow');
+    a.mov(dword(L('line_too_long')), 1, 'keep reading to the end of the line, store nothing');
+    a.jmp(L('.next'));
+    a.label('.erase');
+    a.test(ebx, ebx);
+    a.jz(L('.next'), 'nothing to erase');
+    a.dec(ebx);
+    say(a, 'sh_msg_erase');
+    a.jmp(L('.next'));
+    a.label('.end');
+    a.mov(byte({ base: ebx, disp: L('line_buf') }), 0, 'NUL-terminate');
+    a.call(L('serial_newline'));
+    a.mov(eax, ebx);
+    a.cmp(dword(L('line_too_long')), 0);
+    a.je(L('.out'));
+    a.mov(eax, -1);
+    a.label('.out');
+    a.pop(ebx);
+    a.ret();
+
+    a.section('shell_execute: split line_buf into command and argument, dispatch');
+    a.label('shell_execute');
+    a.push(esi);
+    a.push(ebx);
+    a.mov(esi, L('line_buf'));
+    a.label('.skip');
+    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.jne(L('.word'));
+    a.inc(esi);
+    a.jmp(L('.skip'));
+    a.label('.word');
+    a.mov(ebx, esi, 'EBX = command word');
+    a.label('.scan');
+    a.mov(al, byte(esi));
+    a.test(al, al);
+    a.jz(L('.args'), 'no argument: ESI points at the NUL, an empty string');
+    a.cmp(al, ' '.charCodeAt(0));
+    a.je(L('.split'));
+    a.inc(esi);
+    a.jmp(L('.scan'));
+    a.label('.split');
+    a.mov(byte(esi), 0, 'end the command word');
+    a.inc(esi);
+    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.je(L('.split'), 'skip spaces before the argument');
+    a.label('.args');
+    a.cmp(byte(ebx), 0);
+    a.je(L('.done'), 'only spaces');
+    COMMANDS.forEach((c, i) => {
+      a.mov(eax, ebx);
+      a.mov(edx, L(`cmd_name_${i}`));
+      a.call(L('strcmp'));
+      a.test(eax, eax);
+      a.jnz(L(`.not_${i}`));
+      a.mov(eax, esi, 'EAX = argument string');
+      a.call(L(`cmd_${c.name}`));
+      a.jmp(L('.done'));
+      a.label(`.not_${i}`);
+    });
+    say(a, 'sh_msg_unknown');
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    say(a, 'sh_msg_unknown_end');
+    a.label('.done');
+    a.pop(ebx);
+    a.pop(esi);
+    a.ret();
+
+    for (const c of COMMANDS) {
+      a.section(`${c.usage}: ${c.doc}`);
+      a.label(`cmd_${c.name}`);
+      c.emit(a);
+    }
+
+    a.section('int_stubs: "int n; ret" for every vector n (shell command int)');
+    a.label('int_stubs');
+    for (let v = 0; v < 256; v++) {
+      a.int(v);
+      a.ret();
+      a.nop('pad to INT_STUB_SIZE bytes');
+    }
+
+    a.section('strings');
+    COMMANDS.forEach((c, i) => { a.label(`cmd_name_${i}`); a.db(c.name, 0); });
+    COMMANDS.forEach((c, i) => { a.label(`help_line_${i}`); a.db(`[shell] ${c.usage.padEnd(10)} ${c.doc}\r\n`, 0); });
+    a.label('sh_msg_ready'); a.db('[tsk] ready\r\n', 0);
+    a.label('sh_msg_prompt'); a.db('tsk> ', 0);
+    a.label('sh_msg_erase'); a.db('\x08 \x08', 0);
+    a.label('sh_msg_too_long'); a.db('[shell] line too long (more than 127 characters); ignored\r\n', 0);
+    a.label('sh_msg_unknown'); a.db("[shell] unknown command '", 0);
+    a.label('sh_msg_unknown_end'); a.db("' (try help)\r\n", 0);
+    a.label('sh_msg_ticks'); a.db('[ticks] ', 0);
+    a.label('sh_msg_at'); a.db(' ticks at ', 0);
+    a.label('sh_msg_divisor'); a.db(' Hz, PIT divisor ', 0);
+    a.label('sh_msg_idtr'); a.db('[idt] IDTR base=0x', 0);
+    a.label('sh_msg_limit'); a.db(' limit=0x', 0);
+    a.label('sh_msg_vector'); a.db('[idt] vector ', 0);
+    a.label('sh_msg_handler'); a.db(' handler=0x', 0);
+    a.label('sh_msg_fired'); a.db(' fired ', 0);
+    a.label('sh_msg_times'); a.db(' times\r\n', 0);
+    a.label('sh_msg_idt_rest'); a.db('[idt] other vectors: 0-31 dump and panic, 32-47 report an unexpected IRQ, the rest are reported and ignored\r\n', 0);
+    a.label('sh_msg_irr'); a.db('[pic] IRR master=0x', 0);
+    a.label('sh_msg_isr'); a.db(' ISR master=0x', 0);
+    a.label('sh_msg_slave'); a.db(' slave=0x', 0);
+    a.label('sh_msg_spurious7'); a.db('[pic] spurious IRQ7=', 0);
+    a.label('sh_msg_spurious15'); a.db(' IRQ15=', 0);
+    a.label('sh_msg_uart'); a.db('[uart] rx buffer 256 bytes, overflowed bytes: ', 0);
+    a.label('sh_msg_raising'); a.db('[shell] int: raising vector ', 0);
+    a.label('sh_msg_returned'); a.db('[shell] int: returned from vector ', 0);
+    a.label('sh_msg_int_exception'); a.db('[shell] int: refusing vector ', 0);
+    a.label('sh_msg_int_exception_end'); a.db(' (CPU exception; only 3 and 32-255 may be raised)\r\n', 0);
+    a.label('sh_msg_int_bad'); a.db("[shell] int: expected a vector number 0-255, got '", 0);
+    a.label('sh_msg_quote_end'); a.db("'\r\n", 0);
+    a.label('sh_msg_echo'); a.db('[echo] ', 0);
+  },
+});

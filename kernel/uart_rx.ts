@@ -1,0 +1,85 @@
+// Serial input: the UART's receive interrupt (IRQ4) fills a ring buffer.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { al, dx, eax, ecx, edx, L, byte, dword, mem, constant } from '../toolchain/x86/operands.ts';
+import { COM1, UART_IER, UART_LSR } from '../boot/serial16.ts';
+
+export const UART_RBR = constant('UART_RBR', 0, '16550 register 0 (DLAB=0, read): Receiver Buffer Register');
+export const IER_ERBFI = constant('IER_ERBFI', 0x01, 'IER bit 0: interrupt when received data is available');
+export const LSR_DR = constant('LSR_DR', 0x01, 'LSR bit 0: Data Ready - RBR (or the RX FIFO) holds a byte');
+export const IRQ_COM1 = constant('IRQ_COM1', 4, 'COM1 is wired to IRQ4 (vector 36 after the remap)');
+export const RX_BUF_SIZE = constant('RX_BUF_SIZE', 256, 'bytes in the receive ring buffer (a power of two: index & (size - 1))');
+
+export const uartRx = defineModule({
+  name: 'uart_rx',
+  title: 'Serial input: IRQ4 and a ring buffer',
+  about: `
+With IER.ERBFI set the UART raises IRQ4 when received bytes are waiting;
+the PIC delivers it as vector 36.  uart_irq drains the RX FIFO (while
+LSR.DR says a byte is there) into a 256-byte ring buffer: rx_head is where
+the interrupt writes, rx_tail where readers take, and the buffer is empty
+when they are equal.  When it is full the byte is dropped and rx_overflow
+counted - the index arithmetic is masked to the buffer size, so no input,
+however fast or long, can write outside it.
+
+uart_getc (no arguments) returns EAX = the next byte, halting with
+"sti; hlt" until one arrives.  It reads the indexes with interrupts off so
+that the check "is it empty?" and the halt cannot race the interrupt.`,
+  spec: ['TI PC16550D data sheet: IER bit 0, LSR bit 0, RBR', 'IBM PC/AT: COM1 on IRQ4'],
+  emit(a) {
+    a.bss('rx_buf', 256, 4, 'receive ring buffer');
+    a.bss('rx_head', 4, 4, 'next slot the interrupt writes');
+    a.bss('rx_tail', 4, 4, 'next slot uart_getc reads');
+    a.bss('rx_overflow', 4, 4, 'bytes dropped because the buffer was full');
+
+    a.label('uart_rx_init');
+    a.mov(eax, IRQ_COM1);
+    a.mov(edx, L('uart_irq'));
+    a.call(L('irq_register'));
+    a.mov(dx, COM1.add(UART_IER));
+    a.mov(al, IER_ERBFI);
+    a.out(dx, al, 'IER: interrupt on received data');
+    a.mov(eax, IRQ_COM1);
+    a.jmp(L('pic_unmask'), 'tail call: let IRQ4 through');
+
+    a.section('uart_irq: IRQ4 handler (EAX = trap frame); pic_irq sends the EOI');
+    a.label('uart_irq');
+    a.label('.drain');
+    a.mov(dx, COM1.add(UART_LSR));
+    a.in(al, dx);
+    a.test(al, LSR_DR);
+    a.jz(L('.done'), 'FIFO empty');
+    a.mov(dx, COM1.add(UART_RBR));
+    a.in(al, dx, 'reading RBR takes the byte and clears the interrupt');
+    a.mov(ecx, dword(L('rx_head')));
+    a.lea(edx, mem(ecx, 1));
+    a.and(edx, RX_BUF_SIZE.sub(1), 'EDX = slot after head');
+    a.cmp(edx, dword(L('rx_tail')));
+    a.je(L('.full'));
+    a.mov(byte({ base: ecx, disp: L('rx_buf') }), al);
+    a.mov(dword(L('rx_head')), edx);
+    a.jmp(L('.drain'));
+    a.label('.full');
+    a.inc(dword(L('rx_overflow')), 'drop the byte, count it');
+    a.jmp(L('.drain'));
+    a.label('.done');
+    a.ret();
+
+    a.section('uart_getc: EAX = next received byte (waits)');
+    a.label('uart_getc');
+    a.label('.check');
+    a.cli('look at head and tail without the interrupt changing them meanwhile');
+    a.mov(ecx, dword(L('rx_tail')));
+    a.cmp(ecx, dword(L('rx_head')));
+    a.jne(L('.take'));
+    a.sti();
+    a.hlt('atomic with sti: the next interrupt (a byte, or a tick) wakes us');
+    a.jmp(L('.check'));
+    a.label('.take');
+    a.movzx(eax, byte({ base: ecx, disp: L('rx_buf') }));
+    a.inc(ecx);
+    a.and(ecx, RX_BUF_SIZE.sub(1));
+    a.mov(dword(L('rx_tail')), ecx);
+    a.sti();
+    a.ret();
+  },
+});
