@@ -1,0 +1,213 @@
+// The boot-test harness (DESIGN.md §6): start QEMU on an image, stream the
+// serial lines, stop on exit, a matching line or a timeout, and report
+// lines, exit status and elapsed time.  On failure its messages carry the
+// last serial lines and the exact QEMU command, so a person can rerun it.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import {
+  type QemuOptions, QemuNotFoundError, describeExit, findQemu, formatCommand, qemuCommand,
+} from '../../toolchain/qemu.ts';
+
+export interface BootOptions extends Partial<QemuOptions> {
+  /** Kill QEMU once a serial line matches (the status is then null). */
+  readonly stopOn?: RegExp;
+  /** Default 30 s: a boot takes about a second, but CI machines are shared. */
+  readonly timeoutMs?: number;
+}
+
+export interface BootResult {
+  readonly lines: readonly string[];
+  /** QEMU's exit status; null when the harness killed it (stopOn or timeout). */
+  readonly status: number | null;
+  readonly elapsedMs: number;
+  readonly timedOut: boolean;
+  /** QEMU exited with status 0 under -no-reboot: the guest reset, i.e. triple-faulted. */
+  readonly tripleFault: boolean;
+  readonly stderr: string;
+  readonly command: string;
+  /** Milliseconds since start at which each line arrived. */
+  readonly times: readonly number[];
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const live = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+
+let imagePromise: Promise<string> | null = null;
+/** Build the image once per test process and return its path. */
+export function ensureImage(): Promise<string> {
+  imagePromise ??= import('../../toolchain/image.ts').then(async (m) => (await m.buildImage()).imagePath);
+  return imagePromise;
+}
+
+/** Splits a byte stream into lines (LF-terminated, CR stripped), keeping a trailing partial line. */
+export class LineSplitter {
+  readonly lines: string[] = [];
+  partial = '';
+  push(chunk: string): string[] {
+    const text = this.partial + chunk;
+    const parts = text.split('\n');
+    this.partial = parts.pop()!;
+    const added = parts.map((l) => l.replace(/\r/g, ''));
+    this.lines.push(...added);
+    return added;
+  }
+  flush(): void {
+    if (this.partial) { this.lines.push(this.partial.replace(/\r/g, '')); this.partial = ''; }
+  }
+}
+
+/** An interactive QEMU run: send bytes to COM1, wait for output. */
+export class Session {
+  private readonly child: ChildProcess;
+  private readonly split = new LineSplitter();
+  private readonly start = Date.now();
+  private readonly times: number[] = [];
+  private stderr = '';
+  private waiters: (() => void)[] = [];
+  private timer: NodeJS.Timeout;
+  private killedByUs = false;
+  private timedOut = false;
+  readonly command: string;
+  readonly exited: Promise<BootResult>;
+
+  constructor(o: BootOptions & { image: string }) {
+    if (!findQemu()) throw new QemuNotFoundError();
+    const cmd = qemuCommand(o);
+    this.command = formatCommand(cmd);
+    this.child = spawn(cmd.bin, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(this.child);
+    this.child.stdout!.setEncoding('latin1');
+    this.child.stdout!.on('data', (d: string) => {
+      const added = this.split.push(d);
+      for (const line of added) {
+        this.times.push(Date.now() - this.start);
+        if (o.stopOn?.test(line)) this.kill();
+      }
+      this.wake();
+    });
+    this.child.stderr!.setEncoding('utf8');
+    this.child.stderr!.on('data', (d: string) => { this.stderr += d; });
+    this.child.stdin!.on('error', () => { /* QEMU exited while we were writing */ });
+    this.timer = setTimeout(() => { this.timedOut = true; this.kill(); }, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.exited = new Promise((resolve, reject) => {
+      this.child.on('error', reject);
+      this.child.on('close', (code) => {
+        clearTimeout(this.timer);
+        live.delete(this.child);
+        this.split.flush();
+        this.wake();
+        const status = this.killedByUs ? null : code;
+        resolve({
+          lines: this.split.lines, status, elapsedMs: Date.now() - this.start, timedOut: this.timedOut,
+          tripleFault: status === 0, stderr: this.stderr, command: this.command, times: this.times,
+        });
+      });
+    });
+  }
+
+  get lines(): readonly string[] { return this.split.lines; }
+
+  send(data: string | Buffer): void {
+    this.child.stdin!.write(data);
+  }
+
+  /**
+   * Resolve with the first complete line matching `re` from index `from` on; with
+   * `partial`, an unterminated last line (a prompt such as "tsk> ") counts too.
+   */
+  async waitFor(re: RegExp, opts: { timeoutMs?: number; from?: number; partial?: boolean } = {}): Promise<{ line: string; index: number }> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+    let from = opts.from ?? 0;
+    for (;;) {
+      for (let i = from; i < this.split.lines.length; i++) if (re.test(this.split.lines[i]!)) return { line: this.split.lines[i]!, index: i };
+      from = this.split.lines.length;
+      if (opts.partial && re.test(this.split.partial)) return { line: this.split.partial, index: this.split.lines.length };
+      if (this.child.exitCode !== null || this.child.signalCode !== null) break;
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await new Promise<void>((r) => { const t = setTimeout(r, left); this.waiters.push(() => { clearTimeout(t); r(); }); });
+    }
+    throw new Error(`waited for ${re} but it never came\n${report(this.snapshot())}`);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) { this.killedByUs = true; this.child.kill('SIGKILL'); }
+  }
+
+  async close(): Promise<BootResult> {
+    this.kill();
+    return this.exited;
+  }
+
+  private snapshot(): BootResult {
+    return {
+      lines: [...this.split.lines, ...(this.split.partial ? [this.split.partial] : [])], status: this.child.exitCode,
+      elapsedMs: Date.now() - this.start, timedOut: false, tripleFault: false, stderr: this.stderr, command: this.command, times: this.times,
+    };
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
+
+/** Start an interactive session on the tskernel image (built on first use). */
+export async function startSession(o: BootOptions = {}): Promise<Session> {
+  const image = o.image ?? (await ensureImage());
+  return new Session({ ...o, image });
+}
+
+/** Boot once, without input, until QEMU exits, stopOn matches, or the timeout. */
+export async function boot(o: BootOptions = {}): Promise<BootResult> {
+  const s = await startSession(o);
+  s.send(''); // keep stdin open; QEMU reads COM1 input from it
+  return s.exited;
+}
+
+/** The failure report: what happened, the last serial lines, and how to rerun it. */
+export function report(r: BootResult, lastN = 30): string {
+  const tail = r.lines.slice(-lastN);
+  return [
+    `QEMU: ${r.timedOut ? 'timed out' : describeExit(r.status)} after ${r.elapsedMs} ms`,
+    `last ${tail.length} serial lines:`,
+    ...tail.map((l) => `  | ${l}`),
+    ...(r.stderr.trim() ? ['QEMU stderr:', ...r.stderr.trim().split('\n').map((l) => `  ! ${l}`)] : []),
+    `rerun by hand: ${r.command}`,
+  ].join('\n');
+}
+
+/** Assert that lines matching each pattern appear, in this order. Returns the matched lines. */
+export function expectLinesInOrder(r: BootResult, patterns: readonly RegExp[]): string[] {
+  const found: string[] = [];
+  let from = 0;
+  for (const re of patterns) {
+    const i = r.lines.findIndex((l, k) => k >= from && re.test(l));
+    if (i < 0) {
+      const after = from > 0 ? ` after line ${from}: "${r.lines[from - 1]}"` : '';
+      throw new Error(`expected a serial line matching ${re}${after}\n${report(r)}`);
+    }
+    found.push(r.lines[i]!);
+    from = i + 1;
+  }
+  return found;
+}
+
+/** Assert the QEMU exit status (33 poweroff, 35 panic, 0 triple fault). */
+export function expectStatus(r: BootResult, status: number): void {
+  if (r.status !== status) throw new Error(`expected QEMU to exit with ${describeExit(status)}, but it ended with ${r.timedOut ? 'a timeout' : describeExit(r.status)}\n${report(r)}`);
+}
+
+/** Address of a symbol from build/tsk.map (the symbol map written by the build). */
+export async function symbolAddress(name: string, mapPath = path.resolve('build/tsk.map')): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(mapPath, 'utf8');
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[3] === name) return parseInt(f[0]!, 16);
+  }
+  throw new Error(`symbol '${name}' is not in ${mapPath}`);
+}
