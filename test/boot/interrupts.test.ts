@@ -122,7 +122,7 @@ describe('the serial shell', () => {
       // Random bytes (a fixed seed, so a failure can be replayed), then a 10 KiB line.
       let seed = 0x2545f491;
       const noise = Buffer.alloc(4096, 0).map(() => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return seed & 0xff; });
-      s.send(noise);
+      s.send(Buffer.from(noise));
       s.send('\n');
       await new Promise((r) => setTimeout(r, 300));
       await run('x'.repeat(10 * 1024), /^\[shell\] line too long \(more than 127 characters\); ignored$/);
