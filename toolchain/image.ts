@@ -170,8 +170,9 @@ export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildR
     await writeFile(p, data);
   }
   const imagePath = path.join(outDir, 'tsk.img');
-  await writeFile(imagePath + '.tmp', plan.image);
-  await rename(imagePath + '.tmp', imagePath);
+  const tmp = `${imagePath}.tmp-${process.pid}`;
+  await writeFile(tmp, plan.image);
+  await rename(tmp, imagePath);
   const rel = path.relative(process.cwd(), imagePath) || imagePath;
   return { imagePath, outDir, plan, layoutText: layoutText(plan, rel) };
 }

@@ -54,7 +54,7 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
     '-display', 'none',
     '-machine', 'pc',
     '-m', String(mem),
-    '-drive', `file=${escapeOption(o.image)},format=raw,if=ide,index=0`,
+    '-drive', `file=${escapeOption(o.image)},format=raw,if=ide,index=0,snapshot=on`, // writes go to a temporary overlay: the image stays unchanged and boots may run in parallel
     '-serial', 'stdio', // COM1 <-> this process's stdin/stdout
     '-monitor', 'none',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', // poweroff/panic exit codes 33/35

@@ -35,9 +35,10 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
 
 let imagePromise: Promise<string> | null = null;
-/** Build the image once per test process and return its path. */
+/** The image built by the global setup (test/harness/global-setup.ts); built here if missing. */
 export function ensureImage(): Promise<string> {
-  imagePromise ??= import('../../toolchain/image.ts').then(async (m) => (await m.buildImage()).imagePath);
+  const image = path.resolve('build/tsk.img');
+  imagePromise ??= import('node:fs').then(async (fs) => (fs.existsSync(image) ? image : (await import('../../toolchain/image.ts').then((m) => m.buildImage())).imagePath));
   return imagePromise;
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Boot a built tskernel image without npm: qemu-scripts/run.sh [-c CMDLINE] [-m MiB] [--cpu MODEL] [--print]
+# The arguments match toolchain/qemu.ts (a unit test keeps them in step).
+set -euo pipefail
+image="$(dirname "$0")/../build/tsk.img"; cmdline=""; mem=32; cpu=""; print=0; extra=()
+usage() { sed -n '2,3p' "$0" | sed 's/^# //'; echo "  -c TEXT   boot cmdline, e.g. test=boot"; echo "  -m MiB    guest memory (default 32)"; echo "  --cpu M   QEMU CPU model (e.g. 486)"; echo "  --print   print the command instead of running it"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -c) cmdline="$2"; shift 2 ;;
+    -m) mem="$2"; shift 2 ;;
+    --cpu) cpu="$2"; shift 2 ;;
+    --print) print=1; shift ;;
+    --gdb) extra+=(-s -S); shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+args=(-nodefaults -no-reboot -display none -machine pc -m "$mem" -drive "file=${image//,/,,},format=raw,if=ide,index=0,snapshot=on" -serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ -n "$cpu" ] && args+=(-cpu "$cpu")
+[ -n "$cmdline" ] && args+=(-fw_cfg "name=opt/tsk/cmdline,string=${cmdline//,/,,}")
+args+=("${extra[@]}")
+if [ "$print" = 1 ]; then printf '%s\n' qemu-system-i386 "${args[@]}"; exit 0; fi
+[ -f "$image" ] || { echo "run.sh: no image at $image: build it with 'npm run build'" >&2; exit 1; }
+command -v qemu-system-i386 >/dev/null || { echo "run.sh: qemu-system-i386 not found: sudo apt-get install qemu-system-x86" >&2; exit 127; }
+exec qemu-system-i386 "${args[@]}"

@@ -1,0 +1,64 @@
+// `tsk bench`: how fast the toolchain and a boot are. Numbers go to stdout;
+// speed goals live here, never in timed tests.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildImage } from './image.ts';
+import { EXIT_POWEROFF, QemuNotFoundError, findQemu, qemuCommand } from './qemu.ts';
+
+function stats(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const median = s[Math.floor(s.length / 2)]!;
+  return `median ${median.toFixed(1)} ms  (min ${s[0]!.toFixed(1)}, max ${s[s.length - 1]!.toFixed(1)}, n=${s.length})`;
+}
+
+async function bootToReady(image: string): Promise<{ readyMs: number; exitMs: number }> {
+  const cmd = qemuCommand({ image, cmdline: 'test=boot' });
+  const t0 = performance.now();
+  const child = spawn(cmd.bin, cmd.args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  let readyMs = NaN;
+  let out = '';
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (d: string) => {
+    out += d;
+    if (Number.isNaN(readyMs) && out.includes('[tsk] ready')) readyMs = performance.now() - t0;
+  });
+  const status: number | null = await new Promise((resolve) => child.on('close', resolve));
+  if (status !== EXIT_POWEROFF) throw new Error(`bench boot ended with status ${status}, not 33; serial output:\n${out}`);
+  return { readyMs, exitMs: performance.now() - t0 };
+}
+
+export async function runBench(runs: number): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tsk-bench-'));
+  try {
+    const build: number[] = [];
+    let image = '';
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      image = (await buildImage({ outDir: dir })).imagePath;
+      build.push(performance.now() - t);
+    }
+    console.log(`build (assemble 3 components in-process, write build/):  ${stats(build)}`);
+    const nasm: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      for (const c of ['bootsector', 'stage2', 'kernel']) execFileSync('nasm', ['-f', 'bin', `${c}.asm`, '-o', path.join(dir, `${c}.nasm.bin`)], { cwd: path.join(dir, 'asm') });
+      nasm.push(performance.now() - t);
+    }
+    console.log(`nasm -f bin of the emitted source (3 components):        ${stats(nasm)}`);
+    if (!findQemu()) throw new QemuNotFoundError();
+    const ready: number[] = [];
+    const exit: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await bootToReady(image);
+      ready.push(r.readyMs);
+      exit.push(r.exitMs);
+    }
+    console.log(`QEMU start to "[tsk] ready" (test=boot, TCG):            ${stats(ready)}`);
+    console.log(`QEMU start to exit after poweroff:                       ${stats(exit)}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,128 @@
+// tsk: the command-line interface of the tskernel toolchain.
+//
+//   tsk build            assemble everything, write build/, print the image layout
+//   tsk run              build, then boot in QEMU with COM1 on this terminal
+//   tsk debug            build, then boot halted with a GDB stub
+//   tsk test             run the test suite (vitest)
+//   tsk bench            measure build and boot times
+//
+// The npm scripts (setup, build, start, test, bench) call these verbs.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { Command, InvalidArgumentError } from 'commander';
+import { type BuildResult, ImageError, buildImage } from './image.ts';
+import {
+  DEFAULT_MEM_MIB, MAX_MEM_MIB, MIN_MEM_MIB, QemuNotFoundError, QemuOptionError, describeExit, findQemu, formatCommand, qemuCommand,
+} from './qemu.ts';
+import { AsmError } from './x86/assemble.ts';
+import { runBench } from './bench.ts';
+
+const program = new Command();
+
+function parseMem(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < MIN_MEM_MIB || n > MAX_MEM_MIB) {
+    throw new InvalidArgumentError(`'${value}' is not a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}.`);
+  }
+  return n;
+}
+
+interface BootFlags { cmdline?: string; mem: number; cpu?: string; build: boolean; out: string }
+
+async function build(out: string, quiet = false): Promise<BuildResult> {
+  const r = await buildImage({ outDir: out });
+  if (!quiet) process.stderr.write(`${r.layoutText}\n`);
+  return r;
+}
+
+async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
+  if (!findQemu()) throw new QemuNotFoundError();
+  const image = flags.build ? (await build(flags.out)).imagePath : `${flags.out}/tsk.img`;
+  const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, gdb });
+  process.stderr.write(`$ ${formatCommand(cmd)}\n`);
+  if (gdb) {
+    process.stderr.write([
+      'QEMU is halted before the first BIOS instruction, with a GDB stub on localhost:1234. In another terminal:',
+      "  gdb -ex 'target remote :1234' -ex 'set architecture i8086' -ex 'break *0x7c00' -ex continue",
+      `  (use 'set architecture i386' once in protected mode; addresses of every label are in ${flags.out}/tsk.map)`,
+      'Serial output appears below; quit QEMU with Ctrl-C here or "kill" in GDB.',
+      '',
+    ].join('\n'));
+  } else {
+    process.stderr.write('COM1 is this terminal (type at the tsk> prompt); Ctrl-C stops QEMU.\n');
+  }
+  const child = spawn(cmd.bin, cmd.args, { stdio: 'inherit' });
+  const status: number = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
+  });
+  process.stderr.write(`\n[tsk] QEMU exited: ${describeExit(status)}\n`);
+  process.exitCode = status;
+}
+
+function bootOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --cmdline <text>', 'boot cmdline, e.g. "test=div0" or "hz=250" (see README: Boot cmdline)')
+    .option('-m, --mem <MiB>', `guest memory in MiB (${MIN_MEM_MIB}-${MAX_MEM_MIB})`, parseMem, DEFAULT_MEM_MIB)
+    .option('--cpu <model>', 'QEMU CPU model, e.g. 486 or pentium (default: QEMU\'s qemu32)')
+    .option('--no-build', 'boot the existing image instead of building first')
+    .option('-o, --out <dir>', 'build directory', 'build');
+}
+
+program
+  .name('tsk')
+  .description('tskernel toolchain: build the x86 teaching kernel from TypeScript, boot it in QEMU, test it.')
+  .showHelpAfterError('(run tsk --help for usage)')
+  .version(createRequire(import.meta.url)('../package.json').version as string);
+
+program
+  .command('build')
+  .description('assemble every component, write build/ (image, annotated NASM source, listings, symbol map) and print the layout')
+  .option('-o, --out <dir>', 'build directory', 'build')
+  .action(async (o: { out: string }) => {
+    const r = await build(o.out, true);
+    process.stdout.write(`${r.layoutText}\nannotated source: ${o.out}/asm/   listings: ${o.out}/lst/   symbols: ${o.out}/tsk.map\n`);
+  })
+  .addHelpText('after', '\nExample:\n  tsk build && (cd build/asm && nasm -f bin kernel.asm -o /tmp/kernel.bin && cmp /tmp/kernel.bin ../bin/kernel.bin)');
+
+bootOptions(program.command('run'))
+  .description('build, then boot the image in QEMU with COM1 on this terminal; exits with QEMU\'s status (33 poweroff, 35 panic, 0 triple fault)')
+  .action((o: BootFlags) => startQemu(o, false))
+  .addHelpText('after', '\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run --cpu 486 -m 8       a small, old machine');
+
+bootOptions(program.command('debug'))
+  .description('like run, but QEMU starts halted with a GDB stub on :1234 and prints how to attach')
+  .action((o: BootFlags) => startQemu(o, true));
+
+program
+  .command('test')
+  .description('run the whole test suite (unit tests, NASM cross-check, QEMU boot tests); extra arguments go to vitest')
+  .allowUnknownOption()
+  .argument('[vitest-args...]')
+  .action((args: string[]) => {
+    const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+    const r = spawnSync(process.execPath, [vitest, 'run', ...args], { stdio: 'inherit' });
+    process.exitCode = r.status ?? 1;
+  })
+  .addHelpText('after', '\nExamples:\n  tsk test                     everything\n  tsk test test/unit           only the tests that need no QEMU');
+
+program
+  .command('bench')
+  .description('measure: in-process build time, NASM assembly time, and boot-to-ready time in QEMU')
+  .option('-n, --runs <count>', 'repetitions per measurement', (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 100) throw new InvalidArgumentError(`'${v}' is not a count from 1 to 100.`);
+    return n;
+  }, 5)
+  .action(async (o: { runs: number }) => { await runBench(o.runs); });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof QemuNotFoundError) { process.stderr.write(`tsk: ${e.message}\n`); process.exitCode = 127; }
+  else if (e instanceof QemuOptionError || e instanceof AsmError || e instanceof ImageError) {
+    process.stderr.write(`tsk: ${e.message}\n`);
+    process.exitCode = 1;
+  } else throw e;
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# npm run setup: install the system tools tskernel needs (QEMU and NASM, from
+# Debian/Ubuntu packages) when they are missing, then the npm dependencies.
+set -euo pipefail
+missing=()
+command -v qemu-system-i386 >/dev/null || missing+=(qemu-system-x86)
+command -v nasm >/dev/null || missing+=(nasm)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "setup: please install ${missing[*]} as root: apt-get install -y ${missing[*]}" >&2; exit 1; fi
+  echo "setup: installing ${missing[*]} with apt-get"
+  $SUDO apt-get update
+  $SUDO apt-get install -y "${missing[@]}"
+fi
+npm ci
