@@ -7,8 +7,8 @@
 // branches start short (rel8) and grow to near once they cannot reach, and
 // never shrink back, so the iteration converges (NASM's optimiser does the same).
 
-import { type Bits, type Item, type Module, collect, isCondition } from './asm.ts';
-import { type Const, type Expr, type Mem, type Operand, ExprNode, isExpr, isFar, isMem, isReg } from './operands.ts';
+import { type Bits, type Item, type Module, collect } from './asm.ts';
+import { type Const, type Expr, type Mem, type Operand, isExpr, isFar, isMem, isReg } from './operands.ts';
 import { type ResolvedOp, EncodeError, encodeInstruction } from './isa.ts';
 
 export interface ComponentDef {
@@ -390,4 +390,3 @@ function orderConsts(list: Const[]): Const[] {
   return out;
 }
 
-export { isCondition, ExprNode };

@@ -105,8 +105,6 @@ const ALIASES: Record<string, string> = {
 /** In 32-bit code NASM's `iret`, `pusha` … are the 32-bit forms. */
 const SIZED_32: Record<string, string> = { iret: 'iretd', pusha: 'pushad', popa: 'popad', pushf: 'pushfd', popf: 'popfd' };
 
-export const BRANCH_MNEMONICS = new Set<string>();
-
 export function icedMnemonic(mn: string, bits: Bits): string {
   let m = ALIASES[mn] ?? mn;
   if (mn === 'sal') m = 'shl'; // iced's Sal_* codes are the /6 alias; NASM encodes sal as /4
@@ -147,7 +145,7 @@ function memKindFits(kind: number, op: Extract<ResolvedOp, { t: 'mem' }>, form: 
   }
 }
 
-function immKindFits(kind: number, op: Extract<ResolvedOp, { t: 'imm' }>, form: Form): boolean {
+function immKindFits(kind: number, op: Extract<ResolvedOp, { t: 'imm' }>): boolean {
   const v = op.v;
   switch (kind) {
     case K.imm8: return !op.reloc && v >= -128 && v <= 255;
@@ -156,9 +154,8 @@ function immKindFits(kind: number, op: Extract<ResolvedOp, { t: 'imm' }>, form: 
     case K.imm8sex32: { const s = signed(v, 32); return !op.reloc && s >= -128 && s <= 127; }
     case K.imm16: return v >= -32768 && v <= 0xffff;
     case K.imm32: return v >= -(2 ** 31) && v <= 0xffffffff;
-    default: return REL8.has(kind) || RELNEAR.has(kind) ? false : false;
+    default: return false;
   }
-  void form;
 }
 
 function fits(form: Form, ops: readonly ResolvedOp[], bits: Bits, branch: boolean): boolean {
@@ -172,7 +169,7 @@ function fits(form: Form, ops: readonly ResolvedOp[], bits: Bits, branch: boolea
       case 'mem': if (!memKindFits(kind, op, form)) return false; break;
       case 'imm':
         if (branch) { if (!REL8.has(kind) && !RELNEAR.has(kind)) return false; }
-        else if (!immKindFits(kind, op, form)) return false;
+        else if (!immKindFits(kind, op)) return false;
         break;
       case 'far':
         if (kind !== (op.wide || bits === 32 ? K.farbr4_2 : K.farbr2_2)) return false;
@@ -204,7 +201,6 @@ function memOperand(op: Extract<ResolvedOp, { t: 'mem' }>, bits: Bits): Instance
   );
 }
 
-const immArg = (v: number): number => v;
 const U32 = (v: number): boolean => v > 0x7fffffff;
 
 function create(form: Form, ops: readonly ResolvedOp[], bits: Bits): IcedInstruction {
@@ -221,7 +217,7 @@ function create(form: Form, ops: readonly ResolvedOp[], bits: Bits): IcedInstruc
   const imm = (i: number): number => {
     const x = v(i);
     if (isSex(i)) return signed(x, form.ops[i] === K.imm8sex16 ? 16 : 32);
-    return immArg(x);
+    return x;
   };
   switch (shape) {
     case '': return Instruction.create(c);
