@@ -13,6 +13,8 @@ export interface CmdlineKey {
 export const CMDLINE_KEYS: readonly CmdlineKey[] = [
   { key: 'test', doc: 'run one built-in scenario and power off (or panic): test=boot, test=div0 ...', handler: 'cmdline_set_test' },
   { key: 'hz', doc: 'timer interrupt frequency in Hz, 19-1000 (default 100)', handler: 'cmdline_set_hz' },
+  { key: 'seed', doc: 'start argument for user programs: the fuzz program\'s LFSR seed (decimal, default 1)', handler: 'cmdline_set_seed' },
+  { key: 'strace', doc: 'strace=1 traces every system call on serial', handler: 'cmdline_set_strace' },
 ];
 
 export const cmdline = defineModule({
@@ -103,31 +105,57 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.label('cmdline_set_test');
     a.mov(dword(L('test_name')), eax);
     a.ret();
-    a.label('cmdline_set_hz');
+    for (const [key, target, why] of [
+      ['hz', 'pit_hz', 'pit_init checks the range'],
+      ['seed', 'user_arg', 'passed to user programs in EAX'],
+      ['strace', 'strace_on', 'non-zero: trace system calls'],
+    ] as const) {
+      a.label(`cmdline_set_${key}`);
+      a.mov(edx, L(`cmdline_key_${CMDLINE_KEYS.findIndex((k) => k.key === key)}`), 'EDX = the key, for the error message');
+      a.call(L('cmdline_number'));
+      a.jc(L('.bad'));
+      a.mov(dword(L(target)), eax, why);
+      a.label('.bad');
+      a.ret();
+    }
+
+    a.section('cmdline_number: EAX = value, EDX = key -> EAX = number, CF clear; or reports and sets CF');
+    a.label('cmdline_number');
     a.push(ebx);
+    a.push(esi);
     a.mov(ebx, eax);
+    a.mov(esi, edx);
     a.call(L('parse_uint'));
     a.test(edx, edx);
     a.jnz(L('.bad'));
-    a.mov(dword(L('pit_hz')), eax, 'pit_init checks the range');
+    a.pop(esi);
     a.pop(ebx);
+    a.clc();
     a.ret();
     a.label('.bad');
     a.mov(eax, L('cmdline_msg_bad_number'));
+    a.call(L('serial_puts'));
+    a.mov(eax, esi);
+    a.call(L('serial_puts'));
+    a.mov(eax, L('cmdline_msg_equals_quote'));
     a.call(L('serial_puts'));
     a.mov(eax, ebx);
     a.call(L('serial_puts'));
     a.mov(eax, L('cmdline_msg_not_number'));
     a.call(L('serial_puts'));
+    a.pop(esi);
     a.pop(ebx);
+    a.stc();
     a.ret();
 
+    a.label('user_arg'); a.dataC(4, [1], 'seed=: the start argument user programs get in EAX (default 1)');
     CMDLINE_KEYS.forEach((k, i) => { a.label(`cmdline_key_${i}`); a.db(k.key, 0); });
     a.label('cmdline_msg_unknown_key'); a.db("[boot] unknown cmdline key '", 0);
     a.label('cmdline_msg_known_keys'); a.db(`' ignored (known: ${CMDLINE_KEYS.map((k) => k.key).join(', ')})\r\n`, 0);
     a.label('cmdline_msg_not_key_value'); a.db("[boot] cmdline word '", 0);
     a.label('cmdline_msg_ignored'); a.db("' ignored (not key=value)\r\n", 0);
-    a.label('cmdline_msg_bad_number'); a.db("[boot] hz='", 0);
+    a.label('cmdline_msg_bad_number'); a.db('[boot] ', 0);
+    a.label('cmdline_msg_equals_quote'); a.db("='", 0);
     a.label('cmdline_msg_not_number'); a.db("' is not a decimal number; ignored\r\n", 0);
   },
 });

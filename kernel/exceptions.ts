@@ -46,6 +46,13 @@ export const VEC_BP = constant('VEC_BP', 3, '#BP breakpoint (int3): a trap - the
 export const VEC_PF = constant('VEC_PF', 14, '#PF page fault: CR2 holds the linear address that faulted (SDM 3A §6.15)');
 export const NUM_EXCEPTIONS = constant('NUM_EXCEPTIONS', 32, 'vectors 0-31 are reserved for CPU exceptions (SDM 3A §6.2)');
 
+/** #PF error-code bits (SDM 3A §4.7, Figure 4-12) and what each value means. */
+export const PF_BITS = [
+  { bit: 0, name: 'P', clear: 'page not present', set: 'protection violation' },
+  { bit: 1, name: 'W/R', clear: 'read', set: 'write' },
+  { bit: 2, name: 'U/S', clear: 'supervisor mode', set: 'user mode' },
+] as const;
+
 export const exceptions = defineModule({
   name: 'exceptions',
   title: 'CPU exceptions: names, the register dump, and the fault policy',
@@ -58,7 +65,10 @@ handler can simply return.
 The fault policy, as in xv6: an exception raised by the kernel itself is a
 kernel bug - print one dump (vector and name, error code, EIP, CS, EFLAGS, the
 general registers, and CR2 for a page fault) and panic.  (A later lesson adds
-ring 3, where a user fault kills the program instead.)  #BP is the exception
+ring 3, where a user fault kills the program instead: proc.asm.)  For a page
+fault the dump adds CR2 and decodes the error code: P (0 = the page is not
+present, 1 = present but the access broke its protection), W/R (the access
+was a read or a write) and U/S (it came from ring 0 or ring 3).  #BP is the exception
 that returns: exceptions_init registers bp_handler, which prints a line and
 resumes - the course uses it to show that an exception is just an interrupt.
 
@@ -127,16 +137,42 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.call(L('serial_puts'));
     a.mov(eax, cr2, 'CR2 = the linear address whose access faulted');
     a.call(L('serial_put_hex32'));
+    a.mov(eax, dword(ebx, TF_ERROR));
+    a.call(L('pf_print_error'));
     a.call(L('serial_newline'));
     a.label('.no_cr2');
     a.mov(eax, L('exc_msg_panic'));
     a.call(L('panic'), 'kernel-mode exception: a kernel bug, stop here');
+
+    a.section('pf_print_error: EAX = #PF error code; prints " error=0x.. (<P>, <W/R>, <U/S>)"');
+    a.label('pf_print_error');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.mov(eax, L('exc_msg_pf_error'));
+    a.call(L('serial_puts'));
+    a.mov(eax, ebx);
+    a.call(L('serial_put_hex8'));
+    PF_BITS.forEach((b, i) => {
+      a.mov(eax, L(`exc_msg_pf_${i}_clear`), `bit ${b.bit} clear: ${b.clear}`);
+      a.test(ebx, 1 << b.bit);
+      a.jz(L(`.say_${i}`));
+      a.mov(eax, L(`exc_msg_pf_${i}_set`), `bit ${b.bit} set: ${b.set}`);
+      a.label(`.say_${i}`);
+      a.call(L('serial_puts'));
+    });
+    a.pop(ebx);
+    a.ret();
 
     a.section('strings');
     a.label('exception_names', 'pointer table: vector -> "#XX name"');
     for (const e of EXCEPTIONS) a.dataC(4, [L(`exc_name_${e.vector}`)], `vector ${e.vector}`);
     for (const e of EXCEPTIONS) { a.label(`exc_name_${e.vector}`); a.db(`${e.mnemonic} ${e.name}`, 0); }
     regs.forEach((line, i) => line.forEach(([name], j) => { a.label(`exc_msg_reg_${i}_${j}`); a.db(`${j ? ' ' : ''}${name}=0x`, 0); }));
+    PF_BITS.forEach((b, i) => {
+      a.label(`exc_msg_pf_${i}_clear`); a.db(`${i ? ', ' : ' ('}${b.clear}${i === PF_BITS.length - 1 ? ')' : ''}`, 0);
+      a.label(`exc_msg_pf_${i}_set`); a.db(`${i ? ', ' : ' ('}${b.set}${i === PF_BITS.length - 1 ? ')' : ''}`, 0);
+    });
+    a.label('exc_msg_pf_error'); a.db(' error=0x', 0);
     a.label('exc_msg_exc'); a.db('[exception] ', 0);
     a.label('exc_msg_exc_prefix'); a.db('[exception] ', 0);
     a.label('exc_msg_vector'); a.db(' (vector ', 0);

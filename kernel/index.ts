@@ -13,11 +13,18 @@ import { pic } from './pic.ts';
 import { pit } from './pit.ts';
 import { uartRx } from './uart_rx.ts';
 import { paging } from './paging.ts';
+import { kgdt } from './gdt.ts';
+import { vm } from './vm.ts';
+import { proc } from './proc.ts';
+import { sched } from './sched.ts';
+import { syscall } from './syscall.ts';
+import { programs } from './programs.ts';
 import { scenarios } from './scenarios.ts';
 import { shell } from './shell.ts';
 import { string } from './string.ts';
 import { qemuExit } from './qemu_exit.ts';
 
 export const kernelModules: readonly Module[] = [
-  entry, serial, idt, isr, trap, exceptions, fwcfg, cmdline, pic, pit, uartRx, paging, scenarios, shell, string, qemuExit,
+  entry, serial, kgdt, idt, isr, trap, exceptions, fwcfg, cmdline, pic, pit, uartRx, paging, vm, proc, sched, syscall,
+  programs, scenarios, shell, string, qemuExit,
 ];

@@ -27,7 +27,27 @@ never copied by hand (xv6 generates its vectors.S with a Perl script for the
 same reason).  isr_common saves the rest of the machine state, switches to
 the kernel data segments, calls trap_dispatch with EAX = pointer to the trap
 frame (layout: kernel/trapframe.ts, TF_* constants), then restores everything
-and returns with iret, which pops EIP, CS and EFLAGS in one step.`,
+and returns with iret, which pops EIP, CS and EFLAGS in one step.
+
+The ring transition.  If the interrupted code ran in ring 3 (a user program
+executing "int 0x80", or interrupted by the timer, or faulting), the CPU
+first switches to the kernel stack whose top is ESP0 in the TSS (gdt.asm;
+the scheduler points it at the running process's kernel stack), then pushes
+the user's SS and ESP before EFLAGS, CS and EIP:
+
+      ring 0 -> ring 0            ring 3 -> ring 0 (stack switched to SS0:ESP0)
+                                  user SS        <- ESP0 - 4
+                                  user ESP
+      EFLAGS                      EFLAGS
+      CS                          CS (RPL 3)
+      EIP                         EIP
+      [error code]                [error code]   <- ESP after the CPU's pushes
+
+iretd at the end reverses it: it pops EIP, CS and EFLAGS, and because the
+popped CS has RPL 3 (a return to an outer privilege level) it also pops ESP
+and SS - the program continues on its own stack, at CPL 3.  trap_return is
+the second half of this path on its own: a new process is started by
+"returning" into it with a frame built by proc_spawn.`,
   spec: ['Intel SDM Vol. 3A §6.12.1 "Exception- or Interrupt-Handler Procedures" (stack usage, Figure 6-4)', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
   emit(a) {
     a.label('isr_common');
@@ -44,13 +64,14 @@ and returns with iret, which pops EIP, CS and EFLAGS in one step.`,
     a.mov(eax, esp, 'EAX = trap frame (TF_* offsets)');
     a.cld('the kernel calling convention assumes DF = 0');
     a.call(L('trap_dispatch'));
+    a.label('trap_return', 'also where a new process starts: proc_spawn makes context_switch return here');
     a.pop(gs);
     a.pop(fs);
     a.pop(es);
     a.pop(ds);
     a.popad();
     a.add(esp, 8, 'drop the vector number and error code');
-    a.iretd('pop EIP, CS, EFLAGS (and ESP, SS when returning to ring 3)');
+    a.iretd('pop EIP, CS, EFLAGS - and ESP, SS if the popped CS has RPL 3');
 
     a.section('the 256 stubs');
     for (let v = 0; v < NUM_VECTORS; v++) {

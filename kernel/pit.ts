@@ -2,6 +2,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { ah, al, eax, ebx, ecx, edx, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
 import { TF_VECTOR } from './trapframe.ts';
+import { PS_SLEEPING } from './proc.ts';
 
 export const PIT_CH0 = constant('PIT_CH0', 0x40, '8254 counter 0 data port; its OUT pin drives IRQ0');
 export const PIT_CMD = constant('PIT_CMD', 0x43, '8254 control word register');
@@ -27,11 +28,12 @@ at pit_hz (cmdline "hz=", default 100): a control word to port 43h, then the
 16-bit divisor, low byte first, to port 40h.
 
 Each IRQ0 arrives on vector 32 (pic.asm remapped it there) and pit_irq
-increments ticks.  The first tick checks that it really arrived on vector 32
-and says so.  sleep (EAX = milliseconds) waits with "sti; hlt": hlt stops the
-CPU until the next interrupt, and because sti takes effect only after the
-next instruction, no interrupt can slip in between them and leave us halted
-with nothing to wake us.`,
+increments ticks, then tells the scheduler (sched_tick: the tick is
+charged to the running process, and its quantum may be over).  The first
+tick checks that it really arrived on vector 32 and says so.  sleep
+(EAX = milliseconds) turns the time into a wake-up tick and blocks the
+current process until then (sched.asm): other processes run meanwhile, and
+when none can, the scheduler halts the CPU until the next interrupt.`,
   spec: ['Intel 8254 Programmable Interval Timer data sheet (order 231164): control word format, mode 2', 'IBM PC/AT Technical Reference: counter 0 at 40h, control at 43h, OUT0 -> IRQ0'],
   emit(a) {
     a.bss('ticks', 4, 4, 'timer interrupts since pit_init');
@@ -86,6 +88,9 @@ with nothing to wake us.`,
     a.section('pit_irq: IRQ0 handler (EAX = trap frame); pic_irq sends the EOI');
     a.label('pit_irq');
     a.inc(dword(L('ticks')));
+    a.push(eax);
+    a.call(L('sched_tick'), 'charge the tick, maybe end the running process\'s quantum');
+    a.pop(eax);
     a.cmp(byte(L('pit_vector_checked')), 0);
     a.jne(L('.done'));
     a.mov(byte(L('pit_vector_checked')), 1);
@@ -118,18 +123,13 @@ with nothing to wake us.`,
     a.label('.done');
     a.ret();
 
-    a.section('sleep: EAX = milliseconds; halts until enough ticks have passed');
+    a.section('sleep: EAX = milliseconds; blocks the current process until enough ticks have passed');
     a.label('sleep');
     a.call(L('ms_to_ticks'));
-    a.add(eax, dword(L('ticks')), 'EAX = the tick count to wait for');
-    a.label('.wait');
-    a.cmp(dword(L('ticks')), eax);
-    a.jae(L('.done'));
-    a.sti('enable interrupts ...');
-    a.hlt('... and sleep until one arrives: sti delays IF by one instruction, so none is lost');
-    a.jmp(L('.wait'));
-    a.label('.done');
-    a.ret();
+    a.add(eax, dword(L('ticks')));
+    a.mov(edx, eax, 'EDX = the tick to wake up at');
+    a.mov(eax, PS_SLEEPING);
+    a.jmp(L('sched_block'), 'the scheduler runs others (or idles with hlt) meanwhile');
 
     a.label('pit_hz'); a.dataC(4, [HZ_DEFAULT], 'timer frequency; cmdline hz= overrides it before pit_init');
     a.label('pit_vector_checked'); a.db(0);

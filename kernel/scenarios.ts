@@ -1,6 +1,7 @@
 // Built-in test scenarios, chosen with test=<name> on the cmdline.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { ax, ds, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
+import { FAULTS } from './user/faults.ts';
 
 export interface Scenario {
   readonly name: string;
@@ -29,8 +30,7 @@ export const SCENARIOS: readonly Scenario[] = [
     a.mov(ax, BAD_SELECTOR);
     a.label('scenario_gp_fault'); a.mov(ds, ax, 'the CPU checks the selector against the GDT limit: #GP(selector)');
   } },
-  { name: 'pf', doc: '#PF: turn on paging with page 0 unmapped, then read address 0 (panics; CR2 = 0)', emit: (a) => {
-    a.call(L('paging_enable_identity'));
+  { name: 'pf', doc: '#PF: read address 0, whose page is not mapped (panics; CR2 = 0)', emit: (a) => {
     a.label('scenario_pf_fault'); a.mov(eax, dword(0), 'a null-pointer read: page 0 is not present, #PF with CR2 = 0');
   } },
   { name: 'bp', doc: '#BP: int3 reports and resumes, then power off', emit: (a) => {
@@ -61,7 +61,60 @@ export const SCENARIOS: readonly Scenario[] = [
     a.call(L('serial_newline'));
     a.call(L('poweroff'));
   } },
+  { name: 'hello', doc: 'run the hello program in ring 3 and wait for it', emit: (a) => {
+    runEach(a, ['hello']);
+    a.call(L('poweroff'));
+  } },
+  { name: 'syscalls', doc: 'run the syscalls program (every call, valid and invalid arguments)', emit: (a) => {
+    runEach(a, ['syscalls']);
+    a.call(L('poweroff'));
+  } },
+  { name: 'fuzz', doc: 'run fuzz (10,000 random system calls, seed=), then hello to show the kernel still works', emit: (a) => {
+    runEach(a, ['fuzz', 'hello']);
+    say(a, 'scen_msg_alive');
+    a.call(L('poweroff'));
+  } },
+  { name: 'faults', doc: 'run each fault program in turn: each is killed, the kernel goes on', emit: (a) => {
+    runEach(a, [...FAULTS.map((f) => f.name), 'hello']);
+    say(a, 'scen_msg_alive');
+    a.call(L('poweroff'));
+  } },
+  { name: 'preempt', doc: 'run two CPU-bound spin programs at once; report the ticks before and after', emit: (a) => {
+    say(a, 'scen_msg_ticks_before');
+    a.mov(eax, dword(L('ticks')));
+    a.call(L('serial_put_dec'));
+    a.call(L('serial_newline'));
+    a.mov(eax, L('scen_prog_spin'));
+    a.mov(edx, dword(L('user_arg')));
+    a.call(L('proc_run'));
+    a.push(eax, 'pid of the first');
+    a.mov(eax, L('scen_prog_spin'));
+    a.mov(edx, dword(L('user_arg')));
+    a.call(L('proc_run'));
+    a.push(eax, 'pid of the second');
+    a.call(L('proc_ps'), 'both runnable');
+    a.pop(eax);
+    a.call(L('proc_wait'));
+    a.pop(eax);
+    a.call(L('proc_wait'));
+    say(a, 'scen_msg_ticks_after');
+    a.mov(eax, dword(L('ticks')));
+    a.call(L('serial_put_dec'));
+    a.call(L('serial_newline'));
+    a.call(L('poweroff'));
+  } },
 ];
+
+/** Run the named programs one after another, waiting for each (start argument: seed=). */
+function runEach(a: Asm, names: readonly string[]) {
+  for (const n of names) {
+    a.mov(eax, L(`scen_prog_${n}`), `"${n}"`);
+    a.mov(edx, dword(L('user_arg')));
+    a.call(L('proc_run'));
+    a.call(L('proc_wait'), 'an error (negative pid) matches no process: returns at once');
+  }
+}
+const PROGRAM_NAMES = ['hello', 'syscalls', 'fuzz', 'spin', ...FAULTS.map((f) => f.name)];
 
 export const scenarios = defineModule({
   name: 'scenarios',
@@ -104,6 +157,10 @@ checks the EIP in the exception dump against build/tsk.map.`,
     }
 
     SCENARIOS.forEach((s, i) => { a.label(`scenario_name_${i}`); a.db(s.name, 0); });
+    for (const n of PROGRAM_NAMES) { a.label(`scen_prog_${n}`); a.db(n, 0); }
+    a.label('scen_msg_alive'); a.db('[tsk] kernel alive after the user programs\r\n', 0);
+    a.label('scen_msg_ticks_before'); a.db('[preempt] ticks before: ', 0);
+    a.label('scen_msg_ticks_after'); a.db('[preempt] ticks after: ', 0);
     a.label('scen_msg_ready'); a.db('[tsk] ready\r\n', 0);
     a.label('scen_msg_unknown'); a.db("[tsk] unknown test scenario '", 0);
     a.label('scen_msg_known'); a.db(`' (known: ${SCENARIOS.map((s) => s.name).join(', ')})\r\n`, 0);

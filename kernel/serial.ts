@@ -1,6 +1,6 @@
 // COM1 in protected mode: the kernel's console.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { type Expr, al, dl, dx, eax, ebx, ecx, edx, L, byte } from '../toolchain/x86/operands.ts';
+import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, L, byte } from '../toolchain/x86/operands.ts';
 import {
   COM1, FCR_ENABLE_CLEAR_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
   UART_IER, UART_LCR, UART_LSR, UART_MCR, UART_THR,
@@ -24,6 +24,8 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
   serial_put_hex32   EAX = value, 8 hex digits (no 0x)
   serial_put_hex8    AL = value, 2 hex digits
   serial_put_dec     EAX = unsigned value in decimal
+  serial_put_int     EAX = signed value in decimal
+  serial_put_hex     EAX = value as 0x and hex digits, no leading zeros
   serial_newline     CR LF`,
   spec: ['TI PC16550D data sheet: registers (Table 2), LSR bit 5 THRE, divisor latch'],
   emit(a) {
@@ -121,5 +123,46 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.label('.done');
     a.pop(ebx);
     a.ret();
+
+    a.label('serial_put_hex', 'EAX = value: "0x" and its hex digits without leading zeros');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(ebx, eax);
+    a.mov(al, '0'.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.mov(al, 'x'.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.mov(esi, 28, 'ESI = shift of the current digit, from the top');
+    a.label('.skip');
+    a.test(esi, esi);
+    a.jz(L('.digit'), 'the last digit is printed even when 0');
+    a.mov(eax, ebx);
+    a.mov(ecx, esi);
+    a.shr(eax, cl);
+    a.test(al, 0x0f);
+    a.jnz(L('.digit'));
+    a.sub(esi, 4, 'a leading zero: skip it');
+    a.jmp(L('.skip'));
+    a.label('.digit');
+    a.mov(eax, ebx);
+    a.mov(ecx, esi);
+    a.shr(eax, cl);
+    a.and(al, 0x0f);
+    a.call(L('serial_put_hex8.nibble'));
+    a.sub(esi, 4);
+    a.jns(L('.digit'));
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+
+    a.label('serial_put_int', 'EAX = signed value: "-" and the magnitude when negative');
+    a.test(eax, eax);
+    a.jns(L('serial_put_dec'));
+    a.push(eax);
+    a.mov(al, '-'.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.pop(eax);
+    a.neg(eax, 'two\'s complement: the magnitude (0x80000000 stays itself, read unsigned: 2147483648)');
+    a.jmp(L('serial_put_dec'));
   },
 });

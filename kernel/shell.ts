@@ -1,7 +1,7 @@
 // The interactive shell on the serial console.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import {
-  type Expr, type Mem32, type Reg32, al, eax, ebx, edx, esi, L, byte, dword, word, mem, constant,
+  type Expr, type Mem32, type Reg32, al, eax, ebx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant,
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
 
@@ -122,6 +122,69 @@ const COMMANDS: readonly Command[] = [
     a.pop(ebx);
     a.jmp(L('serial_newline'));
   } },
+  { name: 'run', usage: 'run <prog>... [&]', doc: 'start user programs (together) and wait for them; & returns at once', emit: (a) => {
+    a.push(ebx); a.push(esi); a.push(edi); a.push(ebp);
+    a.mov(esi, eax, 'ESI = cursor in the argument string');
+    a.xor(edi, edi, 'EDI = programs started');
+    a.xor(ebp, ebp, 'EBP = program names seen');
+    a.mov(dword(L('shell_background')), 0);
+    a.label('.word');
+    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.jne(L('.word_start'));
+    a.inc(esi);
+    a.jmp(L('.word'));
+    a.label('.word_start');
+    a.cmp(byte(esi), 0);
+    a.je(L('.started'));
+    a.mov(ebx, esi, 'EBX = this word');
+    a.label('.scan');
+    a.inc(esi);
+    a.cmp(byte(esi), 0);
+    a.je(L('.have_word'));
+    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.jne(L('.scan'));
+    a.mov(byte(esi), 0, 'end the word');
+    a.inc(esi);
+    a.label('.have_word');
+    a.cmp(word(ebx), '&'.charCodeAt(0), '"&" and its NUL');
+    a.jne(L('.program'));
+    a.mov(dword(L('shell_background')), 1);
+    a.jmp(L('.word'));
+    a.label('.program');
+    a.inc(ebp);
+    a.mov(eax, ebx);
+    a.mov(edx, dword(L('user_arg')), 'start argument: the cmdline seed=');
+    a.call(L('proc_run'), 'reports its own errors');
+    a.test(eax, eax);
+    a.js(L('.word'));
+    a.mov(dword({ index: edi, scale: 4, disp: L('shell_pids') }), eax);
+    a.inc(edi, '(at most 7: proc_spawn refuses more)');
+    a.jmp(L('.word'));
+    a.label('.started');
+    a.test(ebp, ebp);
+    a.jnz(L('.wait'));
+    say(a, 'sh_msg_run_usage');
+    a.call(L('program_list'));
+    a.call(L('serial_newline'));
+    a.jmp(L('.out'));
+    a.label('.wait');
+    a.cmp(dword(L('shell_background')), 0);
+    a.jne(L('.out'), 'background: back to the prompt now');
+    a.xor(ebx, ebx);
+    a.label('.next_pid');
+    a.cmp(ebx, edi);
+    a.jae(L('.out'));
+    a.mov(eax, dword({ index: ebx, scale: 4, disp: L('shell_pids') }));
+    a.call(L('proc_wait'), 'meanwhile the programs (and the idle loop) run');
+    a.inc(ebx);
+    a.jmp(L('.next_pid'));
+    a.label('.out');
+    a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
+    a.ret();
+  } },
+  { name: 'ps', usage: 'ps', doc: 'the process table: pid, name, state, ticks, system calls', emit: (a) => {
+    a.jmp(L('proc_ps'));
+  } },
   { name: 'poweroff', usage: 'poweroff', doc: 'power the machine off (QEMU exits with status 33)', emit: (a) => {
     a.jmp(L('poweroff'));
   } },
@@ -157,6 +220,8 @@ panic, and those with an error code would leave the stack one word short.`,
     a.bss('line_too_long', 4, 4, '1 when the current line overflowed');
     a.bss('last_was_cr', 4, 4, '1 right after a CR, so that CR LF ends one line, not two');
     a.bss('shell_idtr', 8, 4, 'sidt stores IDTR here');
+    a.bss('shell_pids', 8 * 4, 4, 'pids started by one run command');
+    a.bss('shell_background', 4, 4, '1 when the run command ended in &');
 
     a.label('shell_main');
     say(a, 'sh_msg_ready');
@@ -321,5 +386,6 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('sh_msg_int_bad'); a.db("[shell] int: expected a vector number 0-255, got '", 0);
     a.label('sh_msg_quote_end'); a.db("'\r\n", 0);
     a.label('sh_msg_echo'); a.db('[echo] ', 0);
+    a.label('sh_msg_run_usage'); a.db('[shell] usage: run <program>... [&]; programs: ', 0);
   },
 });

@@ -1,7 +1,7 @@
 // Trap dispatch: from a vector number to the handler registered for it.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { eax, ebx, ecx, edx, L, dword } from '../toolchain/x86/operands.ts';
-import { TF_VECTOR } from './trapframe.ts';
+import { eax, ebx, ecx, edx, L, byte, dword } from '../toolchain/x86/operands.ts';
+import { TF_CS, TF_VECTOR } from './trapframe.ts';
 import { NUM_EXCEPTIONS } from './exceptions.ts';
 
 export const trap = defineModule({
@@ -16,8 +16,14 @@ during initialisation (exceptions, PIC lines, the timer, the UART ...).
 A handler is called with EAX = trap frame and follows the kernel calling
 convention; it may change the frame (the registers iret will restore).
 A vector nobody registered is never silently ignored: a CPU exception
-(0-31) is dumped and panics (exceptions.asm); any other vector is reported
-by number and dispatch returns (the shell's "int n" relies on that).`,
+(0-31) raised in ring 0 is dumped and panics (exceptions.asm), one raised
+in ring 3 kills the program (proc.asm); any other vector is reported by
+number and dispatch returns (the shell's "int n" relies on that).
+
+Which ring was interrupted?  The low two bits of the CS the CPU saved in
+the frame: the privilege level the code was running at.  Before returning
+to ring 3, dispatch gives the scheduler its chance to preempt
+(sched_trap_exit): the kernel itself is never preempted.`,
   spec: ['Intel SDM Vol. 3A §6.4 "Sources of Interrupts", §6.12 "Exception and Interrupt Handling"'],
   emit(a) {
     a.bss('trap_handlers', 256 * 4, 4, 'handler address per vector, 0 = none');
@@ -37,13 +43,21 @@ by number and dispatch returns (the shell's "int n" relies on that).`,
     a.jz(L('.unhandled'));
     a.mov(eax, ebx, 'handler(frame)');
     a.call(edx);
+    a.label('.return');
+    a.test(byte(ebx, TF_CS), 3, 'returning to ring 3?');
+    a.jz(L('.out'));
+    a.mov(eax, ebx);
+    a.call(L('sched_trap_exit'), 'the one place a user program can be preempted');
+    a.label('.out');
     a.pop(ebx);
     a.ret();
     a.label('.unhandled');
     a.cmp(ecx, NUM_EXCEPTIONS);
     a.jae(L('.report'));
     a.mov(eax, ebx);
-    a.jmp(L('exception_unhandled'), 'a CPU exception nobody handles: dump and panic (no return)');
+    a.test(byte(ebx, TF_CS), 3, 'RPL of the saved CS = the privilege level that faulted');
+    a.jnz(L('proc_fault'), 'ring 3: kill the program, not the kernel (no return)');
+    a.jmp(L('exception_unhandled'), 'ring 0: a kernel bug - dump and panic (no return)');
     a.label('.report');
     a.mov(eax, L('trap_msg_unhandled'));
     a.call(L('serial_puts'));
@@ -51,8 +65,7 @@ by number and dispatch returns (the shell's "int n" relies on that).`,
     a.call(L('serial_put_dec'));
     a.mov(eax, L('trap_msg_unhandled_end'));
     a.call(L('serial_puts'));
-    a.pop(ebx);
-    a.ret();
+    a.jmp(L('.return'));
 
     a.label('trap_msg_unhandled'); a.db('[trap] vector ', 0);
     a.label('trap_msg_unhandled_end'); a.db(' has no handler (ignored)\r\n', 0);

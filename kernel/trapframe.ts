@@ -30,3 +30,4 @@ export const TF_EFLAGS = field('EFLAGS', 64, 'EFLAGS pushed by the CPU');
 export const TF_USER_ESP = field('USER_ESP', 68, 'ESP of ring 3, pushed only on a privilege change');
 export const TF_USER_SS = field('USER_SS', 72, 'SS of ring 3, pushed only on a privilege change');
 export const TRAP_FRAME_SIZE = constant('TRAP_FRAME_SIZE', 68, 'bytes of a trap frame taken in ring 0 (no USER_ESP/USER_SS)');
+export const TRAP_FRAME_USER_SIZE = constant('TRAP_FRAME_USER_SIZE', 76, 'bytes of a trap frame taken from ring 3 (with USER_ESP and USER_SS)');

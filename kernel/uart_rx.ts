@@ -2,6 +2,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, dx, eax, ecx, edx, L, byte, dword, mem, constant } from '../toolchain/x86/operands.ts';
 import { COM1, UART_IER, UART_LSR } from '../boot/serial16.ts';
+import { PS_WAIT_INPUT } from './proc.ts';
 
 export const UART_RBR = constant('UART_RBR', 0, '16550 register 0 (DLAB=0, read): Receiver Buffer Register');
 export const IER_ERBFI = constant('IER_ERBFI', 0x01, 'IER bit 0: interrupt when received data is available');
@@ -21,9 +22,12 @@ when they are equal.  When it is full the byte is dropped and rx_overflow
 counted - the index arithmetic is masked to the buffer size, so no input,
 however fast or long, can write outside it.
 
-uart_getc (no arguments) returns EAX = the next byte, halting with
-"sti; hlt" until one arrives.  It reads the indexes with interrupts off so
-that the check "is it empty?" and the halt cannot race the interrupt.`,
+uart_try_getc returns EAX = the next byte or -1 at once; uart_getc waits
+for one: it blocks the current process in state "waiting for input", and
+the scheduler (which checks "head != tail" itself, with interrupts off)
+runs it again once a byte is there - so a byte that arrives between the
+check and the block is not missed.  read(0, ...) from ring 3 waits the
+same way.`,
   spec: ['TI PC16550D data sheet: IER bit 0, LSR bit 0, RBR', 'IBM PC/AT: COM1 on IRQ4'],
   emit(a) {
     a.bss('rx_buf', 256, 4, 'receive ring buffer');
@@ -64,22 +68,32 @@ that the check "is it empty?" and the halt cannot race the interrupt.`,
     a.label('.done');
     a.ret();
 
-    a.section('uart_getc: EAX = next received byte (waits)');
-    a.label('uart_getc');
-    a.label('.check');
+    a.section('uart_try_getc: EAX = next received byte, or -1 if none (does not wait)');
+    a.label('uart_try_getc');
+    a.pushfd();
     a.cli('look at head and tail without the interrupt changing them meanwhile');
+    a.mov(eax, -1);
     a.mov(ecx, dword(L('rx_tail')));
     a.cmp(ecx, dword(L('rx_head')));
-    a.jne(L('.take'));
-    a.sti();
-    a.hlt('atomic with sti: the next interrupt (a byte, or a tick) wakes us');
-    a.jmp(L('.check'));
-    a.label('.take');
+    a.je(L('.out'), 'empty');
     a.movzx(eax, byte({ base: ecx, disp: L('rx_buf') }));
     a.inc(ecx);
     a.and(ecx, RX_BUF_SIZE.sub(1));
     a.mov(dword(L('rx_tail')), ecx);
-    a.sti();
+    a.label('.out');
+    a.popfd();
+    a.ret();
+
+    a.section('uart_getc: EAX = next received byte (waits)');
+    a.label('uart_getc');
+    a.call(L('uart_try_getc'));
+    a.test(eax, eax);
+    a.jns(L('.done'));
+    a.mov(eax, PS_WAIT_INPUT);
+    a.xor(edx, edx);
+    a.call(L('sched_block'), 'the scheduler wakes us when a byte is in the buffer');
+    a.jmp(L('uart_getc'));
+    a.label('.done');
     a.ret();
   },
 });

@@ -23,6 +23,9 @@ import { ivt } from '../boot/ivt.ts';
 import { a20 } from '../boot/a20.ts';
 import { gdt } from '../boot/gdt.ts';
 import { pmode } from '../boot/pmode.ts';
+import { USER_PROGRAMS, type UserProgram } from '../kernel/user/index.ts';
+import { memszExtern } from '../kernel/programs.ts';
+import { USER_BASE, USER_IMAGE_MAX } from '../kernel/vm.ts';
 import {
   BOOT_ORIGIN, BOOT_SECTOR_CODE_MAX, KERNEL_ORIGIN, KERNEL_WINDOW_END, SECTOR_SIZE, STAGE2_ORIGIN, STAGE2_WINDOW_END,
 } from '../boot/layout.ts';
@@ -48,16 +51,34 @@ export interface ImagePlan {
   readonly image: Uint8Array;
 }
 
+/** Where user programs are linked (USER_BASE in kernel/vm.ts). */
+const USER_BASE_ADDR = USER_BASE.c.value as number;
+
 const sectorsFor = (n: number) => Math.ceil(n / SECTOR_SIZE);
 
 const STAGE2_MODULES: readonly Module[] = [stage2, ivt, a20, gdt, pmode, serial16];
 
 /** Assemble all components and lay out the image, in memory. Throws ImageError/AsmError on any problem. */
-export function planImage(kernel: readonly Module[]): ImagePlan {
+export function planImage(kernel: readonly Module[], programs: readonly UserProgram[] = USER_PROGRAMS): ImagePlan {
+  // User programs first: the kernel includes their bytes (programs.asm).
+  const users = programs.map((p) => {
+    const u = assemble({
+      name: p.name, title: `tskernel user program '${p.name}': ${p.doc}`,
+      about: `Runs in ring 3.  Copied by proc_spawn into its own pages, mapped at USER_BASE (${hex(USER_BASE_ADDR)});\nentered by iretd at its first byte with EAX = the start argument and ESP = USER_STACK_TOP.`,
+      bits: 32, origin: USER_BASE_ADDR, modules: p.modules,
+    });
+    const memsz = u.bssEnd - USER_BASE_ADDR;
+    if (memsz > USER_IMAGE_MAX) {
+      throw new ImageError(`user program '${p.name}' needs ${memsz} bytes (image + bss), more than the ${USER_IMAGE_MAX} a process slot has room for`);
+    }
+    return { u, memsz };
+  });
   const k = assemble({
     name: 'kernel', title: 'tskernel: the 32-bit protected-mode kernel',
     about: 'Loaded at 0x10000 by the boot sector; entered from stage 2 by a far jump to kernel_entry\nwith CS = 0x08 (flat ring-0 code), interrupts disabled.',
     bits: 32, origin: KERNEL_ORIGIN, modules: kernel,
+    binaries: new Map(users.map(({ u }) => [u.def.name, u.bytes])),
+    externs: users.map(({ u, memsz }) => ({ name: memszExtern(u.def.name), value: memsz, doc: `${u.def.name}: ${u.bytes.length} bytes of image + ${memsz - u.bytes.length} of bss` })),
   });
   const entry = k.symbols.get('kernel_entry');
   if (!entry || entry.value !== KERNEL_ORIGIN) {
@@ -105,7 +126,7 @@ export function planImage(kernel: readonly Module[]): ImagePlan {
   image.set(boot.bytes, 0);
   image.set(s2.bytes, SECTOR_SIZE);
   image.set(k.bytes, kernelLba * SECTOR_SIZE);
-  return { components: [boot, s2, k], layout, image };
+  return { components: [boot, s2, k, ...users.map(({ u }) => u)], layout, image };
 }
 
 function fits(name: string, a: Assembled, windowEnd: number, bssLimit: number): void {
@@ -126,8 +147,10 @@ export function layoutText(plan: ImagePlan, imagePath: string): string {
   const head = ['component', 'LBA', 'sectors', 'load at', 'bytes', 'load window'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const users = plan.components.filter((c) => c.def.origin === USER_BASE_ADDR);
   return [
     line(head), ...rows.map(line),
+    `user programs (inside the kernel, run at ${hex(USER_BASE_ADDR)}): ${users.map((u) => `${u.def.name} ${u.bytes.length}`).join(', ')}`,
     `${imagePath}: ${plan.image.length / SECTOR_SIZE} sectors (${plan.image.length} bytes)`,
   ].join('\n');
 }

@@ -125,6 +125,7 @@ export type Item =
   | { readonly k: 'data'; readonly width: DataWidth; readonly values: readonly DataValue[]; readonly comment?: string; readonly loc: string }
   | { readonly k: 'times'; readonly count: Expr; readonly width: DataWidth; readonly value: Expr; readonly comment?: string; readonly loc: string }
   | { readonly k: 'align'; readonly n: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'incbin'; readonly component: string; readonly comment?: string; readonly loc: string }
   | { readonly k: 'equ'; readonly name: string; readonly value: Expr; readonly comment?: string; readonly loc: string }
   | { readonly k: 'bss'; readonly name: string; readonly size: number; readonly align: number; readonly comment?: string; readonly loc: string }
   | { readonly k: 'comment'; readonly text: string }
@@ -175,6 +176,16 @@ export class Asm {
   /** `times count d{b,w,d} value` */
   times(count: Expr, width: DataWidth, value: Expr, comment?: string): void {
     this.items.push({ k: 'times', count, width, value, comment, loc: callerLocation() });
+  }
+
+  /**
+   * The encoded bytes of another component, included verbatim (NASM `incbin`
+   * of build/bin/<component>.bin).  The component must be assembled first and
+   * handed to this one in ComponentDef.binaries.
+   */
+  incbin(component: string, comment?: string): void {
+    if (!/^[a-z0-9_\-]+$/.test(component)) throw new Error(`incbin '${component}': not a component name (${callerLocation()})`);
+    this.items.push({ k: 'incbin', component, comment, loc: callerLocation() });
   }
 
   /** Pad with zero bytes to a multiple of n (`align n, db 0`). */

@@ -23,6 +23,8 @@ export interface ComponentDef {
   readonly modules: readonly Module[];
   /** Addresses taken from other components, emitted as `equ` lines. */
   readonly externs?: readonly Extern[];
+  /** Bytes of components assembled earlier, for `incbin` (by component name). */
+  readonly binaries?: ReadonlyMap<string, Uint8Array>;
 }
 
 export interface Extern {
@@ -245,6 +247,12 @@ export function assemble(def: ComponentDef): Assembled {
             if (n.v < 0 && final) throw new Error(`times count is negative (${n.v}): the code before it is ${-n.v} bytes too long`);
             const one = encodeData(it.width, [evaluate(it.value, f.scope, pc, it.loc).v], final);
             bytes = repeat(one, Math.max(0, n.v));
+            break;
+          }
+          case 'incbin': {
+            const bin = def.binaries?.get(it.component);
+            if (!bin) throw new Error(`incbin: component '${it.component}' was not assembled before '${def.name}' (ComponentDef.binaries has ${[...(def.binaries?.keys() ?? [])].join(', ') || 'nothing'})`);
+            bytes = bin;
             break;
           }
           case 'align': bytes = new Uint8Array((it.n - ((pc - def.origin) % it.n)) % it.n); break;

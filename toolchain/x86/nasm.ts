@@ -112,6 +112,7 @@ export function itemText(it: Item, component: string): string {
     case 'label': return withComment(`${it.name}:`, it.comment);
     case 'data': return withComment(`    ${D[it.width]} ${dataText(it.values)}`, it.comment);
     case 'times': return withComment(`    times ${exprText(it.count)} ${D[it.width]} ${exprText(it.value)}`, it.comment);
+    case 'incbin': return withComment(`    incbin "../bin/${it.component}.bin"`, it.comment ?? `the bytes of ${it.component}.asm, assembled (path relative to build/asm)`);
     case 'align': return withComment(`    align ${it.n}, db 0`, it.comment);
     case 'equ': return withComment(`${it.name} equ ${exprText(it.value)}`, it.comment);
     case 'bss': return ''; // printed by the bss block of the component

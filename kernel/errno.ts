@@ -1,0 +1,12 @@
+// Error numbers returned (negated) by system calls.  The values are Linux's
+// (include/uapi/asm-generic/errno-base.h, errno.h), as DESIGN.md §4 asks, so
+// that a student can look them up anywhere.
+import { constant } from '../toolchain/x86/operands.ts';
+
+export const EPERM = constant('EPERM', 1, 'operation not permitted');
+export const ENOENT = constant('ENOENT', 2, 'no such file or directory (here: no such program)');
+export const EBADF = constant('EBADF', 9, 'bad file descriptor');
+export const EAGAIN = constant('EAGAIN', 11, 'resource temporarily unavailable (no free process slot)');
+export const EFAULT = constant('EFAULT', 14, 'bad address: a pointer argument is not the caller\'s user memory');
+export const EINVAL = constant('EINVAL', 22, 'invalid argument (a length or duration out of range)');
+export const ENOSYS = constant('ENOSYS', 38, 'no such system call');

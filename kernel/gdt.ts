@@ -1,0 +1,104 @@
+// The kernel's own GDT, with a task-state segment (TSS) for ring transitions.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../toolchain/x86/operands.ts';
+import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../boot/gdt.ts';
+import { FLAT, emitDescriptor } from '../boot/descriptor.ts';
+
+export const TSS_ESP0 = constant('TSS_ESP0', 4, 'TSS +4: ESP0, the stack pointer loaded on an interrupt from ring 3 (SDM 3A Figure 8-2)');
+export const TSS_SS0 = constant('TSS_SS0', 8, 'TSS +8: SS0, the stack segment loaded with it');
+export const TSS_IOMAP = constant('TSS_IOMAP', 102, 'TSS +102: offset of the I/O permission bitmap from the TSS base');
+export const TSS_SIZE = constant('TSS_SIZE', 104, 'a 32-bit TSS is 104 bytes (SDM 3A §8.2.1)');
+export const DESC_TSS32 = constant('DESC_TSS32', 0x89, 'access byte of a TSS descriptor: present, DPL 0, S = 0 (system), type 1001b = 32-bit available TSS');
+
+export const kgdt = defineModule({
+  name: 'gdt',
+  title: 'The kernel GDT and the task-state segment: where ESP0 comes from',
+  about: `
+Stage 2 entered protected mode with a GDT of its own (boot/gdt.asm) whose
+TSS slot was empty.  Ring 3 needs a TSS: when an interrupt, exception or
+"int 0x80" arrives while the CPU runs at CPL 3, the handler must not run on
+the user's stack (the user controls ESP - it could point anywhere).  So the
+CPU switches stacks *before* it pushes anything (SDM 3A §6.12.1):
+
+  1. it reads SS0:ESP0 from the current TSS (the one TR points to);
+  2. loads them into SS:ESP - now on the kernel stack of this process;
+  3. pushes the user's SS and ESP, then EFLAGS, CS and EIP (and an error
+     code for some exceptions) - the top of the trap frame (trapframe.asm);
+  4. loads CS:EIP from the gate; CPL becomes 0.
+
+iretd undoes it: it pops EIP, CS and EFLAGS and, because the popped CS has
+RPL 3 (a return to an outer privilege level), also ESP and SS.
+
+tskernel uses the TSS for nothing else (no hardware task switching, as in
+xv6): one TSS, ESP0 rewritten by the scheduler at every switch so that it
+is always the top of the running process's kernel stack.  The I/O bitmap
+offset points past the TSS limit, i.e. there is no bitmap: with IOPL = 0 in
+EFLAGS, every in/out from ring 3 raises #GP (SDM Vol. 1 §19.5.2 "I/O
+Permission Bit Map"), and so do cli, sti and hlt (IOPL / CPL 0 checks).
+
+gdt_init copies nothing from stage 2: it builds its table here (the same
+flat selectors 0x08/0x10/0x1B/0x23 plus the TSS at 0x28), patches the TSS
+base address into the TSS descriptor at run time (the base is split into
+three fields), loads GDTR, reloads every segment register (a segment
+register caches its descriptor: reloading is what makes the CPU read the
+new table - CS needs a far jump), and loads TR with ltr.`,
+  spec: [
+    'Intel SDM Vol. 3A §8.2.1 "Task-State Segment (TSS)" (Figure 8-2), §8.2.2 "TSS Descriptor" (Figure 8-3)',
+    'Intel SDM Vol. 3A §6.12.1 "Exception- or Interrupt-Handler Procedures" (stack switch, Figure 6-4)',
+    'Intel SDM Vol. 1 §19.5 "Protected-Mode I/O" (IOPL, I/O permission bitmap)',
+  ],
+  emit(a) {
+    a.bss('tss', 104, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
+
+    a.label('gdt_init');
+    a.mov(dword(L('tss').add(TSS_SS0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment');
+    a.mov(dword(L('tss').add(TSS_ESP0)), L('kernel_stack').add(16384), 'ESP0: the boot stack until the scheduler switches');
+    a.mov(word(L('tss').add(TSS_IOMAP)), TSS_SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
+    a.mov(eax, L('tss'), 'EAX = TSS base: patch it into the descriptor');
+    a.mov(word(L('kgdt_tss').add(2)), ax, 'base 15:0');
+    a.shr(eax, 16);
+    a.mov(byte(L('kgdt_tss').add(4)), al, 'base 23:16');
+    a.mov(byte(L('kgdt_tss').add(7)), ah, 'base 31:24');
+    a.lgdt(mem(L('kgdtr')), 'GDTR = this table');
+    a.jmp(far(SEL_KERNEL_CODE, L('.reload_cs'), { wide: true }), 'far jump: reload CS from the new table');
+    a.label('.reload_cs');
+    a.mov(ax, SEL_KERNEL_DATA);
+    a.mov(ds, ax, 'reload the data segment registers from the new table');
+    a.mov(es, ax);
+    a.mov(fs, ax);
+    a.mov(gs, ax);
+    a.mov(ss, ax);
+    a.mov(ax, SEL_TSS);
+    a.ltr(ax, 'TR = the TSS: ring 3 -> ring 0 transitions now read SS0:ESP0 from it');
+    a.mov(eax, L('gdt_msg'));
+    a.jmp(L('serial_puts'));
+
+    a.section('tss_set_esp0: EAX = top of the kernel stack to use on the next entry from ring 3');
+    a.label('tss_set_esp0');
+    a.mov(dword(L('tss').add(TSS_ESP0)), eax);
+    a.ret();
+
+    a.section('the table');
+    a.align(8);
+    a.label('kgdt');
+    a.dataC(4, [0, 0], 'entry 0: null descriptor');
+    emitDescriptor(a, { ...FLAT, kind: 'code', dpl: 0 }, 'entry 1 (0x08): kernel code');
+    emitDescriptor(a, { ...FLAT, kind: 'data', dpl: 0 }, 'entry 2 (0x10): kernel data');
+    emitDescriptor(a, { ...FLAT, kind: 'code', dpl: 3 }, 'entry 3 (0x18, selector 0x1B): user code');
+    emitDescriptor(a, { ...FLAT, kind: 'data', dpl: 3 }, 'entry 4 (0x20, selector 0x23): user data');
+    a.comment('entry 5 (0x28): the TSS descriptor; gdt_init fills in the base');
+    a.label('kgdt_tss');
+    a.dataC(2, [TSS_SIZE.sub(1)], 'limit 15:0: 103 (byte granularity)');
+    a.dataC(2, [0], 'base 15:0 (patched)');
+    a.dataC(1, [0], 'base 23:16 (patched)');
+    a.dataC(1, [DESC_TSS32], 'access: present, DPL 0, 32-bit available TSS (ltr marks it busy)');
+    a.dataC(1, [0], 'flags: G = 0 (limit in bytes) | limit 19:16 = 0');
+    a.dataC(1, [0], 'base 31:24 (patched)');
+    a.label('kgdt_end');
+    a.label('kgdtr', 'operand of lgdt');
+    a.dataC(2, [L('kgdt_end').sub(L('kgdt')).sub(1)], 'limit: size of the table - 1');
+    a.dataC(4, [L('kgdt')], 'linear base address');
+    a.label('gdt_msg'); a.db('[gdt] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28 (SS0:ESP0 for ring 3 -> ring 0)\r\n', 0);
+  },
+});
+

@@ -1,0 +1,355 @@
+// Processes: the process table, starting a program in ring 3, ending it.
+import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
+import { al, cr2, eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
+import { SEL_USER_CODE, SEL_USER_DATA } from '../boot/gdt.ts';
+import { TF_CS, TF_DS, TF_EAX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ES, TF_FS, TF_GS, TF_USER_ESP, TF_USER_SS, TF_VECTOR, TRAP_FRAME_USER_SIZE } from './trapframe.ts';
+import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, USER_BASE, USER_STACK_TOP } from './vm.ts';
+import { VEC_PF } from './exceptions.ts';
+import { EAGAIN, ENOENT } from './errno.ts';
+
+const field = (name: string, offset: number, doc: string) => constant(`P_${name}`, offset, `process entry +${offset}: ${doc}`);
+export const P_STATE = field('STATE', 0, 'state (PS_*)');
+export const P_PID = field('PID', 4, 'process id (0 = the kernel task)');
+export const P_KESP = field('KESP', 8, 'saved kernel ESP while not running (context_switch)');
+export const P_CR3 = field('CR3', 12, 'physical address of the page directory');
+export const P_KSTACK_TOP = field('KSTACK_TOP', 16, 'top of the kernel stack: TSS ESP0 while running');
+export const P_WAIT = field('WAIT', 20, 'what a blocked process waits for: wake-up tick, or a pid');
+export const P_NAME = field('NAME', 24, 'program name (pointer to a string)');
+export const P_TICKS = field('TICKS', 28, 'timer ticks charged to this process');
+export const P_SYSCALLS = field('SYSCALLS', 32, 'system calls made');
+export const P_MEM = field('MEM', 36, 'physical base of its 64 KiB memory slot');
+export const PROC_SIZE = constant('PROC_SIZE', 64, 'bytes per process-table entry');
+export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes');
+
+export const PS_FREE = constant('PS_FREE', 0, 'entry unused');
+export const PS_RUNNABLE = constant('PS_RUNNABLE', 1, 'ready to run (or running)');
+export const PS_SLEEPING = constant('PS_SLEEPING', 2, 'sleeping until ticks >= P_WAIT');
+export const PS_WAIT_INPUT = constant('PS_WAIT_INPUT', 3, 'waiting for a byte from the serial port');
+export const PS_WAIT_EXIT = constant('PS_WAIT_EXIT', 4, 'waiting for process P_WAIT to end');
+/** Program table entries (programs.asm). */
+export const PROG_NAME = constant('PROG_NAME', 0, 'program entry +0: name (pointer to a string)');
+export const PROG_START = constant('PROG_START', 4, 'program entry +4: address of its image in the kernel');
+export const PROG_SIZE = constant('PROG_SIZE', 8, 'program entry +8: bytes of the image');
+export const PROG_MEMSZ = constant('PROG_MEMSZ', 12, 'program entry +12: bytes of image + bss (what must be mapped)');
+export const PROG_ENTRY_SIZE = constant('PROG_ENTRY_SIZE', 16, 'bytes per program entry');
+
+const STATE_NAMES = ['free', 'runnable', 'sleeping', 'wait-input', 'wait-exit'];
+
+export const EFLAGS_USER = constant('EFLAGS_USER', 0x202, 'initial user EFLAGS: IF = 1 (bit 9), bit 1 always 1, IOPL = 0');
+
+const say = (a: Asm, label: string) => { a.mov(eax, L(label)); a.call(L('serial_puts')); };
+
+export const proc = defineModule({
+  name: 'proc',
+  title: 'Processes: the process table, entering ring 3 with iret, exit and faults',
+  about: `
+A process is a program running in ring 3 in its own address space (vm.asm),
+plus what the kernel keeps about it: one entry of proc_table (P_* fields).
+Entry 0 is the kernel's own task - the one that booted, runs the shell or a
+test scenario, and waits for programs; it never leaves ring 0.
+
+How a program gets to ring 3 the first time.  There is no instruction "go
+to ring 3"; the only ways down are the returns: iretd (or retf).  So
+proc_spawn builds on the new process's kernel stack exactly what an
+interrupt from ring 3 would have left there - a trap frame (trapframe.asm):
+
+    SS = 0x23, ESP = USER_STACK_TOP    pushed by the CPU on a privilege change
+    EFLAGS = 0x202 (IF = 1, IOPL = 0)  pushed by the CPU
+    CS = 0x1B, EIP = USER_BASE         pushed by the CPU
+    error 0, vector 0                  pushed by the stub
+    EAX = start argument, others 0     pushad
+    DS = ES = FS = GS = 0x23           pushed by isr_common
+
+and below it a context for context_switch whose return address is
+trap_return (isr.asm).  When the scheduler first switches to it,
+context_switch "returns" into trap_return, which pops the segment and
+general registers and executes iretd: the CPU pops EIP and CS, sees that
+CS has RPL 3 - a return to a less privileged level - and therefore also
+pops ESP and SS, checks the selectors against the GDT (DPL 3 descriptors),
+and continues at USER_BASE with CPL = 3.  From then on the program can
+reach the kernel only through interrupts and exceptions: int 0x80, the
+timer, a fault.
+
+Ending.  exit() or a fault in ring 3 ends the process: any task waiting for
+it is woken, its entry is freed, and schedule() switches away for good
+(the entry and its memory slot are reused only by a later spawn).  A fault
+in ring 3 is the program's problem, not the kernel's: the kernel prints
+"[proc] pid N killed: <exception> at <eip>" (and, for #PF, the address and
+the decoded error code) and carries on.
+
+  proc_init     the table, with the kernel task as pid 0
+  proc_spawn    EAX = program entry (programs.asm), EDX = start argument
+                -> EAX = pid, or -EAGAIN when all slots are taken
+  proc_run      EAX = program name, EDX = start argument: find and spawn
+                -> EAX = pid, or -ENOENT (reported with the list of programs)
+  proc_exit     EAX = exit code (current process; does not return)
+  proc_fault    EAX = trap frame of a ring-3 exception (does not return)
+  proc_wait     EAX = pid: block until that process has ended
+  proc_ps       print the table`,
+  spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit, exit, wait)'],
+  emit(a) {
+    a.bss('proc_table', 8 * 64, 64, 'MAX_PROCS entries of PROC_SIZE bytes');
+    a.bss('proc_current', 4, 4, 'the entry of the running process');
+    a.bss('next_pid', 4, 4, 'pid for the next spawn');
+    a.equ('proc_table_end', L('proc_table').add(MAX_PROCS.mul(PROC_SIZE)), 'first byte after the table');
+
+    a.label('proc_init');
+    a.mov(dword(L('proc_table').add(P_STATE)), PS_RUNNABLE, 'entry 0: the kernel task, running now');
+    a.mov(dword(L('proc_table').add(P_CR3)), L('kernel_pgdir'));
+    a.mov(dword(L('proc_table').add(P_KSTACK_TOP)), L('kernel_stack').add(16384));
+    a.mov(dword(L('proc_table').add(P_NAME)), L('proc_name_kernel'));
+    a.mov(dword(L('proc_current')), L('proc_table'));
+    a.mov(dword(L('next_pid')), 1);
+    say(a, 'proc_msg_init');
+    a.ret();
+
+    a.section('proc_spawn: EAX = program entry, EDX = start argument -> EAX = pid or -EAGAIN');
+    a.label('proc_spawn');
+    a.push(ebx); a.push(esi); a.push(edi); a.push(ebp);
+    a.pushfd();
+    a.cli();
+    a.mov(esi, eax, 'ESI = program');
+    a.mov(ebp, edx, 'EBP = start argument');
+    a.mov(ebx, L('proc_table').add(PROC_SIZE), 'entry 0 is the kernel task');
+    a.label('.find');
+    a.cmp(dword(ebx, P_STATE), PS_FREE);
+    a.je(L('.found'));
+    a.add(ebx, PROC_SIZE);
+    a.cmp(ebx, L('proc_table_end'));
+    a.jb(L('.find'));
+    say(a, 'proc_msg_full');
+    a.mov(eax, EAGAIN.mul(-1));
+    a.jmp(L('.out'));
+    a.label('.found');
+    a.mov(eax, ebx);
+    a.sub(eax, L('proc_table').add(PROC_SIZE), 'EAX = (entry index - 1) * PROC_SIZE');
+    a.shl(eax, 10, '* 1024: (index - 1) * 64 KiB (PROC_SIZE * 1024 = PROC_MEM_SIZE)');
+    a.add(eax, PROC_MEM_BASE);
+    a.mov(dword(ebx, P_MEM), eax, 'this entry\'s memory slot');
+    a.mov(edi, eax);
+    a.mov(ecx, PROC_MEM_SIZE.div(4));
+    a.xor(eax, eax);
+    a.rep_stosd('zero the slot: tables, stacks, image and bss all start as 0');
+    a.mov(edi, dword(ebx, P_MEM));
+    a.add(edi, PM_IMAGE);
+    a.mov(ecx, dword(esi, PROG_SIZE));
+    a.push(esi);
+    a.mov(esi, dword(esi, PROG_START));
+    a.rep_movsb('copy the program image into its pages');
+    a.pop(esi);
+    a.mov(eax, dword(ebx, P_MEM));
+    a.mov(edx, dword(esi, PROG_MEMSZ));
+    a.call(L('vm_create'), 'its page directory and user page table');
+
+    a.comment('The first trap frame, as if the process had been interrupted at USER_BASE.');
+    a.mov(edi, dword(ebx, P_MEM));
+    a.add(edi, PM_KSTACK_TOP.sub(TRAP_FRAME_USER_SIZE), 'EDI = trap frame at the top of its kernel stack');
+    a.mov(dword(edi, TF_USER_SS), SEL_USER_DATA, 'iretd pops these two only because CS is ring 3');
+    a.mov(dword(edi, TF_USER_ESP), USER_STACK_TOP);
+    a.mov(dword(edi, TF_EFLAGS), EFLAGS_USER, 'interrupts on in ring 3, IOPL 0');
+    a.mov(dword(edi, TF_CS), SEL_USER_CODE, 'RPL 3: iretd drops to ring 3');
+    a.mov(dword(edi, TF_EIP), USER_BASE, 'the program\'s first instruction');
+    a.mov(dword(edi, TF_EAX), ebp, 'the start argument');
+    for (const f of [TF_DS, TF_ES, TF_FS, TF_GS]) a.mov(dword(edi, f), SEL_USER_DATA);
+    a.mov(dword(edi, -4), L('trap_return'), 'context_switch returns here: pop the frame, iretd');
+    a.lea(eax, mem(edi, -20), 'below it: EBP, EBX, ESI, EDI = 0 for context_switch to pop');
+    a.mov(dword(ebx, P_KESP), eax);
+    a.mov(eax, dword(ebx, P_MEM));
+    a.mov(dword(ebx, P_CR3), eax, 'the page directory is the first page of the slot');
+    a.add(eax, PM_KSTACK_TOP);
+    a.mov(dword(ebx, P_KSTACK_TOP), eax);
+    a.mov(eax, dword(esi, PROG_NAME));
+    a.mov(dword(ebx, P_NAME), eax);
+    a.mov(dword(ebx, P_TICKS), 0);
+    a.mov(dword(ebx, P_SYSCALLS), 0);
+    a.mov(eax, dword(L('next_pid')));
+    a.inc(dword(L('next_pid')));
+    a.mov(dword(ebx, P_PID), eax);
+    a.mov(dword(ebx, P_STATE), PS_RUNNABLE, 'the scheduler may pick it from now on');
+    say(a, 'proc_msg_pid');
+    a.mov(eax, dword(ebx, P_PID));
+    a.call(L('serial_put_dec'));
+    say(a, 'proc_msg_started');
+    a.mov(eax, dword(ebx, P_NAME));
+    a.call(L('serial_puts'));
+    a.call(L('serial_newline'));
+    a.mov(eax, dword(ebx, P_PID));
+    a.label('.out');
+    a.popfd();
+    a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
+    a.ret();
+
+    a.section('proc_run: EAX = program name, EDX = start argument -> EAX = pid, or negative (reported)');
+    a.label('proc_run');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(ebx, eax);
+    a.mov(esi, edx);
+    a.call(L('program_find'));
+    a.test(eax, eax);
+    a.jz(L('.unknown'));
+    a.mov(edx, esi);
+    a.call(L('proc_spawn'));
+    a.jmp(L('.out'));
+    a.label('.unknown');
+    say(a, 'proc_msg_no_program');
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    say(a, 'proc_msg_programs');
+    a.call(L('program_list'));
+    say(a, 'proc_msg_close');
+    a.mov(eax, ENOENT.mul(-1));
+    a.label('.out');
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+
+    a.section('proc_exit: EAX = exit code; ends the current process');
+    a.label('proc_exit');
+    a.mov(esi, eax);
+    a.call(L('proc_say_pid'));
+    say(a, 'proc_msg_exited');
+    a.mov(eax, esi);
+    a.call(L('serial_put_int'));
+    a.call(L('serial_newline'));
+    a.jmp(L('proc_end'));
+
+    a.section('proc_fault: EAX = trap frame of an exception raised in ring 3');
+    a.label('proc_fault');
+    a.mov(esi, eax, 'ESI = frame');
+    a.call(L('proc_say_pid'));
+    say(a, 'proc_msg_killed');
+    a.mov(ecx, dword(esi, TF_VECTOR));
+    a.mov(eax, dword({ index: ecx, scale: 4, disp: L('exception_names') }));
+    a.call(L('serial_puts'));
+    say(a, 'proc_msg_at');
+    a.mov(eax, dword(esi, TF_EIP));
+    a.call(L('serial_put_hex32'));
+    a.call(L('serial_newline'));
+    a.cmp(dword(esi, TF_VECTOR), VEC_PF);
+    a.jne(L('proc_end'));
+    a.call(L('proc_say_pid'));
+    say(a, 'proc_msg_cr2');
+    a.mov(eax, cr2, 'the address the program touched');
+    a.call(L('serial_put_hex32'));
+    a.mov(eax, dword(esi, TF_ERROR));
+    a.call(L('pf_print_error'));
+    a.call(L('serial_newline'));
+    a.comment('fall through');
+
+    a.section('proc_end: the current process is finished; never returns');
+    a.label('proc_end');
+    a.cli();
+    a.mov(ebx, dword(L('proc_current')));
+    a.mov(edx, dword(ebx, P_PID));
+    a.mov(ecx, L('proc_table'));
+    a.label('.wake');
+    a.cmp(dword(ecx, P_STATE), PS_WAIT_EXIT);
+    a.jne(L('.next'));
+    a.cmp(dword(ecx, P_WAIT), edx);
+    a.jne(L('.next'));
+    a.mov(dword(ecx, P_STATE), PS_RUNNABLE, 'it was waiting for us');
+    a.label('.next');
+    a.add(ecx, PROC_SIZE);
+    a.cmp(ecx, L('proc_table_end'));
+    a.jb(L('.wake'));
+    a.mov(dword(ebx, P_STATE), PS_FREE, 'never scheduled again; the slot may be reused');
+    a.call(L('schedule'), 'switches away for good');
+    a.mov(eax, L('proc_msg_zombie'));
+    a.call(L('panic'));
+
+    a.section('proc_say_pid: prints "[proc] pid N " for the current process');
+    a.label('proc_say_pid');
+    say(a, 'proc_msg_pid');
+    a.mov(eax, dword(L('proc_current')));
+    a.mov(eax, dword(eax, P_PID));
+    a.call(L('serial_put_dec'));
+    a.mov(al, ' '.charCodeAt(0));
+    a.jmp(L('serial_putc'));
+
+    a.section('proc_wait: EAX = pid; returns once no process has that pid');
+    a.label('proc_wait');
+    a.push(ebx);
+    a.pushfd();
+    a.cli('check and block without a gap');
+    a.mov(ebx, eax);
+    a.label('.check');
+    a.mov(ecx, L('proc_table').add(PROC_SIZE));
+    a.label('.find');
+    a.cmp(dword(ecx, P_STATE), PS_FREE);
+    a.je(L('.next'));
+    a.cmp(dword(ecx, P_PID), ebx);
+    a.je(L('.block'));
+    a.label('.next');
+    a.add(ecx, PROC_SIZE);
+    a.cmp(ecx, L('proc_table_end'));
+    a.jb(L('.find'));
+    a.popfd('no such process (any more)');
+    a.pop(ebx);
+    a.ret();
+    a.label('.block');
+    a.mov(eax, PS_WAIT_EXIT);
+    a.mov(edx, ebx);
+    a.call(L('sched_block'), 'proc_end wakes us');
+    a.jmp(L('.check'));
+
+    a.section('proc_ps: one line per process');
+    a.label('proc_ps');
+    a.push(ebx);
+    a.mov(ebx, L('proc_table'));
+    a.label('.entry');
+    a.cmp(dword(ebx, P_STATE), PS_FREE);
+    a.je(L('.next'));
+    say(a, 'proc_msg_ps');
+    a.mov(eax, dword(ebx, P_PID));
+    a.call(L('serial_put_dec'));
+    a.mov(al, ' '.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.mov(eax, dword(ebx, P_NAME));
+    a.call(L('serial_puts'));
+    a.mov(al, ' '.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.mov(eax, L('proc_state_running'));
+    a.cmp(ebx, dword(L('proc_current')));
+    a.je(L('.state'));
+    a.mov(ecx, dword(ebx, P_STATE));
+    a.mov(eax, dword({ index: ecx, scale: 4, disp: L('proc_state_names') }));
+    a.label('.state');
+    a.call(L('serial_puts'));
+    say(a, 'proc_msg_ticks');
+    a.mov(eax, dword(ebx, P_TICKS));
+    a.call(L('serial_put_dec'));
+    say(a, 'proc_msg_syscalls');
+    a.mov(eax, dword(ebx, P_SYSCALLS));
+    a.call(L('serial_put_dec'));
+    a.call(L('serial_newline'));
+    a.label('.next');
+    a.add(ebx, PROC_SIZE);
+    a.cmp(ebx, L('proc_table_end'));
+    a.jb(L('.entry'));
+    a.pop(ebx);
+    a.ret();
+
+    a.section('strings');
+    a.label('proc_state_names', 'PS_* -> name');
+    STATE_NAMES.forEach((_, i) => a.dataC(4, [L(`proc_state_${i}`)], `PS state ${i}`));
+    STATE_NAMES.forEach((n, i) => { a.label(`proc_state_${i}`); a.db(n, 0); });
+    a.label('proc_state_running'); a.db('running', 0);
+    a.label('proc_name_kernel'); a.db('kernel', 0);
+    a.label('proc_msg_init'); a.db('[proc] process table: 8 entries (pid 0 = the kernel task); user memory from 1 MiB, 64 KiB per process\r\n', 0);
+    a.label('proc_msg_full'); a.db('[proc] cannot start: all 7 user process slots are in use\r\n', 0);
+    a.label('proc_msg_pid'); a.db('[proc] pid ', 0);
+    a.label('proc_msg_started'); a.db(' started: ', 0);
+    a.label('proc_msg_exited'); a.db('exited with code ', 0);
+    a.label('proc_msg_killed'); a.db('killed: ', 0);
+    a.label('proc_msg_at'); a.db(' at 0x', 0);
+    a.label('proc_msg_cr2'); a.db('page fault address CR2=0x', 0);
+    a.label('proc_msg_zombie'); a.db('a finished process was scheduled again', 0);
+    a.label('proc_msg_no_program'); a.db("[proc] no program '", 0);
+    a.label('proc_msg_programs'); a.db("' (programs: ", 0);
+    a.label('proc_msg_close'); a.db(')\r\n', 0);
+    a.label('proc_msg_ps'); a.db('[ps] pid ', 0);
+    a.label('proc_msg_ticks'); a.db(' ticks=', 0);
+    a.label('proc_msg_syscalls'); a.db(' syscalls=', 0);
+  },
+});

@@ -1,0 +1,71 @@
+// The program table: the user programs embedded in the kernel image.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { eax, ebx, edx, esi, L, dword } from '../toolchain/x86/operands.ts';
+import { USER_PROGRAMS } from './user/index.ts';
+import { PROG_ENTRY_SIZE, PROG_NAME } from './proc.ts';
+
+/** Name of the extern (set by the image builder) that holds a program's image + bss size. */
+export const memszExtern = (name: string) => `MEMSZ_${name.toUpperCase()}`;
+
+export const programs = defineModule({
+  name: 'programs',
+  title: 'The program table: user programs built into the kernel image',
+  about: `
+tskernel has no file system yet, so the user programs travel inside the
+kernel: each is assembled on its own (build/asm/<program>.asm, origin
+USER_BASE) and its bytes are included here with incbin.  program_table has
+one entry per program (PROG_* fields): its name, where its image is, its
+size, and how much memory it needs including its bss (MEMSZ_* constants,
+computed by the image builder).  proc_spawn copies the image into the new
+process's own pages - the copy here is never executed.
+
+  program_find   EAX = name -> EAX = program entry, or 0
+  program_list   prints the names
+
+Programs:
+${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
+  emit(a) {
+    a.label('program_find', 'EAX = name -> EAX = program entry or 0');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(esi, eax);
+    a.mov(ebx, L('program_table'));
+    a.label('.next');
+    a.mov(eax, esi);
+    a.mov(edx, dword(ebx, PROG_NAME));
+    a.call(L('strcmp'));
+    a.test(eax, eax);
+    a.jz(L('.found'));
+    a.add(ebx, PROG_ENTRY_SIZE);
+    a.cmp(ebx, L('program_table_end'));
+    a.jb(L('.next'));
+    a.xor(ebx, ebx, 'not found');
+    a.label('.found');
+    a.mov(eax, ebx);
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+
+    a.label('program_list', 'prints the program names, separated by spaces');
+    a.mov(eax, L('prog_list'));
+    a.jmp(L('serial_puts'));
+
+    a.section('the table');
+    a.align(4);
+    a.label('program_table');
+    for (const p of USER_PROGRAMS) {
+      a.dataC(4, [L(`prog_name_${p.name}`), L(`prog_image_${p.name}`), L(`prog_image_${p.name}_end`).sub(L(`prog_image_${p.name}`)), L(memszExtern(p.name))], p.name);
+    }
+    a.label('program_table_end');
+    for (const p of USER_PROGRAMS) { a.label(`prog_name_${p.name}`); a.db(p.name, 0); }
+    a.label('prog_list'); a.db(USER_PROGRAMS.map((p) => p.name).join(' '), 0);
+
+    a.section('the images');
+    for (const p of USER_PROGRAMS) {
+      a.align(4);
+      a.label(`prog_image_${p.name}`);
+      a.incbin(p.name, `build/bin/${p.name}.bin: ${p.doc}`);
+      a.label(`prog_image_${p.name}_end`);
+    }
+  },
+});

@@ -1,0 +1,158 @@
+// The scheduler: round-robin over the process table, preemption by the timer.
+import { defineModule } from '../toolchain/x86/asm.ts';
+import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
+import { TF_CS } from './trapframe.ts';
+import {
+  MAX_PROCS, PROC_SIZE, P_CR3, P_KESP, P_KSTACK_TOP, P_STATE, P_TICKS, P_WAIT, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
+} from './proc.ts';
+
+export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted');
+
+export const sched = defineModule({
+  name: 'sched',
+  title: 'The scheduler: context switch, round robin, preemption on IRQ0, idle',
+  about: `
+Every process (and the kernel's own task, pid 0, which runs the shell or a
+test scenario) has its own kernel stack.  A process that is not running is
+always stopped *inside the kernel*, in context_switch, with its registers
+saved on that stack - whether it got there by a system call (sleep, yield,
+read) or because the timer interrupted it in ring 3.  Switching is then
+only: save ESP in the old process's entry, load the new one's ESP, pop.
+
+  context_switch  EAX = where to save the old ESP, EDX = new ESP
+      push ebp, ebx, esi, edi      the callee-saved registers (the kernel
+      mov [eax], esp               calling convention says the caller does
+      mov esp, edx                 not expect EAX, ECX, EDX to survive)
+      pop edi, esi, ebx, ebp
+      ret                          returns into the *new* process's kernel
+                                   code - for a new process: trap_return,
+                                   which irets to ring 3 (proc.asm builds it)
+
+schedule() looks at the table round-robin, starting after the current
+process, and picks the first that can run: RUNNABLE, or SLEEPING whose
+wake-up tick has come, or WAITING FOR INPUT with a byte in the serial
+buffer.  Before switching it loads the new process's CR3 (its address
+space) and TSS.ESP0 (the top of its kernel stack: where the CPU will put
+the next trap frame when that process enters the kernel from ring 3).
+If nothing can run, the idle loop halts: "sti; hlt" sleeps until the next
+interrupt (a tick or a byte), then "cli" and look again.
+
+Preemption: pit_irq calls sched_tick on every tick, which charges the tick
+to the current process and, after SCHED_QUANTUM ticks, sets need_resched.
+trap_dispatch calls sched_trap_exit just before returning to ring 3; if
+need_resched is set it calls schedule(), so a CPU-bound program loses the
+CPU at the end of its quantum.  The kernel itself is never preempted: it
+runs with interrupts off except while idle, so it gives up the CPU only
+where it decides to (sleep, yield, waiting for input or for a child) - the
+simplest design that is still correct on one CPU.
+
+Routines: schedule, sched_yield, sched_block (EAX = state, EDX = wait
+value), sched_tick, sched_trap_exit (EAX = trap frame).`,
+  spec: ['Intel SDM Vol. 3A §6.12.1 (stack switch on a privilege change), §8.2.1 (TSS ESP0)', 'xv6: proc.c (scheduler, sched, yield), swtch.S'],
+  emit(a) {
+    a.bss('need_resched', 4, 4, '1 when the current process has used up its quantum');
+    a.bss('quantum_left', 4, 4, 'ticks left in the current quantum');
+
+    a.label('context_switch', 'EAX = &old->kesp, EDX = new->kesp');
+    a.push(ebp);
+    a.push(ebx);
+    a.push(esi);
+    a.push(edi);
+    a.mov(dword(eax), esp, 'the old process stops here ...');
+    a.mov(esp, edx, '... and the new one continues where it stopped');
+    a.pop(edi);
+    a.pop(esi);
+    a.pop(ebx);
+    a.pop(ebp);
+    a.ret();
+
+    a.section('schedule: run the next process that can run (may be the current one)');
+    a.label('schedule');
+    a.pushfd();
+    a.cli('the process table must not change under us');
+    a.push(ebx);
+    a.label('.scan');
+    a.mov(ebx, dword(L('proc_current')));
+    a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
+    a.label('.next');
+    a.add(ebx, PROC_SIZE);
+    a.cmp(ebx, L('proc_table_end'));
+    a.jb(L('.check'));
+    a.mov(ebx, L('proc_table'), 'wrap around');
+    a.label('.check');
+    a.mov(eax, dword(ebx, P_STATE));
+    a.cmp(eax, PS_RUNNABLE);
+    a.je(L('.found'));
+    a.cmp(eax, PS_SLEEPING);
+    a.jne(L('.not_sleeping'));
+    a.mov(edx, dword(L('ticks')));
+    a.cmp(edx, dword(ebx, P_WAIT));
+    a.jae(L('.wake'), 'its wake-up tick has come');
+    a.label('.not_sleeping');
+    a.cmp(eax, PS_WAIT_INPUT);
+    a.jne(L('.skip'));
+    a.mov(edx, dword(L('rx_tail')));
+    a.cmp(edx, dword(L('rx_head')));
+    a.jne(L('.wake'), 'a byte is waiting in the serial buffer');
+    a.label('.skip');
+    a.dec(ecx);
+    a.jnz(L('.next'));
+    a.sti('nothing can run: idle until the next interrupt');
+    a.hlt('(sti takes effect after hlt starts, so no interrupt is lost in between)');
+    a.cli();
+    a.jmp(L('.scan'));
+    a.label('.wake');
+    a.mov(dword(ebx, P_STATE), PS_RUNNABLE);
+    a.label('.found');
+    a.mov(dword(L('quantum_left')), SCHED_QUANTUM, 'a fresh quantum');
+    a.mov(dword(L('need_resched')), 0);
+    a.mov(eax, dword(L('proc_current')));
+    a.cmp(ebx, eax);
+    a.je(L('.same'), 'the current process goes on: no switch');
+    a.mov(dword(L('proc_current')), ebx);
+    a.mov(edx, dword(ebx, P_CR3));
+    a.mov(cr3, edx, 'the new address space (the kernel half is the same in all)');
+    a.push(eax);
+    a.mov(eax, dword(ebx, P_KSTACK_TOP));
+    a.call(L('tss_set_esp0'), 'the next entry from ring 3 lands on the new kernel stack');
+    a.pop(eax);
+    a.lea(eax, mem(eax, P_KESP));
+    a.mov(edx, dword(ebx, P_KESP));
+    a.call(L('context_switch'), 'returns when someone switches back to us');
+    a.label('.same');
+    a.pop(ebx);
+    a.popfd('interrupts as they were');
+    a.ret();
+
+    a.section('sched_yield: give up the CPU, stay runnable');
+    a.label('sched_yield');
+    a.mov(eax, dword(L('proc_current')));
+    a.mov(dword(eax, P_STATE), PS_RUNNABLE);
+    a.jmp(L('schedule'));
+
+    a.section('sched_block: EAX = state, EDX = wait value (wake-up tick, pid); the scheduler wakes us');
+    a.label('sched_block');
+    a.mov(ecx, dword(L('proc_current')));
+    a.mov(dword(ecx, P_WAIT), edx);
+    a.mov(dword(ecx, P_STATE), eax);
+    a.jmp(L('schedule'));
+
+    a.section('sched_tick: called by pit_irq on every tick');
+    a.label('sched_tick');
+    a.mov(eax, dword(L('proc_current')));
+    a.inc(dword(eax, P_TICKS), 'charge the tick to whoever was running');
+    a.dec(dword(L('quantum_left')));
+    a.jg(L('.done'), 'ticks left in this quantum');
+    a.mov(dword(L('need_resched')), 1, 'quantum used up: switch before returning to ring 3');
+    a.label('.done');
+    a.ret();
+
+    a.section('sched_trap_exit: EAX = trap frame, about to return to ring 3');
+    a.label('sched_trap_exit');
+    a.cmp(dword(L('need_resched')), 0);
+    a.je(L('.done'));
+    a.jmp(L('sched_yield'), 'preempt: another process gets the CPU, we continue later from here');
+    a.label('.done');
+    a.ret();
+  },
+});

@@ -1,0 +1,360 @@
+// System calls: the int 0x80 gate, the dispatch table, and each call.
+import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
+import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
+import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_ESI } from './trapframe.ts';
+import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
+import { PTE_P, PTE_U, PTE_W } from './paging.ts';
+import { P_PID, P_SYSCALLS, PS_WAIT_INPUT } from './proc.ts';
+import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
+
+export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
+export const IO_MAX = constant('IO_MAX', 4096, 'longest read or write, in bytes: a longer length is -EINVAL');
+export const SLEEP_MAX_MS = constant('SLEEP_MAX_MS', 60000, 'longest sleep, in milliseconds: a longer one is -EINVAL');
+
+/** One system call: its number is its index in SYSCALLS. */
+export interface Syscall {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly returns: string;
+  readonly errors: string;
+  /** Body of sys_<name>: entered with EAX = trap frame, returns EAX = result. */
+  readonly emit: (a: Asm) => void;
+}
+
+const FRAME_ARGS = [TF_EBX, TF_ECX, TF_EDX, TF_ESI, TF_EDI];
+const neg = (e: typeof EBADF) => e.mul(-1);
+
+export const SYSCALLS: readonly Syscall[] = [
+  { name: 'exit', args: ['code'], returns: 'does not return', errors: '-', emit: (a) => {
+    a.mov(eax, dword(eax, TF_EBX), 'the exit code');
+    a.jmp(L('proc_exit'));
+  } },
+  { name: 'write', args: ['fd', 'buf', 'len'], returns: 'len', errors: 'EBADF unless fd is 1 or 2; EINVAL if len > 4096; EFAULT unless buf..buf+len-1 is the caller\'s user memory', emit: (a) => {
+    a.push(ebx); a.push(esi); a.push(edi);
+    a.mov(esi, eax, 'ESI = frame');
+    a.mov(eax, neg(EBADF));
+    a.mov(ecx, dword(esi, TF_EBX));
+    a.dec(ecx);
+    a.cmp(ecx, 1);
+    a.ja(L('.out'), 'fd - 1 above 1: fd is not 1 (stdout) or 2 (stderr), both the serial port');
+    a.mov(eax, neg(EINVAL));
+    a.mov(edx, dword(esi, TF_EDX));
+    a.cmp(edx, IO_MAX);
+    a.ja(L('.out'), 'unsigned: a "negative" length is huge, and refused too');
+    a.mov(eax, dword(esi, TF_ECX));
+    a.mov(ecx, PTE_P.or(PTE_U), 'the buffer must be readable from ring 3');
+    a.call(L('vm_check_user'));
+    a.test(eax, eax);
+    a.jnz(L('.out'), '-EFAULT');
+    a.mov(ebx, dword(esi, TF_ECX));
+    a.mov(edi, ebx);
+    a.add(edi, dword(esi, TF_EDX), 'EDI = end of the buffer');
+    a.label('.next');
+    a.cmp(ebx, edi);
+    a.jae(L('.done'));
+    a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
+    a.cmp(al, 10);
+    a.jne(L('.put'));
+    a.mov(al, 13, 'LF -> CR LF, as a terminal driver does (ONLCR)');
+    a.call(L('serial_putc'));
+    a.mov(al, 10);
+    a.label('.put');
+    a.call(L('serial_putc'));
+    a.inc(ebx);
+    a.jmp(L('.next'));
+    a.label('.done');
+    a.mov(eax, dword(esi, TF_EDX), 'all of it was written');
+    a.label('.out');
+    a.pop(edi); a.pop(esi); a.pop(ebx);
+    a.ret();
+  } },
+  { name: 'read', args: ['fd', 'buf', 'len'], returns: 'bytes read: up to len, ending at the first newline; waits for at least one', errors: 'EBADF unless fd is 0; EINVAL if len > 4096; EFAULT unless the buffer is the caller\'s writable user memory', emit: (a) => {
+    a.push(ebx); a.push(esi); a.push(edi);
+    a.mov(esi, eax, 'ESI = frame');
+    a.mov(eax, neg(EBADF));
+    a.cmp(dword(esi, TF_EBX), 0);
+    a.jne(L('.out'), 'only fd 0 (stdin, the serial port) can be read');
+    a.mov(eax, neg(EINVAL));
+    a.mov(edx, dword(esi, TF_EDX));
+    a.cmp(edx, IO_MAX);
+    a.ja(L('.out'));
+    a.mov(eax, dword(esi, TF_ECX));
+    a.mov(ecx, PTE_P.or(PTE_U).or(PTE_W), 'the buffer must be writable from ring 3');
+    a.call(L('vm_check_user'));
+    a.test(eax, eax);
+    a.jnz(L('.out'), '-EFAULT (and len 0 returns 0 here: EAX = 0 bytes)');
+    a.cmp(dword(esi, TF_EDX), 0);
+    a.je(L('.out'));
+    a.mov(ebx, dword(esi, TF_ECX), 'EBX = buffer');
+    a.xor(edi, edi, 'EDI = bytes stored');
+    a.label('.next');
+    a.call(L('uart_try_getc'));
+    a.test(eax, eax);
+    a.jns(L('.got'));
+    a.mov(eax, PS_WAIT_INPUT);
+    a.xor(edx, edx);
+    a.call(L('sched_block'), 'nothing typed yet: sleep until a byte arrives (other processes run)');
+    a.jmp(L('.next'));
+    a.label('.got');
+    a.cmp(al, 10);
+    a.jne(L('.not_lf'));
+    a.cmp(byte(L('read_last_cr')), 0);
+    a.mov(byte(L('read_last_cr')), 0, '(mov leaves the flags alone)');
+    a.jne(L('.next'), 'the LF of a CR LF pair: already ended a line');
+    a.jmp(L('.store'));
+    a.label('.not_lf');
+    a.mov(byte(L('read_last_cr')), 0);
+    a.cmp(al, 13);
+    a.jne(L('.store'));
+    a.mov(byte(L('read_last_cr')), 1);
+    a.mov(al, 10, 'Enter sends CR: the program sees LF (ICRNL)');
+    a.label('.store');
+    a.mov(byte({ base: ebx, index: edi }), al);
+    a.inc(edi);
+    a.cmp(al, 10);
+    a.je(L('.done'), 'a line is complete');
+    a.cmp(edi, dword(esi, TF_EDX));
+    a.jb(L('.next'));
+    a.label('.done');
+    a.mov(eax, edi);
+    a.label('.out');
+    a.pop(edi); a.pop(esi); a.pop(ebx);
+    a.ret();
+  } },
+  { name: 'getpid', args: [], returns: 'the caller\'s pid', errors: '-', emit: (a) => {
+    a.mov(eax, dword(L('proc_current')));
+    a.mov(eax, dword(eax, P_PID));
+    a.ret();
+  } },
+  { name: 'uptime', args: [], returns: 'timer ticks since boot', errors: '-', emit: (a) => {
+    a.mov(eax, dword(L('ticks')));
+    a.ret();
+  } },
+  { name: 'sleep', args: ['ms'], returns: '0 after at least ms milliseconds (0: just yield)', errors: 'EINVAL if ms > 60000', emit: (a) => {
+    a.mov(ecx, dword(eax, TF_EBX));
+    a.mov(eax, neg(EINVAL));
+    a.cmp(ecx, SLEEP_MAX_MS);
+    a.ja(L('.out'));
+    a.test(ecx, ecx);
+    a.jnz(L('.sleep'));
+    a.call(L('sched_yield'));
+    a.jmp(L('.zero'));
+    a.label('.sleep');
+    a.mov(eax, ecx);
+    a.call(L('sleep'), 'the kernel\'s sleep: blocks this process, others run');
+    a.label('.zero');
+    a.xor(eax, eax);
+    a.label('.out');
+    a.ret();
+  } },
+  { name: 'yield', args: [], returns: '0, after other runnable processes had their turn', errors: '-', emit: (a) => {
+    a.call(L('sched_yield'));
+    a.xor(eax, eax);
+    a.ret();
+  } },
+];
+
+/** SYS_<NAME> constants, shared by the kernel and the user programs. */
+export const SYS: Readonly<Record<string, ReturnType<typeof constant>>> = Object.fromEntries(
+  SYSCALLS.map((s, i) => [s.name, constant(`SYS_${s.name.toUpperCase()}`, i, `system call ${i}: ${s.name}(${s.args.join(', ')})`)]),
+);
+export const NSYSCALLS = constant('NSYSCALLS', SYSCALLS.length, 'system call numbers 0 .. NSYSCALLS-1 exist; others return -ENOSYS');
+
+export const syscall = defineModule({
+  name: 'syscall',
+  title: 'System calls: the int 0x80 gate (DPL 3), the table, argument checks',
+  about: `
+A user program asks the kernel for something by raising a software
+interrupt: "int 0x80" with the call number in EAX and up to five arguments
+in EBX, ECX, EDX, ESI, EDI; the result comes back in EAX, a negative errno
+on failure (DESIGN.md §4, the Linux i386 convention).
+
+Why the gate's DPL must be 3.  For "int n" the CPU checks CPL <= the gate's
+DPL (SDM 3A §6.12.1.1); every other gate in the IDT has DPL 0, so a ring-3
+"int 3" or "int 32" is a #GP - a program cannot fake a timer interrupt or
+an exception.  Gate 0x80 alone has DPL 3, so ring 3 may use it.  (Hardware
+interrupts and exceptions ignore the DPL.)
+
+Interrupt gate or trap gate?  Both switch to the kernel stack the same way;
+an interrupt gate also clears IF, a trap gate leaves it.  tskernel uses an
+interrupt gate: the whole kernel runs with interrupts off, so a system call
+is never interrupted half-way and needs no locks.  A call that must wait
+(sleep, read, yield) does not spin: it blocks in the scheduler, where
+interrupts are enabled while the CPU idles.  (xv6 uses a trap gate and
+locks instead; Linux too.)
+
+syscall_handler first checks where the call came from: the RPL of the CS
+the CPU saved must be 3.  (The kernel's own "int 0x80", e.g. from the
+shell's "int 128", is refused with -EPERM.)  An unknown number - anything
+>= NSYSCALLS, compared unsigned so negative numbers are unknown too -
+returns -ENOSYS.  Every pointer is checked with vm_check_user before the
+kernel touches it, so a bad pointer is -EFAULT, never a kernel page fault;
+lengths are bounded (IO_MAX, SLEEP_MAX_MS).  The order of checks is fixed:
+fd (-EBADF), then length (-EINVAL), then buffer (-EFAULT).
+
+  nr  call                 returns / errors
+${SYSCALLS.map((s, i) => `  ${String(i).padStart(2)}  ${`${s.name}(${s.args.join(', ')})`.padEnd(20)} ${s.returns}${s.errors !== '-' ? `\n${' '.repeat(27)}${s.errors}` : ''}`).join('\n')}
+
+With "strace=1" on the cmdline every call is traced on serial: a line
+"[strace] pid N CS=0x1B -> name(args)" when it enters and
+"[strace] pid N <- name = result" when it returns.`,
+  spec: ['Intel SDM Vol. 3A §6.11 (gate types), §6.12.1.1 "Protection of Exception- and Interrupt-Handler Procedures"', 'Linux: arch/x86/entry/syscalls/syscall_32.tbl (the int 0x80 register convention), errno-base.h'],
+  emit(a) {
+    a.bss('strace_on', 4, 4, '1 when the cmdline says strace=1');
+    a.bss('read_last_cr', 4, 4, '1 right after read() turned a CR into LF (so CR LF is one line end)');
+
+    a.label('syscall_init');
+    a.mov(eax, VEC_SYSCALL);
+    a.mov(edx, GATE_P.or(GATE_DPL3).or(GATE_INT32));
+    a.call(L('idt_set_gate'), 'gate 0x80: present, DPL 3 (ring 3 may "int 0x80"), interrupt gate');
+    a.mov(eax, VEC_SYSCALL);
+    a.mov(edx, L('syscall_handler'));
+    a.call(L('trap_register'));
+    a.mov(eax, L('sys_msg_init'));
+    a.jmp(L('serial_puts'));
+
+    a.section('syscall_handler: EAX = trap frame (vector 0x80)');
+    a.label('syscall_handler');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(ebx, eax, 'EBX = frame');
+    a.mov(esi, dword(ebx, TF_EAX), 'ESI = call number (TF_EAX will hold the result)');
+    a.mov(eax, dword(ebx, TF_CS));
+    a.and(eax, 3, 'RPL of the saved CS: the privilege level that executed int 0x80');
+    a.cmp(eax, 3);
+    a.je(L('.from_user'));
+    a.mov(eax, L('sys_msg_ring0'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_CS));
+    a.call(L('serial_put_hex8'));
+    a.mov(eax, L('sys_msg_ring0_end'));
+    a.call(L('serial_puts'));
+    a.mov(dword(ebx, TF_EAX), neg(EPERM));
+    a.jmp(L('.out'));
+    a.label('.from_user');
+    a.mov(eax, dword(L('proc_current')));
+    a.inc(dword(eax, P_SYSCALLS));
+    a.cmp(dword(L('strace_on')), 0);
+    a.je(L('.dispatch'));
+    a.mov(eax, ebx);
+    a.call(L('strace_enter'));
+    a.label('.dispatch');
+    a.mov(ecx, esi, 'ECX = call number');
+    a.mov(eax, neg(ENOSYS));
+    a.cmp(ecx, NSYSCALLS);
+    a.jae(L('.result'), 'unsigned compare: negative numbers are unknown too');
+    a.mov(eax, ebx, 'sys_*(frame)');
+    a.call(dword({ index: ecx, scale: 4, disp: L('syscall_table') }));
+    a.label('.result');
+    a.mov(dword(ebx, TF_EAX), eax, 'the result: iretd brings it back to the program in EAX');
+    a.cmp(dword(L('strace_on')), 0);
+    a.je(L('.out'));
+    a.mov(eax, ebx);
+    a.mov(edx, esi);
+    a.call(L('strace_leave'));
+    a.label('.out');
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+
+    a.section('strace_enter (EAX = trap frame) / strace_leave (EAX = trap frame, EDX = call number)');
+    a.label('strace_enter');
+    a.push(ebx); a.push(esi);
+    a.mov(ebx, eax);
+    a.call(L('strace_prefix'));
+    a.mov(eax, L('sys_msg_cs'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_CS));
+    a.call(L('serial_put_hex8'));
+    a.mov(eax, L('sys_msg_arrow_in'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_EAX));
+    a.call(L('strace_name'), 'EAX = argument count');
+    a.mov(esi, eax);
+    a.mov(al, '('.charCodeAt(0));
+    a.call(L('serial_putc'));
+    FRAME_ARGS.forEach((off, i) => {
+      a.cmp(esi, i + 1);
+      a.jb(L('.close'));
+      if (i) { a.mov(eax, L('sys_msg_comma')); a.call(L('serial_puts')); }
+      a.mov(eax, dword(ebx, off));
+      a.call(L('serial_put_hex'));
+    });
+    a.label('.close');
+    a.mov(al, ')'.charCodeAt(0));
+    a.call(L('serial_putc'));
+    a.call(L('serial_newline'));
+    a.pop(esi); a.pop(ebx);
+    a.ret();
+
+    a.label('strace_leave', 'EAX = frame, EDX = call number');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(ebx, eax);
+    a.mov(esi, edx);
+    a.call(L('strace_prefix'));
+    a.mov(eax, L('sys_msg_arrow_out'));
+    a.call(L('serial_puts'));
+    a.mov(eax, esi);
+    a.call(L('strace_name'));
+    a.mov(eax, L('sys_msg_equals'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(ebx, TF_EAX));
+    a.call(L('serial_put_int'));
+    a.call(L('serial_newline'));
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+
+    a.label('strace_prefix', 'prints "[strace] pid N "');
+    a.mov(eax, L('sys_msg_strace'));
+    a.call(L('serial_puts'));
+    a.mov(eax, dword(L('proc_current')));
+    a.mov(eax, dword(eax, P_PID));
+    a.jmp(L('serial_put_dec'));
+
+    a.label('strace_name', 'EAX = call number: prints its name (the number, if unknown); EAX = its argument count');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.cmp(ebx, NSYSCALLS);
+    a.jae(L('.unknown'));
+    a.mov(eax, dword({ index: ebx, scale: 4, disp: L('syscall_names') }));
+    a.call(L('serial_puts'));
+    a.movzx(eax, byte({ base: ebx, disp: L('syscall_argc') }));
+    a.pop(ebx);
+    a.ret();
+    a.label('.unknown');
+    a.mov(eax, L('sys_msg_unknown'));
+    a.call(L('serial_puts'));
+    a.mov(eax, ebx);
+    a.call(L('serial_put_hex'));
+    a.xor(eax, eax);
+    a.pop(ebx);
+    a.ret();
+
+    for (const s of SYSCALLS) {
+      a.section(`sys_${s.name}(${s.args.join(', ')}) -> ${s.returns}; errors: ${s.errors}`);
+      a.label(`sys_${s.name}`);
+      s.emit(a);
+    }
+
+    a.section('tables (generated from SYSCALLS in kernel/syscall.ts)');
+    a.label('syscall_table', 'number -> handler');
+    SYSCALLS.forEach((s, i) => a.dataC(4, [L(`sys_${s.name}`)], `${i}`));
+    a.label('syscall_names', 'number -> name (for strace)');
+    SYSCALLS.forEach((s, i) => a.dataC(4, [L(`sys_name_${s.name}`)], `${i}`));
+    a.label('syscall_argc', 'number -> how many arguments (for strace)');
+    a.db(...SYSCALLS.map((s) => s.args.length));
+    for (const s of SYSCALLS) { a.label(`sys_name_${s.name}`); a.db(s.name, 0); }
+    a.label('sys_msg_init'); a.db(`[syscall] int 0x80: DPL 3 interrupt gate, ${SYSCALLS.length} calls (${SYSCALLS.map((s) => s.name).join(', ')})\r\n`, 0);
+    a.label('sys_msg_ring0'); a.db('[syscall] int 0x80 from CS=0x', 0);
+    a.label('sys_msg_ring0_end'); a.db(' (ring 0) refused: system calls come from ring 3\r\n', 0);
+    a.label('sys_msg_strace'); a.db('[strace] pid ', 0);
+    a.label('sys_msg_cs'); a.db(' CS=0x', 0);
+    a.label('sys_msg_arrow_in'); a.db(' -> ', 0);
+    a.label('sys_msg_arrow_out'); a.db(' <- ', 0);
+    a.label('sys_msg_comma'); a.db(', ', 0);
+    a.label('sys_msg_equals'); a.db(' = ', 0);
+    a.label('sys_msg_unknown'); a.db('syscall ', 0);
+  },
+});

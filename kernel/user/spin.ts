@@ -1,0 +1,61 @@
+// spin: a CPU-bound program, to watch preemption.
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { eax, ecx, L, dword, constant } from '../../toolchain/x86/operands.ts';
+
+export const SPIN_STEPS = constant('SPIN_STEPS', 5, 'spin reports this many steps, then exits');
+export const SPIN_STEP_TICKS = constant('SPIN_STEP_TICKS', 5, 'each step busy-loops until this many timer ticks have passed');
+
+export const spin = defineModule({
+  name: 'spin',
+  title: 'spin: burn CPU and report progress - it never yields',
+  about: `
+spin never gives up the CPU on its own: it loops, and only asks the time
+(uptime(), which returns at once) to decide when a step is done.  A step
+lasts SPIN_STEP_TICKS timer ticks of wall-clock time; after each it prints
+"[spin] pid N step S/5".
+
+Run two at once ("run spin spin", or test=preempt): without preemption the
+first would print all five steps before the second printed one; with it,
+the timer interrupt takes the CPU away from each at the end of its quantum
+and their lines interleave.`,
+  emit(a) {
+    a.label('_start');
+    a.call(L('u_getpid'));
+    a.mov(dword(L('spin_pid')), eax);
+    a.mov(dword(L('spin_step')), 1);
+    a.label('.step');
+    a.call(L('u_uptime'));
+    a.mov(dword(L('spin_t0')), eax);
+    a.label('.busy');
+    a.mov(ecx, 10000);
+    a.label('.loop');
+    a.dec(ecx);
+    a.jnz(L('.loop'), 'pure computation: only the timer can interrupt this');
+    a.call(L('u_uptime'));
+    a.sub(eax, dword(L('spin_t0')));
+    a.cmp(eax, SPIN_STEP_TICKS);
+    a.jb(L('.busy'));
+    a.mov(eax, L('spin_msg_pid'));
+    a.call(L('u_puts'));
+    a.mov(eax, dword(L('spin_pid')));
+    a.call(L('u_put_dec'));
+    a.mov(eax, L('spin_msg_step'));
+    a.call(L('u_puts'));
+    a.mov(eax, dword(L('spin_step')));
+    a.call(L('u_put_dec'));
+    a.mov(eax, L('spin_msg_of'));
+    a.call(L('u_puts'));
+    a.inc(dword(L('spin_step')));
+    a.cmp(dword(L('spin_step')), SPIN_STEPS);
+    a.jbe(L('.step'));
+    a.mov(eax, 0);
+    a.call(L('u_exit'));
+
+    a.label('spin_pid'); a.dd(0);
+    a.label('spin_step'); a.dd(0);
+    a.label('spin_t0'); a.dd(0);
+    a.label('spin_msg_pid'); a.db('[spin] pid ', 0);
+    a.label('spin_msg_step'); a.db(' step ', 0);
+    a.label('spin_msg_of'); a.db('/5\n', 0);
+  },
+});

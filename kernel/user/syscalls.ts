@@ -1,0 +1,133 @@
+// syscalls: every system call, with valid and invalid arguments.
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { type Expr, eax, ebx, ecx, edx, L, dword } from '../../toolchain/x86/operands.ts';
+import { SYS } from '../syscall.ts';
+import { USER_STACK_TOP } from '../vm.ts';
+
+interface Case {
+  /** How the call is shown: "[syscalls] <text> = <result>". */
+  readonly text: string;
+  readonly nr: Expr;
+  readonly args: readonly Expr[];
+}
+
+const MSG1 = '[syscalls] hello from write(1)\n';
+const MSG2 = '[syscalls] hello from write(2)\n';
+
+/** The cases, in order. The expected results are documented in syscall.asm; the boot test checks them. */
+export const CASES: readonly Case[] = [
+  { text: `write(1, msg, ${MSG1.length})`, nr: SYS.write!, args: [1, L('sc_msg1'), MSG1.length] },
+  { text: `write(2, msg, ${MSG2.length})`, nr: SYS.write!, args: [2, L('sc_msg2'), MSG2.length] },
+  { text: 'write(1, msg, 0)', nr: SYS.write!, args: [1, L('sc_msg1'), 0] },
+  { text: 'write(1, 0x10000, 16)', nr: SYS.write!, args: [1, 0x10000, 16] },
+  { text: 'write(1, 0x500000, 16)', nr: SYS.write!, args: [1, 0x500000, 16] },
+  { text: 'write(1, 0x7FEFF8, 16)', nr: SYS.write!, args: [1, USER_STACK_TOP.sub(4096 + 8), 16] },
+  { text: 'write(1, 0xFFFFFFF0, 32)', nr: SYS.write!, args: [1, 0xfffffff0, 32] },
+  { text: 'write(1, msg, 4097)', nr: SYS.write!, args: [1, L('sc_msg1'), 4097] },
+  { text: 'write(1, msg, -1)', nr: SYS.write!, args: [1, L('sc_msg1'), 0xffffffff] },
+  { text: 'write(0, msg, 1)', nr: SYS.write!, args: [0, L('sc_msg1'), 1] },
+  { text: 'write(7, msg, 1)', nr: SYS.write!, args: [7, L('sc_msg1'), 1] },
+  { text: 'read(1, buf, 16)', nr: SYS.read!, args: [1, L('sc_buf'), 16] },
+  { text: 'read(0, 0x10000, 16)', nr: SYS.read!, args: [0, 0x10000, 16] },
+  { text: 'read(0, 0xB8000, 16)', nr: SYS.read!, args: [0, 0xb8000, 16] },
+  { text: 'read(0, 0x500000, 16)', nr: SYS.read!, args: [0, 0x500000, 16] },
+  { text: 'read(0, buf, 4097)', nr: SYS.read!, args: [0, L('sc_buf'), 4097] },
+  { text: 'read(0, buf, 0)', nr: SYS.read!, args: [0, L('sc_buf'), 0] },
+  { text: 'getpid()', nr: SYS.getpid!, args: [] },
+  { text: 'uptime()', nr: SYS.uptime!, args: [] },
+  { text: 'sleep(60001)', nr: SYS.sleep!, args: [60001] },
+  { text: 'sleep(-1)', nr: SYS.sleep!, args: [0xffffffff] },
+  { text: 'sleep(0)', nr: SYS.sleep!, args: [0] },
+  { text: 'yield()', nr: SYS.yield!, args: [] },
+  { text: 'syscall 7()', nr: 7, args: [] },
+  { text: 'syscall 0x80000000()', nr: 0x80000000, args: [] },
+  { text: 'syscall -1()', nr: 0xffffffff, args: [] },
+];
+
+const ARG_REGS = [ebx, ecx, edx] as const;
+
+export const syscalls = defineModule({
+  name: 'syscalls',
+  title: 'syscalls: call every system call with valid and invalid arguments',
+  about: `
+Prints one line per call, "[syscalls] <call> = <result>", so that the
+kernel's answers to bad arguments can be read (and checked by the boot
+test): kernel addresses, unmapped addresses, a buffer that starts in the
+hole below the stack, one that wraps around 4 GiB, over-long lengths, bad
+file descriptors, unknown call numbers.  Then it sleeps 100 ms and shows
+the ticks that passed, reads one line from the serial port with read(0),
+and ends with exit(3).
+
+${CASES.map((c) => `  ${c.text}`).join('\n')}`,
+  emit(a) {
+    a.label('_start');
+    CASES.forEach((c, i) => {
+      a.section(c.text);
+      a.mov(eax, L(`sc_text_${i}`));
+      a.call(L('u_puts'));
+      c.args.forEach((v, j) => a.mov(ARG_REGS[j]!, v));
+      a.mov(eax, c.nr);
+      a.int(0x80, c.text);
+      a.call(L('u_put_int'));
+      a.call(L('u_newline'));
+    });
+
+    a.section('sleep(100), timed with uptime()');
+    a.call(L('u_uptime'));
+    a.mov(dword(L('sc_t0')), eax);
+    a.mov(ebx, 100);
+    a.mov(eax, SYS.sleep!);
+    a.int(0x80);
+    a.mov(dword(L('sc_result')), eax);
+    a.mov(eax, L('sc_msg_sleep'));
+    a.call(L('u_puts'));
+    a.mov(eax, dword(L('sc_result')));
+    a.call(L('u_put_int'));
+    a.mov(eax, L('sc_msg_after'));
+    a.call(L('u_puts'));
+    a.call(L('u_uptime'));
+    a.sub(eax, dword(L('sc_t0')));
+    a.call(L('u_put_dec'));
+    a.mov(eax, L('sc_msg_ticks'));
+    a.call(L('u_puts'));
+
+    a.section('read(0, buf, 64): one line typed on the serial console');
+    a.mov(eax, L('sc_msg_prompt'));
+    a.call(L('u_puts'));
+    a.mov(ebx, 0);
+    a.mov(ecx, L('sc_buf'));
+    a.mov(edx, 64);
+    a.mov(eax, SYS.read!);
+    a.int(0x80);
+    a.mov(dword(L('sc_result')), eax);
+    a.mov(eax, L('sc_msg_read'));
+    a.call(L('u_puts'));
+    a.mov(eax, dword(L('sc_result')));
+    a.call(L('u_put_int'));
+    a.mov(eax, L('sc_msg_got'));
+    a.call(L('u_puts'));
+    a.mov(edx, dword(L('sc_result')));
+    a.mov(eax, L('sc_buf'));
+    a.call(L('u_write'), 'echo what was read (it ends with its newline)');
+
+    a.mov(eax, L('sc_msg_done'));
+    a.call(L('u_puts'));
+    a.mov(eax, 3);
+    a.call(L('u_exit'));
+
+    a.section('data');
+    CASES.forEach((c, i) => { a.label(`sc_text_${i}`); a.db(`[syscalls] ${c.text} = `, 0); });
+    a.label('sc_msg1'); a.db(MSG1);
+    a.label('sc_msg2'); a.db(MSG2);
+    a.label('sc_msg_sleep'); a.db('[syscalls] sleep(100) = ', 0);
+    a.label('sc_msg_after'); a.db(' after ', 0);
+    a.label('sc_msg_ticks'); a.db(' ticks\n', 0);
+    a.label('sc_msg_prompt'); a.db('[syscalls] read(0, buf, 64): type a line\n', 0);
+    a.label('sc_msg_read'); a.db('[syscalls] read(0, buf, 64) = ', 0);
+    a.label('sc_msg_got'); a.db(': ', 0);
+    a.label('sc_msg_done'); a.db('[syscalls] done, exit(3)\n', 0);
+    a.label('sc_t0'); a.dd(0);
+    a.label('sc_result'); a.dd(0);
+    a.bss('sc_buf', 64, 4, 'read() buffer');
+  },
+});

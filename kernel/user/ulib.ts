@@ -1,0 +1,126 @@
+// The user library: what every user program links with.
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { al, dl, eax, ebx, ecx, edx, edi, esp, L, byte, mem } from '../../toolchain/x86/operands.ts';
+import { SYS } from '../syscall.ts';
+
+export const ulib = defineModule({
+  name: 'ulib',
+  title: 'ulib: system-call wrappers and number printing for user programs',
+  about: `
+User programs run in ring 3 and cannot call kernel routines: the kernel's
+pages are supervisor-only, and a call into them would fault.  Everything
+goes through "int 0x80" (DESIGN.md §4): number in EAX, arguments in EBX,
+ECX, EDX, ESI, EDI, result in EAX.  These wrappers follow the same calling
+convention as the kernel's routines (arguments in EAX, EDX, ECX; EBX, ESI,
+EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
+
+  u_write    EAX = buffer, EDX = length: write(1, ...) -> EAX = result
+  u_puts     EAX = NUL-terminated string, to fd 1
+  u_newline
+  u_put_dec  EAX = unsigned value in decimal
+  u_put_int  EAX = signed value in decimal
+  u_put_hex  EAX = value as 0x and hex digits, no leading zeros
+  u_getpid, u_uptime -> EAX
+  u_exit     EAX = exit code (does not return)`,
+  spec: ['DESIGN.md §4 (syscall ABI)'],
+  emit(a) {
+    a.label('u_write');
+    a.push(ebx);
+    a.mov(ecx, eax, 'ECX = buffer');
+    a.mov(ebx, 1, 'EBX = fd 1 (stdout)');
+    a.mov(eax, SYS.write!, 'EDX = length already');
+    a.int(0x80);
+    a.pop(ebx);
+    a.ret();
+
+    a.label('u_puts');
+    a.mov(edx, eax);
+    a.label('.len');
+    a.cmp(byte(edx), 0);
+    a.je(L('.write'));
+    a.inc(edx);
+    a.jmp(L('.len'));
+    a.label('.write');
+    a.sub(edx, eax, 'EDX = length');
+    a.jmp(L('u_write'));
+
+    a.label('u_newline');
+    a.mov(eax, L('ulib_newline'));
+    a.mov(edx, 1);
+    a.jmp(L('u_write'));
+
+    a.label('u_put_int');
+    a.test(eax, eax);
+    a.jns(L('u_put_dec'));
+    a.push(eax);
+    a.mov(eax, L('ulib_minus'));
+    a.mov(edx, 1);
+    a.call(L('u_write'));
+    a.pop(eax);
+    a.neg(eax);
+    a.comment('fall through');
+    a.label('u_put_dec');
+    a.push(edi);
+    a.push(ebx);
+    a.sub(esp, 12, 'room for 10 digits');
+    a.lea(edi, mem(esp, 12), 'EDI = end of the digits; they are stored backwards');
+    a.mov(ebx, 10);
+    a.label('.digit');
+    a.xor(edx, edx);
+    a.div(ebx);
+    a.add(edx, '0'.charCodeAt(0));
+    a.dec(edi);
+    a.mov(byte(edi), dl);
+    a.test(eax, eax);
+    a.jnz(L('.digit'));
+    a.jmp(L('ulib_flush_digits'));
+
+    a.label('u_put_hex');
+    a.push(edi);
+    a.push(ebx);
+    a.sub(esp, 12);
+    a.lea(edi, mem(esp, 12));
+    a.mov(ebx, eax);
+    a.label('.digit');
+    a.mov(eax, ebx);
+    a.and(eax, 15);
+    a.mov(al, byte({ base: eax, disp: L('ulib_hex') }));
+    a.dec(edi);
+    a.mov(byte(edi), al);
+    a.shr(ebx, 4);
+    a.jnz(L('.digit'));
+    a.dec(edi);
+    a.mov(byte(edi), 'x'.charCodeAt(0));
+    a.dec(edi);
+    a.mov(byte(edi), '0'.charCodeAt(0));
+    a.comment('fall through');
+    a.label('ulib_flush_digits', 'write EDI .. ESP+12, then drop the buffer and restore EBX, EDI');
+    a.mov(eax, edi);
+    a.lea(edx, mem(esp, 12));
+    a.sub(edx, edi);
+    a.call(L('u_write'));
+    a.add(esp, 12);
+    a.pop(ebx);
+    a.pop(edi);
+    a.ret();
+
+    a.label('u_getpid');
+    a.mov(eax, SYS.getpid!);
+    a.int(0x80);
+    a.ret();
+
+    a.label('u_uptime');
+    a.mov(eax, SYS.uptime!);
+    a.int(0x80);
+    a.ret();
+
+    a.label('u_exit');
+    a.mov(ebx, eax);
+    a.mov(eax, SYS.exit!);
+    a.int(0x80, 'does not return');
+
+    a.label('ulib_newline'); a.db(10);
+    a.label('ulib_minus'); a.db('-');
+    a.label('ulib_hex'); a.db('0123456789ABCDEF');
+  },
+});
