@@ -65,7 +65,8 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.sti('11. from here on interrupts are delivered');
     a.mov(eax, L('entry_msg_sti'));
     a.call(L('serial_puts'));
-    a.jmp(L('scenario_run'), '12. a test scenario, or the shell');
+    a.call(L('pit_wait_first_tick'), '12. see the timer work (at most one tick: 10 ms at 100 Hz)');
+    a.jmp(L('scenario_run'), '13. a test scenario, or the shell');
 
     a.label('cmdline_print', 'prints "[boot] cmdline: ..."');
     a.mov(eax, L('entry_msg_cmdline'));

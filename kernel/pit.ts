@@ -30,7 +30,9 @@ at pit_hz (cmdline "hz=", default 100): a control word to port 43h, then the
 Each IRQ0 arrives on vector 32 (pic.asm remapped it there) and pit_irq
 increments ticks, then tells the scheduler (sched_tick: the tick is
 charged to the running process, and its quantum may be over).  The first
-tick checks that it really arrived on vector 32 and says so.  sleep
+tick checks that it really arrived on vector 32 and says so; kmain waits
+for it (pit_wait_first_tick), so that line comes at a fixed point of the
+boot instead of in the middle of whatever prints later.  sleep
 (EAX = milliseconds) turns the time into a wake-up tick and blocks the
 current process until then (sched.asm): other processes run meanwhile, and
 when none can, the scheduler halts the CPU until the next interrupt.`,
@@ -107,6 +109,15 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.label('.say');
     a.call(L('serial_puts'));
     a.pop(ebx);
+    a.label('.done');
+    a.ret();
+
+    a.section('pit_wait_first_tick: halt until the first IRQ0 (interrupts must be enabled)');
+    a.label('pit_wait_first_tick');
+    a.cmp(dword(L('ticks')), 0);
+    a.jne(L('.done'));
+    a.hlt('wake on the next interrupt (at worst one tick late if it came just before)');
+    a.jmp(L('pit_wait_first_tick'));
     a.label('.done');
     a.ret();
 

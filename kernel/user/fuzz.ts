@@ -38,7 +38,7 @@ The start argument (EAX at entry; the kernel passes the cmdline's seed=)
 seeds a 32-bit Galois LFSR (taps x^32 + x^22 + x^2 + x + 1; 0 becomes 1,
 the one state an LFSR never leaves).  Each call draws:
 
-  number     7 times in 8 a number 0-15 (0-6 exist, 7-15 do not), else a
+  number     7 times in 8 a number 0-7 (0-6 exist, 7 does not), else a
              raw 32-bit value;
   arguments  each one from a pool of boundary values (14 times in 16) or
              a raw random value with bit 20 set (2 times in 16):
@@ -90,7 +90,7 @@ with the kernel still being alive afterwards.`,
     a.jmp(L('.nr'));
     a.label('.small_nr');
     a.call(L('fuzz_rand'));
-    a.and(eax, 15, '0-15');
+    a.and(eax, 7, '0-7: the seven calls and one that does not exist');
     a.label('.nr');
     a.mov(dword(L('fuzz_call')), eax);
     a.mov(esi, 1);

@@ -63,11 +63,13 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.label('_start');
     CASES.forEach((c, i) => {
       a.section(c.text);
-      a.mov(eax, L(`sc_text_${i}`));
-      a.call(L('u_puts'));
       c.args.forEach((v, j) => a.mov(ARG_REGS[j]!, v));
       a.mov(eax, c.nr);
       a.int(0x80, c.text);
+      a.push(eax, 'the result');
+      a.mov(eax, L(`sc_text_${i}`), 'then say what was called (after the call: write output comes first)');
+      a.call(L('u_puts'));
+      a.pop(eax);
       a.call(L('u_put_int'));
       a.call(L('u_newline'));
     });

@@ -46,7 +46,7 @@ describe('boot path (test=boot)', () => {
     const r = await boot({ image, cmdline: 'foo=1 test=boot bare' });
     expectLinesInOrder(r, [
       /^\[boot\] cmdline: foo=1 test=boot bare$/,
-      /^\[boot\] unknown cmdline key 'foo' ignored \(known: test, hz\)$/,
+      /^\[boot\] unknown cmdline key 'foo' ignored \(known: test, hz, seed, strace\)$/,
       /^\[boot\] cmdline word 'bare' ignored \(not key=value\)$/,
       /^\[tsk\] ready$/,
     ]);

@@ -25,7 +25,7 @@ describe('exceptions in the kernel dump and panic (status 35)', () => {
         /^\[exception\] CS=0x00000008 EFLAGS=0x[0-9A-F]{8}$/,
         /^\[exception\] EAX=0x[0-9A-F]{8} EBX=0x[0-9A-F]{8} ECX=0x[0-9A-F]{8} EDX=0x[0-9A-F]{8}$/,
         /^\[exception\] ESI=0x[0-9A-F]{8} EDI=0x[0-9A-F]{8} EBP=0x[0-9A-F]{8} ESP=0x[0-9A-F]{8}$/,
-        ...(c.vector === 14 ? [/^\[exception\] CR2=0x00000000$/] : []),
+        ...(c.vector === 14 ? [/^\[exception\] CR2=0x00000000 error=0x00 \(page not present, read, supervisor mode\)$/] : []),
         /^\[panic\] unhandled exception in the kernel$/,
       ]);
       expectStatus(r, 35);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, buildImage } from '../../toolchain/image.ts';
+import { USER_PROGRAMS } from '../../kernel/user/index.ts';
 
 let dirA = '';
 let dirB = '';
@@ -33,7 +34,7 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
 }
 
 describe('build output', () => {
-  for (const component of ['bootsector', 'stage2', 'kernel']) {
+  for (const component of ['bootsector', 'stage2', 'kernel', ...USER_PROGRAMS.map((p) => p.name)]) {
     it(`nasm -f bin build/asm/${component}.asm reproduces build/bin/${component}.bin`, async () => {
       const out = path.join(dirA, `${component}.nasm.bin`);
       execFileSync('nasm', ['-f', 'bin', `${component}.asm`, '-o', out], { cwd: path.join(dirA, 'asm'), stdio: 'pipe' });
@@ -57,6 +58,22 @@ describe('build output', () => {
       const bin = await readFile(path.join(dirA, 'bin', `${row.component}.bin`));
       expect(img.subarray(row.lba * 512, row.lba * 512 + bin.length).equals(bin), row.component).toBe(true);
       expect(row.sectors).toBe(Math.ceil(bin.length / 512));
+    }
+  });
+
+  it('the kernel embeds each user program byte for byte, with its size in the program table', async () => {
+    const kernel = await readFile(path.join(dirA, 'bin', 'kernel.bin'));
+    const k = a.plan.components.find((c) => c.def.name === 'kernel')!;
+    const table = k.symbols.get('program_table')!.value - k.def.origin;
+    for (const [i, p] of USER_PROGRAMS.entries()) {
+      const bin = await readFile(path.join(dirA, 'bin', `${p.name}.bin`));
+      const start = k.symbols.get(`prog_image_${p.name}`)!.value - k.def.origin;
+      expect(kernel.subarray(start, start + bin.length).equals(bin), p.name).toBe(true);
+      expect(kernel.readUInt32LE(table + 16 * i + 4), `${p.name} PROG_START`).toBe(start + k.def.origin);
+      expect(kernel.readUInt32LE(table + 16 * i + 8), `${p.name} PROG_SIZE`).toBe(bin.length);
+      const u = a.plan.components.find((c) => c.def.name === p.name)!;
+      expect(kernel.readUInt32LE(table + 16 * i + 12), `${p.name} PROG_MEMSZ`).toBe(u.bssEnd - u.def.origin);
+      expect(u.symbols.get('_start')!.value, `${p.name} starts at USER_BASE`).toBe(0x400000);
     }
   });
 

@@ -1,0 +1,205 @@
+// Ring 3: user programs, the int 0x80 system calls, user faults, preemptive
+// scheduling and the shell's run/ps - asserted on what the guest printed.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { boot, ensureImage, expectLinesInOrder, expectStatus, report, startSession, symbolAddress } from '../harness/boot.ts';
+
+let image = '';
+beforeAll(async () => { image = await ensureImage(); });
+
+const hex8 = (v: number) => v.toString(16).toUpperCase().padStart(8, '0');
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// Linux errno values (DESIGN.md §4): what the syscall table documents.
+const EBADF = -9, EFAULT = -14, EINVAL = -22, ENOSYS = -38;
+
+describe('hello: a program in ring 3', () => {
+  it('prints through int 0x80 from CPL 3 and exits with its code', async () => {
+    const r = await boot({ image, cmdline: 'test=hello' });
+    expectLinesInOrder(r, [
+      /^\[gdt\] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28/,
+      /^\[syscall\] int 0x80: DPL 3 interrupt gate, 7 calls \(exit, write, read, getpid, uptime, sleep, yield\)$/,
+      /^\[proc\] pid 1 started: hello$/,
+      /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
+      /^\[proc\] pid 1 exited with code 0$/,
+    ]);
+    expectStatus(r, 33);
+  });
+
+  it('strace=1 shows each call entering the kernel from CS=0x1B (RPL 3) and its result', async () => {
+    const r = await boot({ image, cmdline: 'test=hello strace=1' });
+    const enters = r.lines.map((l) => /\[strace\] pid 1 CS=0x(..) -> (\w+)\((.*)\)$/.exec(l)).filter((m) => m !== null);
+    expect(enters.length, report(r)).toBeGreaterThanOrEqual(2);
+    for (const m of enters) expect(m![1], m![0]).toBe('1B');
+    expect(enters.map((m) => m![2])).toContain('write');
+    expect(enters.at(-1)![2]).toBe('exit');
+    expect(enters.at(-1)![3]).toBe('0x0');
+    const leaves = r.lines.map((l) => /\[strace\] pid 1 <- write = (-?\d+)$/.exec(l)).filter((m) => m !== null);
+    expect(leaves.length).toBe(enters.length - 1); // every call but exit returns
+    expectStatus(r, 33);
+  });
+});
+
+describe('system calls: valid and invalid arguments', () => {
+  it('each call returns the documented result or negative errno, read(0) gets a typed line, exit(3) is reported', async () => {
+    const s = await startSession({ image, cmdline: 'test=syscalls' });
+    await s.waitFor(/^\[syscalls\] read\(0, buf, 64\): type a line$/);
+    s.send('ping\r');
+    const r = await s.exited;
+    const expected: [string, number | RegExp][] = [
+      ['write(1, msg, 31)', 31], ['write(2, msg, 31)', 31], ['write(1, msg, 0)', 0],
+      ['write(1, 0x10000, 16)', EFAULT], ['write(1, 0x500000, 16)', EFAULT], ['write(1, 0x7FEFF8, 16)', EFAULT],
+      ['write(1, 0xFFFFFFF0, 32)', EFAULT], ['write(1, msg, 4097)', EINVAL], ['write(1, msg, -1)', EINVAL],
+      ['write(0, msg, 1)', EBADF], ['write(7, msg, 1)', EBADF],
+      ['read(1, buf, 16)', EBADF], ['read(0, 0x10000, 16)', EFAULT], ['read(0, 0xB8000, 16)', EFAULT],
+      ['read(0, 0x500000, 16)', EFAULT], ['read(0, buf, 4097)', EINVAL], ['read(0, buf, 0)', 0],
+      ['getpid()', 1], ['uptime()', /^\d+$/], ['sleep(60001)', EINVAL], ['sleep(-1)', EINVAL], ['sleep(0)', 0], ['yield()', 0],
+      ['syscall 7()', ENOSYS], ['syscall 0x80000000()', ENOSYS], ['syscall -1()', ENOSYS],
+    ];
+    for (const [call, want] of expected) {
+      const line = r.lines.find((l) => l.startsWith(`[syscalls] ${call} = `));
+      expect(line, `no result line for ${call}\n${report(r)}`).toBeDefined();
+      const got = line!.slice(`[syscalls] ${call} = `.length);
+      if (typeof want === 'number') expect(got, call).toBe(String(want));
+      else expect(got, call).toMatch(want);
+    }
+    expectLinesInOrder(r, [
+      /^\[syscalls\] hello from write\(1\)$/,
+      /^\[syscalls\] hello from write\(2\)$/,
+    ]);
+    const [sleepLine] = expectLinesInOrder(r, [/^\[syscalls\] sleep\(100\) = 0 after (\d+) ticks$/]);
+    expect(Number(/after (\d+)/.exec(sleepLine!)![1])).toBeGreaterThanOrEqual(10); // 100 ms at 100 Hz
+    expectLinesInOrder(r, [
+      /^\[syscalls\] read\(0, buf, 64\) = 5: ping$/,
+      /^\[syscalls\] done, exit\(3\)$/,
+      /^\[proc\] pid 1 exited with code 3$/,
+    ]);
+    expectStatus(r, 33);
+  });
+});
+
+describe('fuzz: 10,000 random system calls', () => {
+  for (const seed of [42, 2026]) {
+    it(`seed=${seed}: every call is answered with a result or a known errno, and the kernel lives on`, async () => {
+      const r = await boot({ image, cmdline: `test=fuzz seed=${seed}`, timeoutMs: 60_000 });
+      expectLinesInOrder(r, [new RegExp(`^\\[fuzz\\] seed=0x${seed.toString(16).toUpperCase()}: 10000 random system calls$`)]);
+      const [done] = expectLinesInOrder(r, [
+        /^\[fuzz\] done: (\d+) syscalls, ok=(\d+) ENOSYS=(\d+) EFAULT=(\d+) EINVAL=(\d+) EBADF=(\d+) other=(\d+) \(skipped draws: \d+\)$/,
+        /^\[proc\] pid 1 exited with code 0$/,
+        /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
+        /^\[tsk\] kernel alive after the user programs$/,
+      ]);
+      const [total, ok, enosys, efault, einval, ebadf, other] = /done: (\d+) syscalls, ok=(\d+) ENOSYS=(\d+) EFAULT=(\d+) EINVAL=(\d+) EBADF=(\d+) other=(\d+)/
+        .exec(done!)!.slice(1).map(Number);
+      expect(total).toBeGreaterThanOrEqual(10000);
+      expect(ok! + enosys! + efault! + einval! + ebadf! + other!).toBe(total);
+      expect(other).toBe(0);
+      for (const [name, n] of Object.entries({ ok, enosys, efault, einval, ebadf })) expect(n, name).toBeGreaterThan(0);
+      expect(r.lines.some((l) => /^\[exception\]|^\[panic\]|killed/.test(l)), report(r)).toBe(false);
+      expectStatus(r, 33);
+    });
+  }
+
+  it('two runs with the same seed give the same summary (the LFSR is the only source of randomness)', async () => {
+    const runs = await Promise.all([1, 2].map(() => boot({ image, cmdline: 'test=fuzz seed=7', timeoutMs: 60_000 })));
+    const summaries = runs.map((r) => r.lines.find((l) => l.startsWith('[fuzz] done:')));
+    expect(summaries[0]).toBeDefined();
+    expect(summaries[1]).toBe(summaries[0]);
+  });
+});
+
+describe('faults in ring 3 kill the program, not the kernel', () => {
+  const faults = [
+    ['fault_cli', '#GP general protection'], ['fault_hlt', '#GP general protection'], ['fault_in', '#GP general protection'],
+    ['fault_out', '#GP general protection'], ['fault_int', '#GP general protection'], ['fault_kread', '#PF page fault'],
+    ['fault_kwrite', '#PF page fault'], ['fault_unmapped', '#PF page fault'], ['fault_div0', '#DE divide error'],
+    ['fault_ud', '#UD invalid opcode'],
+  ] as const;
+  const pfDetail: Record<string, string> = {
+    fault_kread: 'CR2=0x00010000 error=0x05 (protection violation, read, user mode)',
+    fault_kwrite: 'CR2=0x00010000 error=0x07 (protection violation, write, user mode)',
+    fault_unmapped: 'CR2=0x00500000 error=0x04 (page not present, read, user mode)',
+  };
+
+  it('each fault program is killed at its faulting instruction with the right exception; then hello still runs', async () => {
+    const r = await boot({ image, cmdline: 'test=faults' });
+    const patterns: RegExp[] = [];
+    for (const [i, [name, exc]] of faults.entries()) {
+      // Each program is linked at USER_BASE; its faulting instruction's label is in the symbol map.
+      const eip = await symbolAddress(`${name}_insn`);
+      const pid = i + 1;
+      patterns.push(new RegExp(`^\\[proc\\] pid ${pid} started: ${name}$`));
+      patterns.push(new RegExp(`^\\[proc\\] pid ${pid} killed: ${esc(exc)} at 0x${hex8(eip)}$`));
+      if (pfDetail[name]) patterns.push(new RegExp(`^\\[proc\\] pid ${pid} page fault address ${esc(pfDetail[name])}$`));
+    }
+    expectLinesInOrder(r, [
+      ...patterns,
+      /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
+      /^\[tsk\] kernel alive after the user programs$/,
+    ]);
+    expect(r.lines.filter((l) => /still running/.test(l)), report(r)).toEqual([]);
+    expect(r.lines.some((l) => /^\[panic\]|^\[exception\]/.test(l))).toBe(false);
+    expectStatus(r, 33);
+  });
+});
+
+describe('preemptive round-robin scheduling', () => {
+  it('two CPU-bound programs both make progress, interleaved, while the tick count advances', async () => {
+    const r = await boot({ image, cmdline: 'test=preempt' });
+    const [before] = expectLinesInOrder(r, [/^\[preempt\] ticks before: (\d+)$/]);
+    const steps = r.lines.map((l) => /^\[spin\] pid (\d) step (\d)\/5$/.exec(l)).filter((m) => m !== null).map((m) => [Number(m![1]), Number(m![2])]);
+    expect(steps.filter(([pid]) => pid === 1).map(([, s]) => s), report(r)).toEqual([1, 2, 3, 4, 5]);
+    expect(steps.filter(([pid]) => pid === 2).map(([, s]) => s)).toEqual([1, 2, 3, 4, 5]);
+    // Without preemption one would finish all five steps before the other
+    // printed its first: the pid sequence would change only once.
+    const switches = steps.slice(1).filter(([pid], i) => pid !== steps[i]![0]).length;
+    expect(switches, steps.join(' ')).toBeGreaterThanOrEqual(4);
+    const [after] = expectLinesInOrder(r, [/^\[preempt\] ticks after: (\d+)$/]);
+    const t0 = Number(/(\d+)$/.exec(before!)![1]);
+    const t1 = Number(/(\d+)$/.exec(after!)![1]);
+    expect(t1 - t0).toBeGreaterThanOrEqual(25); // each spin needs 5 steps x 5 ticks
+    expectStatus(r, 33);
+  });
+});
+
+describe('shell: run and ps', () => {
+  it('runs programs in the foreground and background, lists processes, refuses bad input', async () => {
+    const s = await startSession({ image });
+    // A prompt may share its line with output of a background program that follows it.
+    const prompt = async () => s.waitFor(/^tsk> /, { partial: true, from: s.lines.length });
+    const cmd = async (line: string) => { await prompt(); const from = s.lines.length; s.send(`${line}\r`); return from; };
+
+    let from = await cmd('ps');
+    await s.waitFor(/^\[ps\] pid 0 kernel running ticks=\d+ syscalls=0$/, { from });
+
+    from = await cmd('run hello');
+    await s.waitFor(/^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/, { from });
+    await s.waitFor(/^\[proc\] pid 1 exited with code 0$/, { from });
+
+    from = await cmd('run nosuch');
+    await s.waitFor(/^\[proc\] no program 'nosuch' \(programs: hello syscalls fuzz spin fault_cli .*\)$/, { from });
+    from = await cmd('run');
+    await s.waitFor(/^\[shell\] usage: run <program>\.\.\. \[&\]; programs: hello syscalls fuzz spin/, { from });
+
+    from = await cmd('run spin &');
+    await s.waitFor(/^\[proc\] pid 2 started: spin$/, { from });
+    from = await cmd('ps');
+    await s.waitFor(/^\[ps\] pid 2 spin (runnable|sleeping) ticks=\d+ syscalls=\d+$/, { from });
+    await s.waitFor(/^\[proc\] pid 2 exited with code 0$/, { from, timeoutMs: 20_000 });
+    s.send('\r'); // the last prompt scrolled away under the program's output: ask for a fresh one
+
+    // More programs than process slots: the eighth is refused, the seven run and end.
+    from = await cmd(`run ${Array(8).fill('spin').join(' ')}`);
+    await s.waitFor(/^\[proc\] cannot start: all 7 user process slots are in use$/, { from });
+    for (let pid = 3; pid <= 9; pid++) await s.waitFor(new RegExp(`^\\[proc\\] pid ${pid} exited with code 0$`), { from, timeoutMs: 20_000 });
+
+    // int 0x80 from ring 0 (the shell runs in the kernel) is refused.
+    from = await cmd('int 128');
+    await s.waitFor(/^\[syscall\] int 0x80 from CS=0x08 \(ring 0\) refused: system calls come from ring 3$/, { from });
+
+    from = await cmd('echo still here');
+    await s.waitFor(/^\[echo\] still here$/, { from });
+    await cmd('poweroff');
+    const r = await s.exited;
+    expectStatus(r, 33);
+  });
+});
