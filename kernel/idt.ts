@@ -27,9 +27,9 @@ IVT.  IDTR holds its base and limit (lidt); entry n is an 8-byte gate:
   by maskable interrupts) or trap gate (IF unchanged).  tskernel uses
   interrupt gates everywhere: a handler never has to worry about re-entry;
 - DPL: the most privileged level a software "int n" must be at to use the
-  gate.  Hardware interrupts and exceptions ignore it.  Every gate here is
-  DPL 0, so "int n" from ring 3 raises #GP - except gates a later lesson opens
-  for system calls;
+  gate.  Hardware interrupts and exceptions ignore it.  idt_init makes every
+  gate DPL 0, so "int n" from ring 3 raises #GP; syscall_init (syscall.asm)
+  then opens gate 0x80 alone with DPL 3 for system calls;
 - P: a gate with P = 0 raises #NP.
 
 idt_init fills all 256 gates from isr_table and loads IDTR; idt_set_gate

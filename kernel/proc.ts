@@ -118,7 +118,7 @@ the decoded error code) and carries on.
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.find'));
     say(a, 'proc_msg_full');
-    a.mov(eax, EAGAIN.mul(-1));
+    a.mov(eax, EAGAIN.neg());
     a.jmp(L('.out'));
     a.label('.found');
     a.mov(eax, ebx);
@@ -198,7 +198,7 @@ the decoded error code) and carries on.
     say(a, 'proc_msg_programs');
     a.call(L('program_list'));
     say(a, 'proc_msg_close');
-    a.mov(eax, ENOENT.mul(-1));
+    a.mov(eax, ENOENT.neg());
     a.label('.out');
     a.pop(esi);
     a.pop(ebx);

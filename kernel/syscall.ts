@@ -22,7 +22,6 @@ export interface Syscall {
 }
 
 const FRAME_ARGS = [TF_EBX, TF_ECX, TF_EDX, TF_ESI, TF_EDI];
-const neg = (e: typeof EBADF) => e.mul(-1);
 
 export const SYSCALLS: readonly Syscall[] = [
   { name: 'exit', args: ['code'], returns: 'does not return', errors: '-', emit: (a) => {
@@ -32,12 +31,12 @@ export const SYSCALLS: readonly Syscall[] = [
   { name: 'write', args: ['fd', 'buf', 'len'], returns: 'len', errors: 'EBADF unless fd is 1 or 2; EINVAL if len > 4096; EFAULT unless buf..buf+len-1 is the caller\'s user memory', emit: (a) => {
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
-    a.mov(eax, neg(EBADF));
+    a.mov(eax, EBADF.neg());
     a.mov(ecx, dword(esi, TF_EBX));
     a.dec(ecx);
     a.cmp(ecx, 1);
     a.ja(L('.out'), 'fd - 1 above 1: fd is not 1 (stdout) or 2 (stderr), both the serial port');
-    a.mov(eax, neg(EINVAL));
+    a.mov(eax, EINVAL.neg());
     a.mov(edx, dword(esi, TF_EDX));
     a.cmp(edx, IO_MAX);
     a.ja(L('.out'), 'unsigned: a "negative" length is huge, and refused too');
@@ -71,10 +70,10 @@ export const SYSCALLS: readonly Syscall[] = [
   { name: 'read', args: ['fd', 'buf', 'len'], returns: 'bytes read: up to len, ending at the first newline; waits for at least one', errors: 'EBADF unless fd is 0; EINVAL if len > 4096; EFAULT unless the buffer is the caller\'s writable user memory', emit: (a) => {
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
-    a.mov(eax, neg(EBADF));
+    a.mov(eax, EBADF.neg());
     a.cmp(dword(esi, TF_EBX), 0);
     a.jne(L('.out'), 'only fd 0 (stdin, the serial port) can be read');
-    a.mov(eax, neg(EINVAL));
+    a.mov(eax, EINVAL.neg());
     a.mov(edx, dword(esi, TF_EDX));
     a.cmp(edx, IO_MAX);
     a.ja(L('.out'));
@@ -132,7 +131,7 @@ export const SYSCALLS: readonly Syscall[] = [
   } },
   { name: 'sleep', args: ['ms'], returns: '0 after at least ms milliseconds (0: just yield)', errors: 'EINVAL if ms > 60000', emit: (a) => {
     a.mov(ecx, dword(eax, TF_EBX));
-    a.mov(eax, neg(EINVAL));
+    a.mov(eax, EINVAL.neg());
     a.cmp(ecx, SLEEP_MAX_MS);
     a.ja(L('.out'));
     a.test(ecx, ecx);
@@ -229,7 +228,7 @@ With "strace=1" on the cmdline every call is traced on serial: a line
     a.call(L('serial_put_hex8'));
     a.mov(eax, L('sys_msg_ring0_end'));
     a.call(L('serial_puts'));
-    a.mov(dword(ebx, TF_EAX), neg(EPERM));
+    a.mov(dword(ebx, TF_EAX), EPERM.neg());
     a.jmp(L('.out'));
     a.label('.from_user');
     a.mov(eax, dword(L('proc_current')));
@@ -240,7 +239,7 @@ With "strace=1" on the cmdline every call is traced on serial: a line
     a.call(L('strace_enter'));
     a.label('.dispatch');
     a.mov(ecx, esi, 'ECX = call number');
-    a.mov(eax, neg(ENOSYS));
+    a.mov(eax, ENOSYS.neg());
     a.cmp(ecx, NSYSCALLS);
     a.jae(L('.result'), 'unsigned compare: negative numbers are unknown too');
     a.mov(eax, ebx, 'sys_*(frame)');

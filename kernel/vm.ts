@@ -114,7 +114,7 @@ runs, the answer stays true while the kernel copies.`,
     a.xor(eax, eax);
     a.jmp(L('.out'));
     a.label('.fault');
-    a.mov(eax, EFAULT.mul(-1));
+    a.mov(eax, EFAULT.neg());
     a.label('.out');
     a.pop(edi); a.pop(esi); a.pop(ebx);
     a.ret();

@@ -182,6 +182,11 @@ export function assemble(def: ComponentDef): Assembled {
         if (a.reloc) throw new AsmError(def.name, loc, scope, "'~' applied to an address: NASM only allows it on scalars (subtract $$ first)");
         return { v: ~a.v, reloc: 0 };
       }
+      case 'neg': {
+        const a = evaluate(t.a, scope, here, loc, depth + 1);
+        if (a.reloc) throw new AsmError(def.name, loc, scope, "'-' applied to an address: NASM only allows it on scalars");
+        return { v: -a.v, reloc: 0 };
+      }
       case 'bin': {
         const a = evaluate(t.a, scope, here, loc, depth + 1);
         const b = evaluate(t.b, scope, here, loc, depth + 1);
@@ -384,7 +389,7 @@ function orderConsts(list: Const[]): Const[] {
     const t = e.tree;
     if (t.t === 'const') acc.push(t.c);
     else if (t.t === 'bin') { deps(t.a, acc); deps(t.b, acc); }
-    else if (t.t === 'not') deps(t.a, acc);
+    else if (t.t === 'not' || t.t === 'neg') deps(t.a, acc);
   };
   const visit = (c: Const) => {
     if (seen.has(c.name)) return;

@@ -39,6 +39,7 @@ export function exprText(e: Expr, top = true): string {
     case 'here': return '$';
     case 'start': return '$$';
     case 'not': return `~${exprText(t.a, false)}`;
+    case 'neg': return `-${exprText(t.a, false)}`;
     case 'bin': {
       const s = `${exprText(t.a, false)} ${t.op} ${exprText(t.b, false)}`;
       return top ? s : `(${s})`;

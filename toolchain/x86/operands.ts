@@ -76,7 +76,8 @@ export type ExprTree =
   | { readonly t: 'here' }
   | { readonly t: 'start' }
   | { readonly t: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
-  | { readonly t: 'not'; readonly a: Expr };
+  | { readonly t: 'not'; readonly a: Expr }
+  | { readonly t: 'neg'; readonly a: Expr };
 
 /** Expression node with a small fluent API: `L('gdt_end').sub(L('gdt')).sub(1)`. */
 export class ExprNode {
@@ -91,6 +92,8 @@ export class ExprNode {
   and(b: Expr): ExprNode { return bin('&', this, b); }
   or(b: Expr): ExprNode { return bin('|', this, b); }
   xor(b: Expr): ExprNode { return bin('^', this, b); }
+  /** Arithmetic negation: `-EFAULT`. */
+  neg(): ExprNode { return new ExprNode({ t: 'neg', a: this }); }
 }
 
 export const bin = (op: BinOp, a: Expr, b: Expr): ExprNode => new ExprNode({ t: 'bin', op, a, b });
