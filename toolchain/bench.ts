@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { buildImage } from './image.ts';
+import { USER_PROGRAMS } from '../kernel/user/index.ts';
 import { EXIT_POWEROFF, QemuNotFoundError, findQemu, qemuCommand } from './qemu.ts';
 
 function stats(ms: number[]): string {
@@ -14,20 +15,23 @@ function stats(ms: number[]): string {
   return `median ${median.toFixed(1)} ms  (min ${s[0]!.toFixed(1)}, max ${s[s.length - 1]!.toFixed(1)}, n=${s.length})`;
 }
 
-async function bootToReady(image: string): Promise<{ readyMs: number; exitMs: number }> {
-  const cmd = qemuCommand({ image, cmdline: 'test=boot' });
+/** Boot with a cmdline; time from QEMU start to the first output containing `marker`, and to exit. */
+async function bootTimed(image: string, cmdline: string, marker: string, startMarker?: string): Promise<{ readyMs: number; exitMs: number; startMs: number }> {
+  const cmd = qemuCommand({ image, cmdline });
   const t0 = performance.now();
   const child = spawn(cmd.bin, cmd.args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let readyMs = NaN;
+  let startMs = NaN;
   let out = '';
   child.stdout.setEncoding('latin1');
   child.stdout.on('data', (d: string) => {
     out += d;
-    if (Number.isNaN(readyMs) && out.includes('[tsk] ready')) readyMs = performance.now() - t0;
+    if (startMarker && Number.isNaN(startMs) && out.includes(startMarker)) startMs = performance.now() - t0;
+    if (Number.isNaN(readyMs) && out.includes(marker)) readyMs = performance.now() - t0;
   });
   const status: number | null = await new Promise((resolve) => child.on('close', resolve));
   if (status !== EXIT_POWEROFF) throw new Error(`bench boot ended with status ${status}, not 33; serial output:\n${out}`);
-  return { readyMs, exitMs: performance.now() - t0 };
+  return { readyMs, exitMs: performance.now() - t0, startMs };
 }
 
 export async function runBench(runs: number): Promise<void> {
@@ -40,24 +44,31 @@ export async function runBench(runs: number): Promise<void> {
       image = (await buildImage({ outDir: dir })).imagePath;
       build.push(performance.now() - t);
     }
-    console.log(`build (assemble 3 components in-process, write build/):  ${stats(build)}`);
+    const components = ['bootsector', 'stage2', 'kernel', ...USER_PROGRAMS.map((p) => p.name)];
+    console.log(`build (assemble ${components.length} components in-process, write build/): ${stats(build)}`);
     const nasm: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      for (const c of ['bootsector', 'stage2', 'kernel']) execFileSync('nasm', ['-f', 'bin', `${c}.asm`, '-o', path.join(dir, `${c}.nasm.bin`)], { cwd: path.join(dir, 'asm') });
+      for (const c of components) execFileSync('nasm', ['-f', 'bin', `${c}.asm`, '-o', path.join(dir, `${c}.nasm.bin`)], { cwd: path.join(dir, 'asm') });
       nasm.push(performance.now() - t);
     }
-    console.log(`nasm -f bin of the emitted source (3 components):        ${stats(nasm)}`);
+    console.log(`nasm -f bin of the emitted source (${components.length} components):       ${stats(nasm)}`);
     if (!findQemu()) throw new QemuNotFoundError();
     const ready: number[] = [];
     const exit: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const r = await bootToReady(image);
+      const r = await bootTimed(image, 'test=boot', '[tsk] ready');
       ready.push(r.readyMs);
       exit.push(r.exitMs);
     }
     console.log(`QEMU start to "[tsk] ready" (test=boot, TCG):            ${stats(ready)}`);
     console.log(`QEMU start to exit after poweroff:                       ${stats(exit)}`);
+    const fuzz: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await bootTimed(image, 'test=fuzz', '[fuzz] done:', '[fuzz] seed=');
+      fuzz.push(r.readyMs - r.startMs);
+    }
+    console.log(`fuzz: 10,000 system calls from ring 3 (incl. its sleeps):  ${stats(fuzz)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -263,11 +263,24 @@ export function defineModule(def: ModuleDef): Module {
   return Object.freeze({ ...def, file: callerLocation().replace(/:\d+$/, '') });
 }
 
-/** Run a module's emitter for a given mode and return its items. */
-export function collect(mod: Module, bits: Bits): Item[] {
-  const a = new Asm(bits, mod.file);
-  mod.emit(a);
-  return a.items;
+const collected = new WeakMap<Module, Map<Bits, readonly Item[]>>();
+
+/**
+ * Run a module's emitter for a given mode and return its items.  Emitters are
+ * pure, so the items are cached: a module linked into several components
+ * (ulib into every user program) is collected once per mode.
+ */
+export function collect(mod: Module, bits: Bits): readonly Item[] {
+  let byBits = collected.get(mod);
+  if (!byBits) collected.set(mod, (byBits = new Map()));
+  let items = byBits.get(bits);
+  if (!items) {
+    const a = new Asm(bits, mod.file);
+    mod.emit(a);
+    items = Object.freeze([...a.items]);
+    byBits.set(bits, items);
+  }
+  return items;
 }
 
 export type { Const, AnyGpr };

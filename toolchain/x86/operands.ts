@@ -223,7 +223,11 @@ export const isExpr = (o: Operand): o is Expr => typeof o === 'number' || o inst
 
 /** The first stack frame outside toolchain/x86: the TS line that wrote the instruction. */
 export function callerLocation(): string {
+  // Only the nearest frames matter; formatting a full stack (with source maps) is slow.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 8;
   const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
   for (const line of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!m) continue;
