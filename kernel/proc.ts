@@ -1,11 +1,12 @@
 // Processes: the process table, starting a program in ring 3, ending it.
-import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
+import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, cr2, eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
 import { SEL_USER_CODE, SEL_USER_DATA } from '../boot/gdt.ts';
 import { TF_CS, TF_DS, TF_EAX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ES, TF_FS, TF_GS, TF_USER_ESP, TF_USER_SS, TF_VECTOR, TRAP_FRAME_USER_SIZE } from './trapframe.ts';
 import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, USER_BASE, USER_STACK_TOP } from './vm.ts';
 import { VEC_PF } from './exceptions.ts';
 import { EAGAIN, ENOENT } from './errno.ts';
+import { say } from './print.ts';
 
 const field = (name: string, offset: number, doc: string) => constant(`P_${name}`, offset, `process entry +${offset}: ${doc}`);
 export const P_STATE = field('STATE', 0, 'state (PS_*)');
@@ -37,7 +38,6 @@ const STATE_NAMES = ['free', 'runnable', 'sleeping', 'wait-input', 'wait-exit'];
 
 export const EFLAGS_USER = constant('EFLAGS_USER', 0x202, 'initial user EFLAGS: IF = 1 (bit 9), bit 1 always 1, IOPL = 0');
 
-const say = (a: Asm, label: string) => { a.mov(eax, L(label)); a.call(L('serial_puts')); };
 
 export const proc = defineModule({
   name: 'proc',

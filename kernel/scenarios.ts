@@ -2,6 +2,7 @@
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { ax, ds, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
 import { FAULTS } from './user/faults.ts';
+import { say } from './print.ts';
 
 export interface Scenario {
   readonly name: string;
@@ -10,7 +11,6 @@ export interface Scenario {
   readonly emit: (a: Asm) => void;
 }
 
-const say = (a: Asm, label: string) => { a.mov(eax, L(label)); a.call(L('serial_puts')); };
 
 export const BAD_SELECTOR = constant('BAD_SELECTOR', 0x38, 'GDT index 7: beyond the GDT limit, so loading it into DS raises #GP(0x38)');
 export const TICKS_SCENARIO_MS = constant('TICKS_SCENARIO_MS', 1000, 'test=ticks sleeps this long and reports the ticks that passed');

@@ -1,7 +1,6 @@
 // The scheduler: round-robin over the process table, preemption by the timer.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
-import { TF_CS } from './trapframe.ts';
 import {
   MAX_PROCS, PROC_SIZE, P_CR3, P_KESP, P_KSTACK_TOP, P_STATE, P_TICKS, P_WAIT, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
 } from './proc.ts';

@@ -1,9 +1,10 @@
 // The interactive shell on the serial console.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import {
-  type Expr, type Mem32, type Reg32, al, eax, ebx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant,
+  al, eax, ebx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant,
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
+import { putDec, putHex32, say } from './print.ts';
 
 export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded');
 export const ASCII_BS = constant('ASCII_BS', 0x08, 'backspace (Ctrl-H)');
@@ -20,9 +21,6 @@ interface Command {
   readonly emit: (a: Asm) => void;
 }
 
-const say = (a: Asm, label: string) => { a.mov(eax, L(label)); a.call(L('serial_puts')); };
-const dec = (a: Asm, v: Reg32 | Mem32 | Expr) => { a.mov(eax, v as Expr); a.call(L('serial_put_dec')); };
-const hex32 = (a: Asm, v: Reg32 | Mem32 | Expr) => { a.mov(eax, v as Expr); a.call(L('serial_put_hex32')); };
 
 const COMMANDS: readonly Command[] = [
   { name: 'help', usage: 'help', doc: 'list the commands', emit: (a) => {
@@ -30,24 +28,24 @@ const COMMANDS: readonly Command[] = [
     a.ret();
   } },
   { name: 'ticks', usage: 'ticks', doc: 'timer ticks since boot, the rate and the PIT divisor', emit: (a) => {
-    say(a, 'sh_msg_ticks'); dec(a, dword(L('ticks')));
-    say(a, 'sh_msg_at'); dec(a, dword(L('pit_hz')));
-    say(a, 'sh_msg_divisor'); dec(a, dword(L('pit_divisor')));
+    say(a, 'sh_msg_ticks'); putDec(a, dword(L('ticks')));
+    say(a, 'sh_msg_at'); putDec(a, dword(L('pit_hz')));
+    say(a, 'sh_msg_divisor'); putDec(a, dword(L('pit_divisor')));
     a.jmp(L('serial_newline'));
   } },
   { name: 'idt', usage: 'idt', doc: 'IDTR as the CPU holds it, and each vector with a handler', emit: (a) => {
     a.push(ebx);
     a.sidt(mem(L('shell_idtr')), 'store IDTR: 2-byte limit, 4-byte base');
-    say(a, 'sh_msg_idtr'); hex32(a, dword(L('shell_idtr').add(2)));
+    say(a, 'sh_msg_idtr'); putHex32(a, dword(L('shell_idtr').add(2)));
     say(a, 'sh_msg_limit'); a.movzx(eax, word(L('shell_idtr'))); a.call(L('serial_put_hex32'));
     a.call(L('serial_newline'));
     a.xor(ebx, ebx, 'EBX = vector');
     a.label('.vector');
     a.cmp(dword({ index: ebx, scale: 4, disp: L('trap_handlers') }), 0);
     a.je(L('.next'));
-    say(a, 'sh_msg_vector'); dec(a, ebx);
-    say(a, 'sh_msg_handler'); hex32(a, dword({ index: ebx, scale: 4, disp: L('trap_handlers') }));
-    say(a, 'sh_msg_fired'); dec(a, dword({ index: ebx, scale: 4, disp: L('trap_counts') }));
+    say(a, 'sh_msg_vector'); putDec(a, ebx);
+    say(a, 'sh_msg_handler'); putHex32(a, dword({ index: ebx, scale: 4, disp: L('trap_handlers') }));
+    say(a, 'sh_msg_fired'); putDec(a, dword({ index: ebx, scale: 4, disp: L('trap_counts') }));
     say(a, 'sh_msg_times');
     a.label('.next');
     a.inc(ebx);
@@ -70,15 +68,15 @@ const COMMANDS: readonly Command[] = [
     say(a, 'sh_msg_isr'); a.mov(eax, esi); a.call(L('serial_put_hex8'));
     say(a, 'sh_msg_slave'); a.mov(eax, esi); a.shr(eax, 8); a.call(L('serial_put_hex8'));
     a.call(L('serial_newline'));
-    say(a, 'sh_msg_spurious7'); dec(a, dword(L('pic_spurious7')));
-    say(a, 'sh_msg_spurious15'); dec(a, dword(L('pic_spurious15')));
+    say(a, 'sh_msg_spurious7'); putDec(a, dword(L('pic_spurious7')));
+    say(a, 'sh_msg_spurious15'); putDec(a, dword(L('pic_spurious15')));
     a.call(L('serial_newline'));
     a.pop(esi);
     a.pop(ebx);
     a.ret();
   } },
   { name: 'uart', usage: 'uart', doc: 'serial receive buffer state and overflow count', emit: (a) => {
-    say(a, 'sh_msg_uart'); dec(a, dword(L('rx_overflow')));
+    say(a, 'sh_msg_uart'); putDec(a, dword(L('rx_overflow')));
     a.jmp(L('serial_newline'));
   } },
   { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 32-255)', emit: (a) => {
@@ -95,15 +93,15 @@ const COMMANDS: readonly Command[] = [
     a.jb(L('.exception'));
     a.label('.raise');
     a.mov(ebx, eax);
-    say(a, 'sh_msg_raising'); dec(a, ebx); a.call(L('serial_newline'));
+    say(a, 'sh_msg_raising'); putDec(a, ebx); a.call(L('serial_newline'));
     a.lea(eax, mem({ index: ebx, scale: 4, disp: L('int_stubs') }), 'int_stubs + n * INT_STUB_SIZE');
     a.call(eax, 'executes int n; ret');
-    say(a, 'sh_msg_returned'); dec(a, ebx); a.call(L('serial_newline'));
+    say(a, 'sh_msg_returned'); putDec(a, ebx); a.call(L('serial_newline'));
     a.pop(ebx);
     a.ret();
     a.label('.exception');
     a.mov(ebx, eax);
-    say(a, 'sh_msg_int_exception'); dec(a, ebx);
+    say(a, 'sh_msg_int_exception'); putDec(a, ebx);
     say(a, 'sh_msg_int_exception_end');
     a.pop(ebx);
     a.ret();

@@ -4,7 +4,7 @@ import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../t
 import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_ESI } from './trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
 import { PTE_P, PTE_U, PTE_W } from './paging.ts';
-import { P_PID, P_SYSCALLS, PS_WAIT_INPUT } from './proc.ts';
+import { P_PID, P_SYSCALLS } from './proc.ts';
 import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
 
 export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
@@ -87,14 +87,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.mov(ebx, dword(esi, TF_ECX), 'EBX = buffer');
     a.xor(edi, edi, 'EDI = bytes stored');
     a.label('.next');
-    a.call(L('uart_try_getc'));
-    a.test(eax, eax);
-    a.jns(L('.got'));
-    a.mov(eax, PS_WAIT_INPUT);
-    a.xor(edx, edx);
-    a.call(L('sched_block'), 'nothing typed yet: sleep until a byte arrives (other processes run)');
-    a.jmp(L('.next'));
-    a.label('.got');
+    a.call(L('uart_getc'), 'blocks this process until a byte arrives (others run meanwhile)');
     a.cmp(al, 10);
     a.jne(L('.not_lf'));
     a.cmp(byte(L('read_last_cr')), 0);
