@@ -19,6 +19,7 @@ export const P_NAME = field('NAME', 24, 'program name (pointer to a string)');
 export const P_TICKS = field('TICKS', 28, 'timer ticks charged to this process');
 export const P_SYSCALLS = field('SYSCALLS', 32, 'system calls made');
 export const P_MEM = field('MEM', 36, 'physical base of its 64 KiB memory slot');
+export const P_KILLED = field('KILLED', 40, '1: end this process when it next returns to ring 3 (Ctrl-C while it ran)');
 export const PROC_SIZE = constant('PROC_SIZE', 64, 'bytes per process-table entry');
 export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes');
 
@@ -85,6 +86,7 @@ the decoded error code) and carries on.
   proc_exit     EAX = exit code (current process; does not return)
   proc_fault    EAX = trap frame of a ring-3 exception (does not return)
   proc_wait     EAX = pid: block until that process has ended
+  proc_interrupt  Ctrl-C on the console: end every user process
   proc_ps       print the table`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit, exit, wait)'],
   emit(a) {
@@ -162,6 +164,7 @@ the decoded error code) and carries on.
     a.mov(dword(ebx, P_NAME), eax);
     a.mov(dword(ebx, P_TICKS), 0);
     a.mov(dword(ebx, P_SYSCALLS), 0);
+    a.mov(dword(ebx, P_KILLED), 0);
     a.mov(eax, dword(L('next_pid')));
     a.inc(dword(L('next_pid')));
     a.mov(dword(ebx, P_PID), eax);
@@ -240,23 +243,60 @@ the decoded error code) and carries on.
     a.section('proc_end: the current process is finished; never returns');
     a.label('proc_end');
     a.cli();
-    a.mov(ebx, dword(L('proc_current')));
-    a.mov(edx, dword(ebx, P_PID));
+    a.mov(eax, dword(L('proc_current')));
+    a.call(L('proc_free'));
+    a.call(L('schedule'), 'switches away for good: a free entry is never picked');
+    a.mov(eax, L('proc_msg_zombie'));
+    a.call(L('panic'));
+
+    a.section('proc_free: EAX = process entry; wake whoever waits for it, free the entry');
+    a.label('proc_free');
+    a.mov(edx, dword(eax, P_PID));
     a.mov(ecx, L('proc_table'));
     a.label('.wake');
     a.cmp(dword(ecx, P_STATE), PS_WAIT_EXIT);
     a.jne(L('.next'));
     a.cmp(dword(ecx, P_WAIT), edx);
     a.jne(L('.next'));
-    a.mov(dword(ecx, P_STATE), PS_RUNNABLE, 'it was waiting for us');
+    a.mov(dword(ecx, P_STATE), PS_RUNNABLE, 'it was waiting for this process');
     a.label('.next');
     a.add(ecx, PROC_SIZE);
     a.cmp(ecx, L('proc_table_end'));
     a.jb(L('.wake'));
-    a.mov(dword(ebx, P_STATE), PS_FREE, 'never scheduled again; the slot may be reused');
-    a.call(L('schedule'), 'switches away for good');
-    a.mov(eax, L('proc_msg_zombie'));
-    a.call(L('panic'));
+    a.mov(dword(eax, P_STATE), PS_FREE, 'never scheduled again; the slot may be reused by the next spawn');
+    a.ret();
+
+    a.section('proc_interrupt: EAX = trap frame of the serial IRQ that brought a Ctrl-C');
+    a.label('proc_interrupt');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(esi, eax);
+    a.mov(ebx, L('proc_table').add(PROC_SIZE), 'user processes only: the kernel task is never stopped');
+    a.label('.entry');
+    a.cmp(dword(ebx, P_STATE), PS_FREE);
+    a.je(L('.next'));
+    say(a, 'proc_msg_pid');
+    a.mov(eax, dword(ebx, P_PID));
+    a.call(L('serial_put_dec'));
+    say(a, 'proc_msg_ctrl_c');
+    a.cmp(ebx, dword(L('proc_current')));
+    a.jne(L('.free'));
+    a.test(dword(esi, TF_CS), 3);
+    a.jz(L('.free'), 'interrupted in ring 0: it is blocked inside the kernel (we idle on its behalf)');
+    a.mov(dword(ebx, P_KILLED), 1, 'it is running: it ends at the return to ring 3 (sched_trap_exit)');
+    a.jmp(L('.next'));
+    a.label('.free');
+    a.comment('Not running: it is stopped inside context_switch (or idle) on its own kernel stack, and');
+    a.comment('nothing else refers to that stack - so the entry can simply be freed.');
+    a.mov(eax, ebx);
+    a.call(L('proc_free'));
+    a.label('.next');
+    a.add(ebx, PROC_SIZE);
+    a.cmp(ebx, L('proc_table_end'));
+    a.jb(L('.entry'));
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
 
     a.section('proc_say_pid: prints "[proc] pid N " for the current process');
     a.label('proc_say_pid');
@@ -345,6 +385,7 @@ the decoded error code) and carries on.
     a.label('proc_msg_at'); a.db(' at 0x', 0);
     a.label('proc_msg_cr2'); a.db('page fault address CR2=0x', 0);
     a.label('proc_msg_zombie'); a.db('a finished process was scheduled again', 0);
+    a.label('proc_msg_ctrl_c'); a.db(' killed: Ctrl-C\r\n', 0);
     a.label('proc_msg_no_program'); a.db("[proc] no program '", 0);
     a.label('proc_msg_programs'); a.db("' (programs: ", 0);
     a.label('proc_msg_close'); a.db(')\r\n', 0);

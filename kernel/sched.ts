@@ -2,7 +2,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
 import {
-  MAX_PROCS, PROC_SIZE, P_CR3, P_KESP, P_KSTACK_TOP, P_STATE, P_TICKS, P_WAIT, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
+  MAX_PROCS, PROC_SIZE, P_CR3, P_KILLED, P_KESP, P_KSTACK_TOP, P_STATE, P_TICKS, P_WAIT, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
 } from './proc.ts';
 
 export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted');
@@ -148,6 +148,9 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
 
     a.section('sched_trap_exit: EAX = trap frame, about to return to ring 3');
     a.label('sched_trap_exit');
+    a.mov(ecx, dword(L('proc_current')));
+    a.cmp(dword(ecx, P_KILLED), 0);
+    a.jne(L('proc_end'), 'Ctrl-C arrived while it ran: end it instead of returning');
     a.cmp(dword(L('need_resched')), 0);
     a.je(L('.done'));
     a.jmp(L('sched_yield'), 'preempt: another process gets the CPU, we continue later from here');

@@ -1,8 +1,10 @@
 // Serial input: the UART's receive interrupt (IRQ4) fills a ring buffer.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, dx, eax, ecx, edx, L, byte, dword, mem, constant } from '../toolchain/x86/operands.ts';
+import { al, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant } from '../toolchain/x86/operands.ts';
 import { COM1, UART_IER, UART_LSR } from '../boot/serial16.ts';
 import { PS_WAIT_INPUT } from './proc.ts';
+
+export const ASCII_ETX = constant('ASCII_ETX', 0x03, 'Ctrl-C (end of text): stops the user programs instead of being input');
 
 export const UART_RBR = constant('UART_RBR', 0, '16550 register 0 (DLAB=0, read): Receiver Buffer Register');
 export const IER_ERBFI = constant('IER_ERBFI', 0x01, 'IER bit 0: interrupt when received data is available');
@@ -21,6 +23,10 @@ the interrupt writes, rx_tail where readers take, and the buffer is empty
 when they are equal.  When it is full the byte is dropped and rx_overflow
 counted - the index arithmetic is masked to the buffer size, so no input,
 however fast or long, can write outside it.
+
+One byte is not input: Ctrl-C (03h, ETX) makes the interrupt handler call
+proc_interrupt, which stops every user program - the way out of a program
+that never ends, since the kernel task (the shell) is waiting for it.
 
 uart_try_getc returns EAX = the next byte or -1 at once; uart_getc waits
 for one: it blocks the current process in state "waiting for input", and
@@ -47,6 +53,7 @@ same way.`,
 
     a.section('uart_irq: IRQ4 handler (EAX = trap frame); pic_irq sends the EOI');
     a.label('uart_irq');
+    a.push(eax, 'keep the frame for proc_interrupt');
     a.label('.drain');
     a.mov(dx, COM1.add(UART_LSR));
     a.in(al, dx);
@@ -54,6 +61,14 @@ same way.`,
     a.jz(L('.done'), 'FIFO empty');
     a.mov(dx, COM1.add(UART_RBR));
     a.in(al, dx, 'reading RBR takes the byte and clears the interrupt');
+    a.cmp(al, ASCII_ETX);
+    a.jne(L('.store'));
+    a.push(eax);
+    a.mov(eax, dword(esp, 4), 'the trap frame');
+    a.call(L('proc_interrupt'), 'Ctrl-C: stop the user programs (it is not input)');
+    a.pop(eax);
+    a.jmp(L('.drain'));
+    a.label('.store');
     a.mov(ecx, dword(L('rx_head')));
     a.lea(edx, mem(ecx, 1));
     a.and(edx, RX_BUF_SIZE.sub(1), 'EDX = slot after head');
@@ -66,6 +81,7 @@ same way.`,
     a.inc(dword(L('rx_overflow')), 'drop the byte, count it');
     a.jmp(L('.drain'));
     a.label('.done');
+    a.pop(eax);
     a.ret();
 
     a.section('uart_try_getc: EAX = next received byte, or -1 if none (does not wait)');

@@ -6,6 +6,7 @@ import { hello } from './hello.ts';
 import { syscalls } from './syscalls.ts';
 import { fuzz } from './fuzz.ts';
 import { spin } from './spin.ts';
+import { loop } from './loop.ts';
 import { faultPrograms } from './faults.ts';
 import { ulib } from './ulib.ts';
 
@@ -22,5 +23,6 @@ export const USER_PROGRAMS: readonly UserProgram[] = [
   { name: 'syscalls', doc: 'every system call with valid and invalid arguments, then exit(3)', modules: [syscalls, ulib] },
   { name: 'fuzz', doc: '10,000 random system calls (seed = start argument) and a summary', modules: [fuzz, ulib] },
   { name: 'spin', doc: 'CPU-bound: 5 progress lines, never yields', modules: [spin, ulib] },
+  { name: 'loop', doc: 'never ends (Ctrl-C on the console stops it)', modules: [loop, ulib] },
   ...faultPrograms.map((f) => ({ name: f.name, doc: f.doc, modules: [f.module, ulib] })),
 ];

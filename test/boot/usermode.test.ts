@@ -166,7 +166,10 @@ describe('shell: run and ps', () => {
     const s = await startSession({ image });
     // A prompt may share its line with output of a background program that follows it.
     const prompt = async () => s.waitFor(/^tsk> /, { partial: true, from: s.lines.length });
-    const cmd = async (line: string) => { await prompt(); const from = s.lines.length; s.send(`${line}\r`); return from; };
+    const cmd = async (line: string) => { await prompt(); return type(line); };
+    // While a background program prints, the prompt may already have scrolled
+    // into its output: then type without waiting for it (the shell buffers input).
+    const type = (line: string) => { const from = s.lines.length; s.send(`${line}\r`); return from; };
 
     let from = await cmd('ps');
     await s.waitFor(/^\[ps\] pid 0 kernel running ticks=\d+ syscalls=0$/, { from });
@@ -176,13 +179,13 @@ describe('shell: run and ps', () => {
     await s.waitFor(/^\[proc\] pid 1 exited with code 0$/, { from });
 
     from = await cmd('run nosuch');
-    await s.waitFor(/^\[proc\] no program 'nosuch' \(programs: hello syscalls fuzz spin fault_cli .*\)$/, { from });
+    await s.waitFor(/^\[proc\] no program 'nosuch' \(programs: hello syscalls fuzz spin loop fault_cli .*\)$/, { from });
     from = await cmd('run');
     await s.waitFor(/^\[shell\] usage: run <program>\.\.\. \[&\]; programs: hello syscalls fuzz spin/, { from });
 
     from = await cmd('run spin &');
     await s.waitFor(/^\[proc\] pid 2 started: spin$/, { from });
-    from = await cmd('ps');
+    from = type('ps');
     await s.waitFor(/^\[ps\] pid 2 spin (runnable|sleeping) ticks=\d+ syscalls=\d+$/, { from });
     await s.waitFor(/^\[proc\] pid 2 exited with code 0$/, { from, timeoutMs: 20_000 });
     s.send('\r'); // the last prompt scrolled away under the program's output: ask for a fresh one
@@ -191,6 +194,24 @@ describe('shell: run and ps', () => {
     from = await cmd(`run ${Array(8).fill('spin').join(' ')}`);
     await s.waitFor(/^\[proc\] cannot start: all 7 user process slots are in use$/, { from });
     for (let pid = 3; pid <= 9; pid++) await s.waitFor(new RegExp(`^\\[proc\\] pid ${pid} exited with code 0$`), { from, timeoutMs: 20_000 });
+
+    // A program that never ends: Ctrl-C stops it, whether it runs or the shell waits for it.
+    from = await cmd('run loop');
+    await s.waitFor(/^\[loop\] looping forever \(Ctrl-C stops it\)$/, { from });
+    s.send('\x03');
+    await s.waitFor(/^\[proc\] pid 10 killed: Ctrl-C$/, { from });
+    from = await cmd('run loop loop &');
+    await s.waitFor(/^\[proc\] pid 12 started: loop$/, { from });
+    from = type('ps');
+    await s.waitFor(/^\[ps\] pid 12 loop runnable ticks=\d+ syscalls=1$/, { from });
+    s.send('\x03');
+    await s.waitFor(/\[proc\] pid 11 killed: Ctrl-C$/, { from }); // may follow the prompt on its line
+    await s.waitFor(/^\[proc\] pid 12 killed: Ctrl-C$/, { from });
+    s.send('\r');
+    from = await cmd('ps');
+    await s.waitFor(/^\[ps\] pid 0 kernel running/, { from });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(s.lines.slice(from).filter((l) => /^\[ps\] pid [1-9]/.test(l))).toEqual([]);
 
     // int 0x80 from ring 0 (the shell runs in the kernel) is refused.
     from = await cmd('int 128');
