@@ -42,9 +42,14 @@ describe('hello: a program in ring 3', () => {
 describe('system calls: valid and invalid arguments', () => {
   it('each call returns the documented result or negative errno, read(0) gets a typed line, exit(3) is reported', async () => {
     const s = await startSession({ image, cmdline: 'test=syscalls' });
-    await s.waitFor(/^\[syscalls\] read\(0, buf, 64\): type a line$/);
-    s.send('ping\r');
-    const r = await s.exited;
+    let r;
+    try {
+      await s.waitFor(/^\[syscalls\] read\(0, buf, 64\): type a line$/);
+      s.send('ping\r');
+      r = await s.exited;
+    } finally {
+      await s.close();
+    }
     const expected: [string, number | RegExp][] = [
       ['write(1, msg, 31)', 31], ['write(2, msg, 31)', 31], ['write(1, msg, 0)', 0],
       ['write(1, 0x10000, 16)', EFAULT], ['write(1, 0x500000, 16)', EFAULT], ['write(1, 0x7FEFF8, 16)', EFAULT],
@@ -164,63 +169,67 @@ describe('preemptive round-robin scheduling', () => {
 describe('shell: run and ps', () => {
   it('runs programs in the foreground and background, lists processes, refuses bad input', async () => {
     const s = await startSession({ image });
-    // A prompt may share its line with output of a background program that follows it.
-    const prompt = async () => s.waitFor(/^tsk> /, { partial: true, from: s.lines.length });
-    const cmd = async (line: string) => { await prompt(); return type(line); };
-    // While a background program prints, the prompt may already have scrolled
-    // into its output: then type without waiting for it (the shell buffers input).
-    const type = (line: string) => { const from = s.lines.length; s.send(`${line}\r`); return from; };
+    try {
+      // A prompt may share its line with output of a background program that follows it.
+      const prompt = async () => s.waitFor(/^tsk> /, { partial: true, from: s.lines.length });
+      const cmd = async (line: string) => { await prompt(); return type(line); };
+      // While a background program prints, the prompt may already have scrolled
+      // into its output: then type without waiting for it (the shell buffers input).
+      const type = (line: string) => { const from = s.lines.length; s.send(`${line}\r`); return from; };
 
-    let from = await cmd('ps');
-    await s.waitFor(/^\[ps\] pid 0 kernel running ticks=\d+ syscalls=0$/, { from });
+      let from = await cmd('ps');
+      await s.waitFor(/^\[ps\] pid 0 kernel running ticks=\d+ syscalls=0$/, { from });
 
-    from = await cmd('run hello');
-    await s.waitFor(/^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/, { from });
-    await s.waitFor(/^\[proc\] pid 1 exited with code 0$/, { from });
+      from = await cmd('run hello');
+      await s.waitFor(/^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/, { from });
+      await s.waitFor(/^\[proc\] pid 1 exited with code 0$/, { from });
 
-    from = await cmd('run nosuch');
-    await s.waitFor(/^\[proc\] no program 'nosuch' \(programs: hello syscalls fuzz spin loop fault_cli .*\)$/, { from });
-    from = await cmd('run');
-    await s.waitFor(/^\[shell\] usage: run <program>\.\.\. \[&\]; programs: hello syscalls fuzz spin/, { from });
+      from = await cmd('run nosuch');
+      await s.waitFor(/^\[proc\] no program 'nosuch' \(programs: hello syscalls fuzz spin loop fault_cli .*\)$/, { from });
+      from = await cmd('run');
+      await s.waitFor(/^\[shell\] usage: run <program>\.\.\. \[&\]; programs: hello syscalls fuzz spin/, { from });
 
-    from = await cmd('run spin &');
-    await s.waitFor(/^\[proc\] pid 2 started: spin$/, { from });
-    from = type('ps');
-    await s.waitFor(/^\[ps\] pid 2 spin (runnable|sleeping) ticks=\d+ syscalls=\d+$/, { from });
-    await s.waitFor(/^\[proc\] pid 2 exited with code 0$/, { from, timeoutMs: 20_000 });
-    s.send('\r'); // the last prompt scrolled away under the program's output: ask for a fresh one
+      from = await cmd('run spin &');
+      await s.waitFor(/^\[proc\] pid 2 started: spin$/, { from });
+      from = type('ps');
+      await s.waitFor(/^\[ps\] pid 2 spin (runnable|sleeping) ticks=\d+ syscalls=\d+$/, { from });
+      await s.waitFor(/^\[proc\] pid 2 exited with code 0$/, { from, timeoutMs: 20_000 });
+      s.send('\r'); // the last prompt scrolled away under the program's output: ask for a fresh one
 
-    // More programs than process slots: the eighth is refused, the seven run and end.
-    from = await cmd(`run ${Array(8).fill('spin').join(' ')}`);
-    await s.waitFor(/^\[proc\] cannot start: all 7 user process slots are in use$/, { from });
-    for (let pid = 3; pid <= 9; pid++) await s.waitFor(new RegExp(`^\\[proc\\] pid ${pid} exited with code 0$`), { from, timeoutMs: 20_000 });
+      // More programs than process slots: the eighth is refused, the seven run and end.
+      from = await cmd(`run ${Array(8).fill('spin').join(' ')}`);
+      await s.waitFor(/^\[proc\] cannot start: all 7 user process slots are in use$/, { from });
+      for (let pid = 3; pid <= 9; pid++) await s.waitFor(new RegExp(`^\\[proc\\] pid ${pid} exited with code 0$`), { from, timeoutMs: 20_000 });
 
-    // A program that never ends: Ctrl-C stops it, whether it runs or the shell waits for it.
-    from = await cmd('run loop');
-    await s.waitFor(/^\[loop\] looping forever \(Ctrl-C stops it\)$/, { from });
-    s.send('\x03');
-    await s.waitFor(/^\[proc\] pid 10 killed: Ctrl-C$/, { from });
-    from = await cmd('run loop loop &');
-    await s.waitFor(/^\[proc\] pid 12 started: loop$/, { from });
-    from = type('ps');
-    await s.waitFor(/^\[ps\] pid 12 loop runnable ticks=\d+ syscalls=1$/, { from });
-    s.send('\x03');
-    await s.waitFor(/\[proc\] pid 11 killed: Ctrl-C$/, { from }); // may follow the prompt on its line
-    await s.waitFor(/^\[proc\] pid 12 killed: Ctrl-C$/, { from });
-    s.send('\r');
-    from = await cmd('ps');
-    await s.waitFor(/^\[ps\] pid 0 kernel running/, { from });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(s.lines.slice(from).filter((l) => /^\[ps\] pid [1-9]/.test(l))).toEqual([]);
+      // A program that never ends: Ctrl-C stops it, whether it runs or the shell waits for it.
+      from = await cmd('run loop');
+      await s.waitFor(/^\[loop\] looping forever \(Ctrl-C stops it\)$/, { from });
+      s.send('\x03');
+      await s.waitFor(/^\[proc\] pid 10 killed: Ctrl-C$/, { from });
+      from = await cmd('run loop loop &');
+      await s.waitFor(/^\[proc\] pid 12 started: loop$/, { from });
+      from = type('ps');
+      await s.waitFor(/^\[ps\] pid 12 loop runnable ticks=\d+ syscalls=1$/, { from });
+      s.send('\x03');
+      await s.waitFor(/\[proc\] pid 11 killed: Ctrl-C$/, { from }); // may follow the prompt on its line
+      await s.waitFor(/^\[proc\] pid 12 killed: Ctrl-C$/, { from });
+      s.send('\r');
+      from = await cmd('ps');
+      await s.waitFor(/^\[ps\] pid 0 kernel running/, { from });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(s.lines.slice(from).filter((l) => /^\[ps\] pid [1-9]/.test(l))).toEqual([]);
 
-    // int 0x80 from ring 0 (the shell runs in the kernel) is refused.
-    from = await cmd('int 128');
-    await s.waitFor(/^\[syscall\] int 0x80 from CS=0x08 \(ring 0\) refused: system calls come from ring 3$/, { from });
+      // int 0x80 from ring 0 (the shell runs in the kernel) is refused.
+      from = await cmd('int 128');
+      await s.waitFor(/^\[syscall\] int 0x80 from CS=0x08 \(ring 0\) refused: system calls come from ring 3$/, { from });
 
-    from = await cmd('echo still here');
-    await s.waitFor(/^\[echo\] still here$/, { from });
-    await cmd('poweroff');
-    const r = await s.exited;
-    expectStatus(r, 33);
+      from = await cmd('echo still here');
+      await s.waitFor(/^\[echo\] still here$/, { from });
+      await cmd('poweroff');
+      const r = await s.exited;
+      expectStatus(r, 33);
+    } finally {
+      await s.close();
+    }
   });
 });
