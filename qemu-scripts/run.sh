@@ -3,7 +3,7 @@
 # The arguments match toolchain/qemu.ts (a unit test keeps them in step).
 set -euo pipefail
 image="$(dirname "$0")/../build/tsk.img"; cmdline=""; mem=32; cpu=""; print=0; extra=()
-usage() { sed -n '2,3p' "$0" | sed 's/^# //'; echo "  -c TEXT   boot cmdline, e.g. test=boot"; echo "  -m MiB    guest memory (default 32)"; echo "  --cpu M   QEMU CPU model (e.g. 486)"; echo "  --print   print the command instead of running it"; }
+usage() { sed -n '2,3p' "$0" | sed 's/^# //'; echo "  -c TEXT   boot cmdline, e.g. test=boot"; echo "  -m MiB    guest memory (default 32)"; echo "  --cpu M   QEMU CPU model (e.g. 486)"; echo "  --print   print the command instead of running it"; echo "At the console Ctrl-C goes to tskernel (it stops user programs); Ctrl-A x quits QEMU."; }
 while [ $# -gt 0 ]; do
   case "$1" in
     -c) cmdline="$2"; shift 2 ;;
@@ -15,7 +15,8 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-args=(-nodefaults -no-reboot -display none -machine pc -m "$mem" -drive "file=${image//,/,,},format=raw,if=ide,index=0,snapshot=on" -serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+# COM1 is the terminal through a mux with signals off: Ctrl-C reaches tskernel, Ctrl-A x quits QEMU.
+args=(-nodefaults -no-reboot -display none -machine pc -m "$mem" -drive "file=${image//,/,,},format=raw,if=ide,index=0,snapshot=on" -chardev stdio,id=com1,mux=on,signal=off -serial chardev:com1 -monitor none -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 [ -n "$cpu" ] && args+=(-cpu "$cpu")
 [ -n "$cmdline" ] && args+=(-fw_cfg "name=opt/tsk/cmdline,string=${cmdline//,/,,}")
 args+=("${extra[@]}")

@@ -39,7 +39,7 @@ async function build(out: string, quiet = false): Promise<BuildResult> {
 async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
   if (!findQemu()) throw new QemuNotFoundError();
   const image = flags.build ? (await build(flags.out)).imagePath : `${flags.out}/tsk.img`;
-  const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, gdb });
+  const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, gdb, interactive: !gdb });
   process.stderr.write(`$ ${formatCommand(cmd)}\n`);
   if (gdb) {
     process.stderr.write([
@@ -50,7 +50,7 @@ async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
       '',
     ].join('\n'));
   } else {
-    process.stderr.write('COM1 is this terminal (type at the tsk> prompt); Ctrl-C stops QEMU.\n');
+    process.stderr.write('COM1 is this terminal (type at the tsk> prompt). Ctrl-C goes to tskernel (it stops user programs); quit with "poweroff" or Ctrl-A x.\n');
   }
   const child = spawn(cmd.bin, cmd.args, { stdio: 'inherit' });
   const status: number = await new Promise((resolve, reject) => {

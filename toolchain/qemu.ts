@@ -19,6 +19,12 @@ export interface QemuOptions {
   readonly memMiB?: number;
   /** CPU model, e.g. '486' (default: QEMU's default, qemu32). */
   readonly cpu?: string;
+  /**
+   * A person at a terminal: COM1 goes through a mux chardev with signals off,
+   * so Ctrl-C reaches the guest (tskernel stops its user programs) and
+   * Ctrl-A x quits QEMU.  Tests (pipes, no terminal) leave it off.
+   */
+  readonly interactive?: boolean;
   /** Start halted with a GDB stub on tcp::1234 (-s -S). */
   readonly gdb?: boolean;
   /** More arguments (devices for later lessons). Never user-mode networking without restrict=on. */
@@ -55,7 +61,9 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
     '-machine', 'pc',
     '-m', String(mem),
     '-drive', `file=${escapeOption(o.image)},format=raw,if=ide,index=0,snapshot=on`, // writes go to a temporary overlay: the image stays unchanged and boots may run in parallel
-    '-serial', 'stdio', // COM1 <-> this process's stdin/stdout
+    ...(o.interactive
+      ? ['-chardev', 'stdio,id=com1,mux=on,signal=off', '-serial', 'chardev:com1'] // COM1 <-> the terminal; Ctrl-C to the guest, Ctrl-A x quits
+      : ['-serial', 'stdio']), // COM1 <-> this process's stdin/stdout
     '-monitor', 'none',
     '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', // poweroff/panic exit codes 33/35
   ];

@@ -13,6 +13,12 @@ describe('qemuCommand', () => {
     expect(args.join(' ')).toContain('-cpu 486');
     expect(args.join(' ')).toContain('-m 8');
   });
+  it('passes Ctrl-C to the guest only for a person at a terminal', () => {
+    expect(qemuCommand({ image: 'x' }).args.join(' ')).toContain('-serial stdio');
+    const tty = qemuCommand({ image: 'x', interactive: true }).args.join(' ');
+    expect(tty).toContain('-chardev stdio,id=com1,mux=on,signal=off -serial chardev:com1');
+    expect(tty).not.toContain('-serial stdio');
+  });
   it('doubles commas in option values', () => {
     expect(escapeOption('a,b')).toBe('a,,b');
     expect(qemuCommand({ image: 'x', cmdline: 'echo=a,b' }).args).toContain('name=opt/tsk/cmdline,string=echo=a,,b');
@@ -29,7 +35,7 @@ describe('qemuCommand', () => {
   });
   it('qemu-scripts/run.sh uses the same arguments', () => {
     const out = execFileSync('bash', ['qemu-scripts/run.sh', '--print', '-c', 'test=boot', '-m', '8', '--cpu', '486'], { encoding: 'utf8', env: { ...process.env } }).trim().split('\n');
-    const ours = qemuCommand({ image: 'IMG', cmdline: 'test=boot', memMiB: 8, cpu: '486' });
+    const ours = qemuCommand({ image: 'IMG', cmdline: 'test=boot', memMiB: 8, cpu: '486', interactive: true });
     const norm = (a: string[]) => a.map((s) => s.replace(/file=[^,]*tsk\.img/, 'file=IMG'));
     expect(norm(out.slice(1)).sort()).toEqual(norm(ours.args).sort());
   });
