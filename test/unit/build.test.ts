@@ -85,3 +85,15 @@ describe('build output', () => {
     expect(await readFile(path.join(dirA, 'tsk.map'), 'utf8')).toMatch(/^# tskernel symbol map - generated/);
   });
 });
+
+describe('user programs the build refuses', () => {
+  it('a program larger than a process slot holds is an ImageError naming it', async () => {
+    const { planImage, ImageError } = await import('../../toolchain/image.ts');
+    const { kernelModules } = await import('../../kernel/index.ts');
+    const { defineModule } = await import('../../toolchain/x86/asm.ts');
+    const big = defineModule({ name: 'big', title: 'big', about: 'too big', emit: (a) => { a.label('_start'); a.bss('big_buf', 0xc000); } });
+    const programs = USER_PROGRAMS.map((p) => (p.name === 'hello' ? { ...p, modules: [big, ...p.modules.slice(1)] } : p));
+    expect(() => planImage(kernelModules, programs)).toThrow(ImageError);
+    expect(() => planImage(kernelModules, programs)).toThrow(/user program 'hello' needs \d+ bytes \(image \+ bss\), more than the 45056/);
+  });
+});

@@ -84,6 +84,15 @@ describe('data, layout and expressions', () => {
       a.label('g'); a.label('.x'); a.jmp(L('.x'));
     })).toBe('ebfeebfe');
   });
+  it('negation: -CONST evaluates and prints as in NASM', () => {
+    const E = o.constant('TEST_ENCODER_E', 14, 'test errno');
+    expect(one(32, (a) => a.mov(eax, E.neg()))).toBe('b8f2ffffff');
+  });
+  it('incbin includes the bytes of a component assembled earlier', () => {
+    const mod = defineModule({ name: 'k', title: 'k', about: 'k', emit: (a) => { a.db(0xaa); a.label('blob'); a.incbin('blob'); a.label('blob_end'); a.db(L('blob_end').sub(L('blob'))); } });
+    const r = assemble({ name: 'k', title: 'k', about: 'k', bits: 32, origin: 0, modules: [mod], binaries: new Map([['blob', Uint8Array.of(1, 2, 3)]]) });
+    expect(Buffer.from(r.bytes).toString('hex')).toBe('aa01020303');
+  });
   it('named constants evaluate by value', () => {
     const K = o.constant('TEST_ENCODER_K', 0x20, 'test constant');
     expect(one(32, (a) => a.mov(al, K.add(1)))).toBe('b021');
@@ -105,6 +114,8 @@ describe('rejected input names the TypeScript line', () => {
     ['16-bit immediate too large', 16, (a) => a.mov(ax, 0x12345), /no form of 'mov'/],
     ['scale without index', 32, (a) => a.mov(eax, o.dword({ base: ebx, scale: 4 })), /scale but no index/],
     ['local label before any global label', 32, (a) => a.label('.orphan'), /has no global label before it/],
+    ['incbin of a component not assembled first', 32, (a) => a.incbin('missing'), /incbin: component 'missing' was not assembled before 't'/],
+    ['negation of a label address', 32, (a) => { a.label('x'); a.mov(eax, L('x').neg()); }, /'-' applied to an address/],
   ];
   for (const [name, bits, emit, msg] of rejects) {
     it(name, () => {
