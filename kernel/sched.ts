@@ -40,10 +40,14 @@ Preemption: pit_irq calls sched_tick on every tick, which charges the tick
 to the current process and, after SCHED_QUANTUM ticks, sets need_resched.
 trap_dispatch calls sched_trap_exit just before returning to ring 3; if
 need_resched is set it calls schedule(), so a CPU-bound program loses the
-CPU at the end of its quantum.  The kernel itself is never preempted: it
-runs with interrupts off except while idle, so it gives up the CPU only
-where it decides to (sleep, yield, waiting for input or for a child) - the
-simplest design that is still correct on one CPU.
+CPU at the end of its quantum.  The kernel itself is never preempted:
+switches happen only on the way back to ring 3 or where kernel code asks
+for one (sleep, yield, waiting for input or for a process to end).  System
+calls run with interrupts off (an interrupt gate); the kernel task's shell
+runs with them on, but an interrupt there returns to ring 0, never switches.
+That is the simplest design that is still correct on one CPU: no kernel
+data is ever touched by two processes at once.  (sched_trap_exit also ends
+a process that Ctrl-C marked while it ran: proc.asm, proc_interrupt.)
 
 Routines: schedule, sched_yield, sched_block (EAX = state, EDX = wait
 value), sched_tick, sched_trap_exit (EAX = trap frame).`,
