@@ -41,7 +41,10 @@ the one state an LFSR never leaves).  Each call draws:
   number     7 times in 8 a number 0-7 (0-6 exist, 7 does not), else a
              raw 32-bit value;
   arguments  each one from a pool of boundary values (14 times in 16) or
-             a raw random value with bit 20 set (2 times in 16):
+             a raw random value with bit 20 set (2 times in 16); arguments
+             1 and 3 of read and write (fd and length) are 0, 1 or 2
+             half the time, so that more calls get past the fd and length
+             checks to the buffer check.  The pool:
 ${POOL.map((p, i) => `    ${String(i).padStart(2)}  ${p.why}`).join('\n')}
 
 No value in the pool is a small length or duration other than 0, 1 and 2,
@@ -96,6 +99,25 @@ with the kernel still being alive afterwards.`,
     a.mov(esi, 1);
     a.label('.arg');
     a.call(L('fuzz_rand'));
+    a.mov(ecx, dword(L('fuzz_call')));
+    a.cmp(ecx, SYS.write!);
+    a.je(L('.rw'));
+    a.cmp(ecx, SYS.read!);
+    a.jne(L('.pool'), 'only for write and read');
+    a.label('.rw');
+    a.cmp(esi, 1);
+    a.je(L('.maybe_small'), 'argument 1: the fd');
+    a.cmp(esi, 3);
+    a.jne(L('.pool'), 'argument 3: the length');
+    a.label('.maybe_small');
+    a.test(al, 0x10, 'bit 4 (bits 3:0 pick the pool entry below)');
+    a.jz(L('.pool'));
+    a.and(eax, 3);
+    a.cmp(eax, 3);
+    a.jne(L('.store'), 'half the time: 0, 1 or 2 ...');
+    a.mov(eax, 2, '... (3 folds onto 2)');
+    a.jmp(L('.store'));
+    a.label('.pool');
     a.and(eax, 15);
     a.cmp(eax, POOL.length);
     a.jae(L('.raw'), `${16 - POOL.length} in 16: a raw value`);
