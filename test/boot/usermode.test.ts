@@ -39,6 +39,20 @@ describe('hello: a program in ring 3', () => {
   });
 });
 
+describe('cmdline keys of this lesson', () => {
+  it('seed=, strace= and hz= take decimal numbers; anything else is reported and ignored', async () => {
+    const r = await boot({ image, cmdline: 'test=hello seed=abc strace=yes hz=1e3' });
+    expectLinesInOrder(r, [
+      /^\[boot\] seed='abc' is not a decimal number; ignored$/,
+      /^\[boot\] strace='yes' is not a decimal number; ignored$/,
+      /^\[boot\] hz='1e3' is not a decimal number; ignored$/,
+      /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
+    ]);
+    expect(r.lines.some((l) => l.startsWith('[strace]'))).toBe(false);
+    expectStatus(r, 33);
+  });
+});
+
 describe('system calls: valid and invalid arguments', () => {
   it('each call returns the documented result or negative errno, read(0) gets a typed line, exit(3) is reported', async () => {
     const s = await startSession({ image, cmdline: 'test=syscalls' });
