@@ -6,7 +6,7 @@ import { TF_CS, TF_DS, TF_EAX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ES, TF_FS, TF_GS,
 import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, USER_BASE, USER_STACK_TOP } from './vm.ts';
 import { VEC_PF } from './exceptions.ts';
 import { EAGAIN, ENOENT } from './errno.ts';
-import { say } from './print.ts';
+import { putDec, putHex32, say } from './print.ts';
 
 const field = (name: string, offset: number, doc: string) => constant(`P_${name}`, offset, `process entry +${offset}: ${doc}`);
 export const P_STATE = field('STATE', 0, 'state (PS_*)');
@@ -170,8 +170,7 @@ the decoded error code) and carries on.
     a.mov(dword(ebx, P_PID), eax);
     a.mov(dword(ebx, P_STATE), PS_RUNNABLE, 'the scheduler may pick it from now on');
     say(a, 'proc_msg_pid');
-    a.mov(eax, dword(ebx, P_PID));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(ebx, P_PID));
     say(a, 'proc_msg_started');
     a.mov(eax, dword(ebx, P_NAME));
     a.call(L('serial_puts'));
@@ -226,15 +225,13 @@ the decoded error code) and carries on.
     a.mov(eax, dword({ index: ecx, scale: 4, disp: L('exception_names') }));
     a.call(L('serial_puts'));
     say(a, 'proc_msg_at');
-    a.mov(eax, dword(esi, TF_EIP));
-    a.call(L('serial_put_hex32'));
+    putHex32(a, dword(esi, TF_EIP));
     a.call(L('serial_newline'));
     a.cmp(dword(esi, TF_VECTOR), VEC_PF);
     a.jne(L('proc_end'));
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_cr2');
-    a.mov(eax, cr2, 'the address the program touched');
-    a.call(L('serial_put_hex32'));
+    putHex32(a, cr2, 'the address the program touched');
     a.mov(eax, dword(esi, TF_ERROR));
     a.call(L('pf_print_error'));
     a.call(L('serial_newline'));
@@ -276,8 +273,7 @@ the decoded error code) and carries on.
     a.cmp(dword(ebx, P_STATE), PS_FREE);
     a.je(L('.next'));
     say(a, 'proc_msg_pid');
-    a.mov(eax, dword(ebx, P_PID));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(ebx, P_PID));
     say(a, 'proc_msg_ctrl_c');
     a.cmp(ebx, dword(L('proc_current')));
     a.jne(L('.free'));
@@ -302,8 +298,7 @@ the decoded error code) and carries on.
     a.label('proc_say_pid');
     say(a, 'proc_msg_pid');
     a.mov(eax, dword(L('proc_current')));
-    a.mov(eax, dword(eax, P_PID));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(eax, P_PID));
     a.mov(al, ' '.charCodeAt(0));
     a.jmp(L('serial_putc'));
 
@@ -341,8 +336,7 @@ the decoded error code) and carries on.
     a.cmp(dword(ebx, P_STATE), PS_FREE);
     a.je(L('.next'));
     say(a, 'proc_msg_ps');
-    a.mov(eax, dword(ebx, P_PID));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(ebx, P_PID));
     a.mov(al, ' '.charCodeAt(0));
     a.call(L('serial_putc'));
     a.mov(eax, dword(ebx, P_NAME));
@@ -357,11 +351,9 @@ the decoded error code) and carries on.
     a.label('.state');
     a.call(L('serial_puts'));
     say(a, 'proc_msg_ticks');
-    a.mov(eax, dword(ebx, P_TICKS));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(ebx, P_TICKS));
     say(a, 'proc_msg_syscalls');
-    a.mov(eax, dword(ebx, P_SYSCALLS));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(ebx, P_SYSCALLS));
     a.call(L('serial_newline'));
     a.label('.next');
     a.add(ebx, PROC_SIZE);

@@ -2,7 +2,7 @@
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { ax, ds, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
 import { FAULTS } from './user/faults.ts';
-import { say } from './print.ts';
+import { putDec, say } from './print.ts';
 
 export interface Scenario {
   readonly name: string;
@@ -47,8 +47,7 @@ export const SCENARIOS: readonly Scenario[] = [
     a.sub(eax, ebx);
     a.call(L('serial_put_dec'));
     say(a, 'scen_msg_ticks_at');
-    a.mov(eax, dword(L('pit_hz')));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(L('pit_hz')));
     say(a, 'scen_msg_hz');
     a.call(L('poweroff'));
   } },
@@ -56,8 +55,7 @@ export const SCENARIOS: readonly Scenario[] = [
     say(a, 'scen_msg_spurious');
     a.int(VEC_PIC_IRQ7, 'vector 39 by software: the PIC has nothing in service');
     say(a, 'scen_msg_spurious_count');
-    a.mov(eax, dword(L('pic_spurious7')));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(L('pic_spurious7')));
     a.call(L('serial_newline'));
     a.call(L('poweroff'));
   } },
@@ -81,8 +79,7 @@ export const SCENARIOS: readonly Scenario[] = [
   } },
   { name: 'preempt', doc: 'run two CPU-bound spin programs at once; report the ticks before and after', emit: (a) => {
     say(a, 'scen_msg_ticks_before');
-    a.mov(eax, dword(L('ticks')));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(L('ticks')));
     a.call(L('serial_newline'));
     a.mov(eax, L('scen_prog_spin'));
     a.mov(edx, dword(L('user_arg')));
@@ -98,8 +95,7 @@ export const SCENARIOS: readonly Scenario[] = [
     a.pop(eax);
     a.call(L('proc_wait'));
     say(a, 'scen_msg_ticks_after');
-    a.mov(eax, dword(L('ticks')));
-    a.call(L('serial_put_dec'));
+    putDec(a, dword(L('ticks')));
     a.call(L('serial_newline'));
     a.call(L('poweroff'));
   } },
