@@ -1,6 +1,7 @@
 // Parsing the boot cmdline: "key=value" words separated by spaces.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, eax, ebx, edx, esi, edi, L, byte, dword, mem } from '../toolchain/x86/operands.ts';
+import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, mem } from '../toolchain/x86/operands.ts';
+import { emitNameTable } from './name_table.ts';
 
 /** A cmdline key: its handler is called with EAX = the value (NUL-terminated). */
 export interface CmdlineKey {
@@ -24,8 +25,9 @@ export const cmdline = defineModule({
 The cmdline (read by fw_cfg.asm into cmdline_buf) configures a boot, for
 example "test=div0 hz=250".  cmdline_parse splits it in place: each space
 becomes a NUL, and the "=" of each word too, so key and value are separate
-strings.  Each key is looked up in cmdline_keys (generated from the table in
-kernel/cmdline.ts) and its handler called with EAX = the value.
+strings.  Each key is looked up with name_lookup in cmdline_keys (generated
+from the table in kernel/cmdline.ts) and its handler called with EAX = the
+value.
 
 Nothing is silently ignored (DESIGN.md §4): an unknown key, or a word without
 "=", is reported on serial with the list of known keys, and parsing goes on.
@@ -77,16 +79,15 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.label('cmdline_word');
     a.test(ebx, ebx);
     a.jz(L('.not_key_value'));
-    CMDLINE_KEYS.forEach((k, i) => {
-      a.mov(eax, edi);
-      a.mov(edx, L(`cmdline_key_${i}`));
-      a.call(L('strcmp'));
-      a.test(eax, eax);
-      a.jnz(L(`.not_${i}`));
-      a.mov(eax, ebx);
-      a.jmp(L(k.handler), `${k.key}=: tail call with EAX = value`);
-      a.label(`.not_${i}`);
-    });
+    a.mov(eax, edi);
+    a.mov(edx, L('cmdline_keys'));
+    a.call(L('name_lookup'), 'EAX = the key\'s handler, or 0');
+    a.test(eax, eax);
+    a.jz(L('.unknown'));
+    a.mov(ecx, eax);
+    a.mov(eax, ebx);
+    a.jmp(ecx, 'tail call: handler(EAX = value)');
+    a.label('.unknown');
     a.mov(eax, L('cmdline_msg_unknown_key'));
     a.call(L('serial_puts'));
     a.mov(eax, edi);
@@ -111,7 +112,7 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
       ['strace', 'strace_on', 'non-zero: trace system calls'],
     ] as const) {
       a.label(`cmdline_set_${key}`);
-      a.mov(edx, L(`cmdline_key_${CMDLINE_KEYS.findIndex((k) => k.key === key)}`), 'EDX = the key, for the error message');
+      a.mov(edx, L(`cmdline_keys_name_${CMDLINE_KEYS.findIndex((k) => k.key === key)}`), 'EDX = the key, for the error message');
       a.call(L('cmdline_number'));
       a.jc(L('.bad'));
       a.mov(dword(L(target)), eax, why);
@@ -149,7 +150,7 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.ret();
 
     a.label('user_arg'); a.dataC(4, [1], 'seed=: the start argument user programs get in EAX (default 1)');
-    CMDLINE_KEYS.forEach((k, i) => { a.label(`cmdline_key_${i}`); a.db(k.key, 0); });
+    emitNameTable(a, 'cmdline_keys', CMDLINE_KEYS.map((k) => ({ name: k.key, value: L(k.handler) })), 'key -> handler');
     a.label('cmdline_msg_unknown_key'); a.db("[boot] unknown cmdline key '", 0);
     a.label('cmdline_msg_known_keys'); a.db(`' ignored (known: ${CMDLINE_KEYS.map((k) => k.key).join(', ')})\r\n`, 0);
     a.label('cmdline_msg_not_key_value'); a.db("[boot] cmdline word '", 0);

@@ -3,6 +3,7 @@ import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { ax, ds, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
 import { FAULTS } from './user/faults.ts';
 import { putDec, say } from './print.ts';
+import { emitNameTable } from './name_table.ts';
 
 export interface Scenario {
   readonly name: string;
@@ -130,13 +131,13 @@ checks the EIP in the exception dump against build/tsk.map.`,
     a.mov(ebx, dword(L('test_name')));
     a.test(ebx, ebx);
     a.jz(L('shell_main'), 'no test= on the cmdline: interactive shell');
-    SCENARIOS.forEach((s, i) => {
-      a.mov(eax, ebx);
-      a.mov(edx, L(`scenario_name_${i}`));
-      a.call(L('strcmp'));
-      a.test(eax, eax);
-      a.jz(L(`scenario_${s.name}`));
-    });
+    a.mov(eax, ebx);
+    a.mov(edx, L('scenario_table'));
+    a.call(L('name_lookup'));
+    a.test(eax, eax);
+    a.jz(L('.unknown'));
+    a.jmp(eax, 'to scenario_<name>');
+    a.label('.unknown');
     say(a, 'scen_msg_unknown');
     a.mov(eax, ebx);
     a.call(L('serial_puts'));
@@ -152,7 +153,7 @@ checks the EIP in the exception dump against build/tsk.map.`,
       a.call(L('panic'), 'a fault scenario that did not fault is a failure');
     }
 
-    SCENARIOS.forEach((s, i) => { a.label(`scenario_name_${i}`); a.db(s.name, 0); });
+    emitNameTable(a, 'scenario_table', SCENARIOS.map((s) => ({ name: s.name, value: L(`scenario_${s.name}`) })), 'test=<name> -> scenario');
     for (const n of PROGRAM_NAMES) { a.label(`scen_prog_${n}`); a.db(n, 0); }
     a.label('scen_msg_alive'); a.db('[tsk] kernel alive after the user programs\r\n', 0);
     a.label('scen_msg_ticks_before'); a.db('[preempt] ticks before: ', 0);

@@ -1,10 +1,11 @@
 // The interactive shell on the serial console.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import {
-  al, eax, ebx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant,
+  al, eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant,
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
 import { putDec, putHex32, say } from './print.ts';
+import { emitNameTable } from './name_table.ts';
 
 export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded');
 export const ASCII_BS = constant('ASCII_BS', 0x08, 'backspace (Ctrl-H)');
@@ -318,17 +319,16 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('.args');
     a.cmp(byte(ebx), 0);
     a.je(L('.done'), 'only spaces');
-    COMMANDS.forEach((c, i) => {
-      a.mov(eax, ebx);
-      a.mov(edx, L(`cmd_name_${i}`));
-      a.call(L('strcmp'));
-      a.test(eax, eax);
-      a.jnz(L(`.not_${i}`));
-      a.mov(eax, esi, 'EAX = argument string');
-      a.call(L(`cmd_${c.name}`));
-      a.jmp(L('.done'));
-      a.label(`.not_${i}`);
-    });
+    a.mov(eax, ebx);
+    a.mov(edx, L('shell_commands'));
+    a.call(L('name_lookup'), 'EAX = cmd_<name>, or 0');
+    a.test(eax, eax);
+    a.jz(L('.unknown'));
+    a.mov(ecx, eax);
+    a.mov(eax, esi, 'EAX = argument string');
+    a.call(ecx);
+    a.jmp(L('.done'));
+    a.label('.unknown');
     say(a, 'sh_msg_unknown');
     a.mov(eax, ebx);
     a.call(L('serial_puts'));
@@ -353,7 +353,7 @@ panic, and those with an error code would leave the stack one word short.`,
     }
 
     a.section('strings');
-    COMMANDS.forEach((c, i) => { a.label(`cmd_name_${i}`); a.db(c.name, 0); });
+    emitNameTable(a, 'shell_commands', COMMANDS.map((c) => ({ name: c.name, value: L(`cmd_${c.name}`) })), 'command -> cmd_<name>');
     COMMANDS.forEach((c, i) => { a.label(`help_line_${i}`); a.db(`[shell] ${c.usage.padEnd(10)} ${c.doc}\r\n`, 0); });
     a.label('sh_msg_ready'); a.db('[tsk] ready\r\n', 0);
     a.label('sh_msg_prompt'); a.db('tsk> ', 0);

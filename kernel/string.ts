@@ -1,16 +1,20 @@
 // Small string helpers for the kernel (NUL-terminated byte strings).
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, cl, eax, ebx, ecx, edx, esi, L, byte } from '../toolchain/x86/operands.ts';
+import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword } from '../toolchain/x86/operands.ts';
 
 export const string = defineModule({
   name: 'string',
-  title: 'String helpers: strcmp, strlen, parse_uint',
+  title: 'String helpers: strcmp, name_lookup, strlen, parse_uint',
   about: `
 The few string routines the kernel needs to parse its cmdline and shell
 input.  Kernel calling convention (EAX, EDX, ECX in; EAX out; EBX, ESI, EDI,
 EBP preserved):
   strcmp      EAX = a, EDX = b          EAX = 0 when equal, else nonzero
   strlen      EAX = s                   EAX = length
+  name_lookup EAX = name, EDX = table   EAX = the value stored with that name,
+                                        or 0 when no entry has it (tables of
+                                        "dd name, value" pairs ending in dd 0:
+                                        the cmdline keys, scenarios, shell commands)
   parse_uint  EAX = s (decimal digits)  EAX = value, EDX = 0 ok / -1 when s is
                                         empty, has a non-digit, or overflows 32 bits`,
   emit(a) {
@@ -34,6 +38,31 @@ EBP preserved):
     a.label('.differ');
     a.mov(eax, 1);
     a.pop(esi);
+    a.ret();
+
+    a.label('name_lookup');
+    a.push(ebx);
+    a.push(esi);
+    a.mov(esi, eax, 'ESI = the name to look for');
+    a.mov(ebx, edx, 'EBX = current entry');
+    a.label('.entry');
+    a.mov(edx, dword(ebx), 'EDX = the entry\'s name');
+    a.test(edx, edx);
+    a.jz(L('.missing'), 'dd 0: end of the table');
+    a.mov(eax, esi);
+    a.call(L('strcmp'));
+    a.test(eax, eax);
+    a.jz(L('.found'));
+    a.add(ebx, 8, 'next name/value pair');
+    a.jmp(L('.entry'));
+    a.label('.found');
+    a.mov(eax, dword(ebx, 4), 'its value');
+    a.jmp(L('.out'));
+    a.label('.missing');
+    a.xor(eax, eax);
+    a.label('.out');
+    a.pop(esi);
+    a.pop(ebx);
     a.ret();
 
     a.label('strlen');
