@@ -25,6 +25,12 @@ export interface QemuOptions {
    * Ctrl-A x quits QEMU.  Tests (pipes, no terminal) leave it off.
    */
   readonly interactive?: boolean;
+  /**
+   * Boot the image as a 1.44 MB floppy instead of an IDE disk.  The BIOS has
+   * no LBA extensions for floppies, so the boot sector takes its CHS path.
+   * The image must be padded to 1474560 bytes (QEMU picks the geometry by size).
+   */
+  readonly floppy?: boolean;
   /** Start halted with a GDB stub on tcp::1234 (-s -S). */
   readonly gdb?: boolean;
   /** More arguments (devices for later lessons). Never user-mode networking without restrict=on. */
@@ -60,7 +66,9 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
     '-display', 'none',
     '-machine', 'pc',
     '-m', String(mem),
-    '-drive', `file=${escapeOption(o.image)},format=raw,if=ide,index=0,snapshot=on`, // writes go to a temporary overlay: the image stays unchanged and boots may run in parallel
+    // snapshot=on: writes go to a temporary overlay: the image stays unchanged and boots may run in parallel
+    '-drive', `file=${escapeOption(o.image)},format=raw,if=${o.floppy ? 'floppy' : 'ide'},index=0,snapshot=on`,
+    ...(o.floppy ? ['-boot', 'a'] : []),
     ...(o.interactive
       ? ['-chardev', 'stdio,id=com1,mux=on,signal=off', '-serial', 'chardev:com1'] // COM1 <-> the terminal; Ctrl-C to the guest, Ctrl-A x quits
       : ['-serial', 'stdio']), // COM1 <-> this process's stdin/stdout

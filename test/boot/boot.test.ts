@@ -65,6 +65,26 @@ describe('boot path (test=boot)', () => {
     expect(r.status).toBeNull();
   });
 
+  it('boots from a floppy through the CHS path (no LBA extensions there) all the way to a ring-3 program', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tsk-floppy-'));
+    try {
+      const floppy = path.join(dir, 'floppy.img');
+      await copyFile(image, floppy);
+      await truncate(floppy, 1474560); // a 1.44 MB floppy: 80 cylinders x 2 heads x 18 sectors
+      const r = await boot({ image: floppy, floppy: true, cmdline: 'test=hello' });
+      expectLinesInOrder(r, [
+        /^\[boot\] tskernel boot sector$/,
+        /^\[boot\] CHS reads$/,
+        /^\[stage2\] running in real mode at 0x7E00$/,
+        /^\[kernel\] protected mode/,
+        /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
+      ]);
+      expectStatus(r, 33);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints the BIOS status and halts when the disk is shorter than the image layout says', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'tsk-short-'));
     try {
