@@ -63,7 +63,7 @@ async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
 
 function bootOptions(cmd: Command): Command {
   return cmd
-    .option('-c, --cmdline <text>', 'boot cmdline, e.g. "test=div0" or "hz=250" (see README: Boot cmdline)')
+    .option('-c, --cmdline <text>', 'boot cmdline: test=<scenario> hz=<19-1000> seed=<n> strace=1 (see README: Runtime contracts)')
     .option('-m, --mem <MiB>', `guest memory in MiB (${MIN_MEM_MIB}-${MAX_MEM_MIB})`, parseMem, DEFAULT_MEM_MIB)
     .option('--cpu <model>', 'QEMU CPU model, e.g. 486 or pentium (default: QEMU\'s qemu32)')
     .option('--no-build', 'boot the existing image instead of building first')
@@ -89,7 +89,7 @@ program
 bootOptions(program.command('run'))
   .description('build, then boot the image in QEMU with COM1 on this terminal; exits with QEMU\'s status (33 poweroff, 35 panic, 0 triple fault)')
   .action((o: BootFlags) => startQemu(o, false))
-  .addHelpText('after', '\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run --cpu 486 -m 8       a small, old machine');
+  .addHelpText('after', '\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.');
 
 bootOptions(program.command('debug'))
   .description('like run, but QEMU starts halted with a GDB stub on :1234 and prints how to attach')
