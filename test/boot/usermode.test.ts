@@ -161,6 +161,19 @@ describe('faults in ring 3 kill the program, not the kernel', () => {
   });
 });
 
+describe('on the smallest machine we support', () => {
+  it('a 486 with 8 MiB runs the fault programs and the preemption scenario too', async () => {
+    const faults = await boot({ image, cmdline: 'test=faults', cpu: '486', memMiB: 8 });
+    expect(faults.lines.filter((l) => / killed: /.test(l)).length, report(faults)).toBe(10);
+    expectLinesInOrder(faults, [/^\[tsk\] kernel alive after the user programs$/]);
+    expectStatus(faults, 33);
+    const preempt = await boot({ image, cmdline: 'test=preempt', cpu: '486', memMiB: 8 });
+    expectLinesInOrder(preempt, [/^\[proc\] pid 1 exited with code 0$/]);
+    expectLinesInOrder(preempt, [/^\[proc\] pid 2 exited with code 0$/]);
+    expectStatus(preempt, 33);
+  });
+});
+
 describe('preemptive round-robin scheduling', () => {
   it('two CPU-bound programs both make progress, interleaved, while the tick count advances', async () => {
     const r = await boot({ image, cmdline: 'test=preempt' });
