@@ -18,6 +18,7 @@ import { vm } from './vm.ts';
 import { proc } from './proc.ts';
 import { sched } from './sched.ts';
 import { syscall } from './syscall.ts';
+import { strace } from './strace.ts';
 import { programs } from './programs.ts';
 import { scenarios } from './scenarios.ts';
 import { shell } from './shell.ts';
@@ -25,6 +26,6 @@ import { string } from './string.ts';
 import { qemuExit } from './qemu_exit.ts';
 
 export const kernelModules: readonly Module[] = [
-  entry, serial, kgdt, idt, isr, trap, exceptions, fwcfg, cmdline, pic, pit, uartRx, paging, vm, proc, sched, syscall,
+  entry, serial, kgdt, idt, isr, trap, exceptions, fwcfg, cmdline, pic, pit, uartRx, paging, vm, proc, sched, syscall, strace,
   programs, scenarios, shell, string, qemuExit,
 ];

@@ -1,7 +1,7 @@
 // System calls: the int 0x80 gate, the dispatch table, and each call.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
-import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_ESI } from './trapframe.ts';
+import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDX } from './trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
 import { PTE_P, PTE_U, PTE_W } from './paging.ts';
 import { P_PID, P_SYSCALLS } from './proc.ts';
@@ -21,7 +21,6 @@ export interface Syscall {
   readonly emit: (a: Asm) => void;
 }
 
-const FRAME_ARGS = [TF_EBX, TF_ECX, TF_EDX, TF_ESI, TF_EDI];
 
 export const SYSCALLS: readonly Syscall[] = [
   { name: 'exit', args: ['code'], returns: 'does not return', errors: '-', emit: (a) => {
@@ -187,12 +186,9 @@ fd (-EBADF), then length (-EINVAL), then buffer (-EFAULT).
   nr  call                 returns / errors
 ${SYSCALLS.map((s, i) => `  ${String(i).padStart(2)}  ${`${s.name}(${s.args.join(', ')})`.padEnd(20)} ${s.returns}${s.errors !== '-' ? `\n${' '.repeat(27)}${s.errors}` : ''}`).join('\n')}
 
-With "strace=1" on the cmdline every call is traced on serial: a line
-"[strace] pid N CS=0x1B -> name(args)" when it enters and
-"[strace] pid N <- name = result" when it returns.`,
+With "strace=1" on the cmdline every call is traced (strace.asm).`,
   spec: ['Intel SDM Vol. 3A §6.11 (gate types), §6.12.1.1 "Protection of Exception- and Interrupt-Handler Procedures"', 'Linux: arch/x86/entry/syscalls/syscall_32.tbl (the int 0x80 register convention), errno-base.h'],
   emit(a) {
-    a.bss('strace_on', 4, 4, '1 when the cmdline says strace=1');
     a.bss('read_last_cr', 4, 4, '1 right after read() turned a CR into LF (so CR LF is one line end)');
 
     a.label('syscall_init');
@@ -249,81 +245,6 @@ With "strace=1" on the cmdline every call is traced on serial: a line
     a.pop(ebx);
     a.ret();
 
-    a.section('strace_enter (EAX = trap frame) / strace_leave (EAX = trap frame, EDX = call number)');
-    a.label('strace_enter');
-    a.push(ebx); a.push(esi);
-    a.mov(ebx, eax);
-    a.call(L('strace_prefix'));
-    a.mov(eax, L('sys_msg_cs'));
-    a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_CS));
-    a.call(L('serial_put_hex8'));
-    a.mov(eax, L('sys_msg_arrow_in'));
-    a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_EAX));
-    a.call(L('strace_name'), 'EAX = argument count');
-    a.mov(esi, eax);
-    a.mov(al, '('.charCodeAt(0));
-    a.call(L('serial_putc'));
-    FRAME_ARGS.forEach((off, i) => {
-      a.cmp(esi, i + 1);
-      a.jb(L('.close'));
-      if (i) { a.mov(eax, L('sys_msg_comma')); a.call(L('serial_puts')); }
-      a.mov(eax, dword(ebx, off));
-      a.call(L('serial_put_hex'));
-    });
-    a.label('.close');
-    a.mov(al, ')'.charCodeAt(0));
-    a.call(L('serial_putc'));
-    a.call(L('serial_newline'));
-    a.pop(esi); a.pop(ebx);
-    a.ret();
-
-    a.label('strace_leave', 'EAX = frame, EDX = call number');
-    a.push(ebx);
-    a.push(esi);
-    a.mov(ebx, eax);
-    a.mov(esi, edx);
-    a.call(L('strace_prefix'));
-    a.mov(eax, L('sys_msg_arrow_out'));
-    a.call(L('serial_puts'));
-    a.mov(eax, esi);
-    a.call(L('strace_name'));
-    a.mov(eax, L('sys_msg_equals'));
-    a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_EAX));
-    a.call(L('serial_put_int'));
-    a.call(L('serial_newline'));
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
-
-    a.label('strace_prefix', 'prints "[strace] pid N "');
-    a.mov(eax, L('sys_msg_strace'));
-    a.call(L('serial_puts'));
-    a.mov(eax, dword(L('proc_current')));
-    a.mov(eax, dword(eax, P_PID));
-    a.jmp(L('serial_put_dec'));
-
-    a.label('strace_name', 'EAX = call number: prints its name (the number, if unknown); EAX = its argument count');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.cmp(ebx, NSYSCALLS);
-    a.jae(L('.unknown'));
-    a.mov(eax, dword({ index: ebx, scale: 4, disp: L('syscall_names') }));
-    a.call(L('serial_puts'));
-    a.movzx(eax, byte({ base: ebx, disp: L('syscall_argc') }));
-    a.pop(ebx);
-    a.ret();
-    a.label('.unknown');
-    a.mov(eax, L('sys_msg_unknown'));
-    a.call(L('serial_puts'));
-    a.mov(eax, ebx);
-    a.call(L('serial_put_hex'));
-    a.xor(eax, eax);
-    a.pop(ebx);
-    a.ret();
-
     for (const s of SYSCALLS) {
       a.section(`sys_${s.name}(${s.args.join(', ')}) -> ${s.returns}; errors: ${s.errors}`);
       a.label(`sys_${s.name}`);
@@ -333,20 +254,8 @@ With "strace=1" on the cmdline every call is traced on serial: a line
     a.section('tables (generated from SYSCALLS in kernel/syscall.ts)');
     a.label('syscall_table', 'number -> handler');
     SYSCALLS.forEach((s, i) => a.dataC(4, [L(`sys_${s.name}`)], `${i}`));
-    a.label('syscall_names', 'number -> name (for strace)');
-    SYSCALLS.forEach((s, i) => a.dataC(4, [L(`sys_name_${s.name}`)], `${i}`));
-    a.label('syscall_argc', 'number -> how many arguments (for strace)');
-    a.db(...SYSCALLS.map((s) => s.args.length));
-    for (const s of SYSCALLS) { a.label(`sys_name_${s.name}`); a.db(s.name, 0); }
     a.label('sys_msg_init'); a.db(`[syscall] int 0x80: DPL 3 interrupt gate, ${SYSCALLS.length} calls (${SYSCALLS.map((s) => s.name).join(', ')})\r\n`, 0);
     a.label('sys_msg_ring0'); a.db('[syscall] int 0x80 from CS=0x', 0);
     a.label('sys_msg_ring0_end'); a.db(' (ring 0) refused: system calls come from ring 3\r\n', 0);
-    a.label('sys_msg_strace'); a.db('[strace] pid ', 0);
-    a.label('sys_msg_cs'); a.db(' CS=0x', 0);
-    a.label('sys_msg_arrow_in'); a.db(' -> ', 0);
-    a.label('sys_msg_arrow_out'); a.db(' <- ', 0);
-    a.label('sys_msg_comma'); a.db(', ', 0);
-    a.label('sys_msg_equals'); a.db(' = ', 0);
-    a.label('sys_msg_unknown'); a.db('syscall ', 0);
   },
 });
