@@ -40,7 +40,7 @@ lines; exit has no "<-" line, because it does not return.`,
     a.mov(eax, dword(ebx, TF_EAX));
     a.call(L('strace_name'), 'EAX = argument count');
     a.mov(esi, eax);
-    a.mov(al, '('.charCodeAt(0));
+    a.mov(al, '('.charCodeAt(0), "'('");
     a.call(L('serial_putc'));
     FRAME_ARGS.forEach((off, i) => {
       a.cmp(esi, i + 1);
@@ -50,7 +50,7 @@ lines; exit has no "<-" line, because it does not return.`,
       a.call(L('serial_put_hex'));
     });
     a.label('.close');
-    a.mov(al, ')'.charCodeAt(0));
+    a.mov(al, ')'.charCodeAt(0), "')'");
     a.call(L('serial_putc'));
     a.call(L('serial_newline'));
     a.pop(esi); a.pop(ebx);
