@@ -1,6 +1,6 @@
 // The real-mode interrupt vector table (IVT): the 8086 model of interrupts.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ax, cs, L, word, constant } from '../toolchain/x86/operands.ts';
+import { ax, cs, L, word, constant, chr } from '../toolchain/x86/operands.ts';
 import { si } from '../toolchain/x86/operands.ts';
 
 export const IVT_DEMO_VECTOR = constant('IVT_DEMO_VECTOR', 0x60, 'vector 60h: one of 60h-67h, which the PC BIOS leaves to user programs');
@@ -36,7 +36,7 @@ builds one in a later lesson.`,
     a.call(L('puts'));
     a.mov(ax, word(entry.add(2)), 'read the entry back from memory: segment ...');
     a.call(L('put_hex16'));
-    a.mov(ax, ':'.charCodeAt(0));
+    a.mov(ax, chr(':'));
     a.call(L('putc'));
     a.mov(ax, word(entry), '... and offset');
     a.call(L('put_hex16'));

@@ -1,7 +1,7 @@
 // Polled serial output for real mode: the boot sector and stage 2 each link
 // this module, so every boot stage can say what it is doing on COM1.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ah, al, ax, dx, L, constant } from '../toolchain/x86/operands.ts';
+import { ah, al, ax, dx, L, constant, chr } from '../toolchain/x86/operands.ts';
 
 export const COM1 = constant('COM1', 0x3f8, 'I/O base of the first serial port (IBM PC/AT assignment)');
 export const UART_THR = constant('UART_THR', 0, '16550 register 0 (DLAB=0, write): Transmitter Holding Register');
@@ -91,8 +91,8 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     a.pop(ax);
     a.ret();
     a.label('.nibble', 'AL = 0..15 -> ASCII 0-9, A-F');
-    a.add(al, '0'.charCodeAt(0));
-    a.cmp(al, '9'.charCodeAt(0));
+    a.add(al, chr('0'));
+    a.cmp(al, chr('9'));
     a.jbe(L('putc'), 'tail call: putc returns for us');
     a.add(al, 'A'.charCodeAt(0) - '9'.charCodeAt(0) - 1, "skip the 7 characters between '9' and 'A'");
     a.jmp(L('putc'));

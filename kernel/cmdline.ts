@@ -1,6 +1,6 @@
 // Parsing the boot cmdline: "key=value" words separated by spaces.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, mem } from '../toolchain/x86/operands.ts';
+import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, mem, chr } from '../toolchain/x86/operands.ts';
 import { emitNameTable } from './name_table.ts';
 
 /** A cmdline key: its handler is called with EAX = the value (NUL-terminated). */
@@ -41,7 +41,7 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.push(esi); a.push(edi); a.push(ebx);
     a.mov(esi, L('cmdline_buf'));
     a.label('.skip_spaces');
-    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.cmp(byte(esi), chr(' '));
     a.jne(L('.word'));
     a.inc(esi);
     a.jmp(L('.skip_spaces'));
@@ -54,9 +54,9 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.mov(al, byte(esi));
     a.test(al, al);
     a.jz(L('.end_word'));
-    a.cmp(al, ' '.charCodeAt(0));
+    a.cmp(al, chr(' '));
     a.je(L('.end_space'));
-    a.cmp(al, '='.charCodeAt(0));
+    a.cmp(al, chr('='));
     a.jne(L('.next_char'));
     a.test(ebx, ebx);
     a.jnz(L('.next_char'), 'only the first "=" splits: values may contain "="');

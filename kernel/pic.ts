@@ -1,6 +1,6 @@
 // The 8259A programmable interrupt controllers (master and slave).
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant } from '../toolchain/x86/operands.ts';
+import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../toolchain/x86/operands.ts';
 import { TF_VECTOR } from './trapframe.ts';
 
 export const PIC1_CMD = constant('PIC1_CMD', 0x20, 'master 8259A command port (A0 = 0): ICW1, OCW2, OCW3');
@@ -116,7 +116,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.call(L('serial_puts'));
     a.mov(al, byte(L('pic_mask2')));
     a.call(L('serial_put_hex8'));
-    a.mov(al, ')'.charCodeAt(0));
+    a.mov(al, chr(')'));
     a.call(L('serial_putc'));
     a.jmp(L('serial_newline'));
 

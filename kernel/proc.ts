@@ -1,6 +1,6 @@
 // Processes: the process table, starting a program in ring 3, ending it.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, cr2, eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
+import { al, cr2, eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
 import { SEL_USER_CODE, SEL_USER_DATA } from '../boot/gdt.ts';
 import { TF_CS, TF_DS, TF_EAX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ES, TF_FS, TF_GS, TF_USER_ESP, TF_USER_SS, TF_VECTOR, TRAP_FRAME_USER_SIZE } from './trapframe.ts';
 import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, USER_BASE, USER_STACK_TOP } from './vm.ts';
@@ -299,7 +299,7 @@ the decoded error code) and carries on.
     say(a, 'proc_msg_pid');
     a.mov(eax, dword(L('proc_current')));
     putDec(a, dword(eax, P_PID));
-    a.mov(al, ' '.charCodeAt(0));
+    a.mov(al, chr(' '));
     a.jmp(L('serial_putc'));
 
     a.section('proc_wait: EAX = pid; returns once no process has that pid');
@@ -337,11 +337,11 @@ the decoded error code) and carries on.
     a.je(L('.next'));
     say(a, 'proc_msg_ps');
     putDec(a, dword(ebx, P_PID));
-    a.mov(al, ' '.charCodeAt(0));
+    a.mov(al, chr(' '));
     a.call(L('serial_putc'));
     a.mov(eax, dword(ebx, P_NAME));
     a.call(L('serial_puts'));
-    a.mov(al, ' '.charCodeAt(0));
+    a.mov(al, chr(' '));
     a.call(L('serial_putc'));
     a.mov(eax, L('proc_state_running'));
     a.cmp(ebx, dword(L('proc_current')));

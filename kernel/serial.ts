@@ -1,6 +1,6 @@
 // COM1 in protected mode: the kernel's console.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, L, byte } from '../toolchain/x86/operands.ts';
+import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, L, byte, chr } from '../toolchain/x86/operands.ts';
 import {
   COM1, FCR_ENABLE_CLEAR_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
   UART_IER, UART_LCR, UART_LSR, UART_MCR, UART_THR,
@@ -97,8 +97,8 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.pop(ebx);
     a.ret();
     a.label('.nibble');
-    a.add(al, '0'.charCodeAt(0), "'0'");
-    a.cmp(al, '9'.charCodeAt(0), "'9'");
+    a.add(al, chr('0'));
+    a.cmp(al, chr('9'));
     a.jbe(L('serial_putc'));
     a.add(al, 7, "skip to 'A'");
     a.jmp(L('serial_putc'));
@@ -110,7 +110,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.label('.divide');
     a.xor(edx, edx);
     a.div(ebx, 'EAX = quotient, EDX = next digit (least significant first)');
-    a.add(dl, '0'.charCodeAt(0));
+    a.add(dl, chr('0'));
     a.push(edx);
     a.test(eax, eax);
     a.jnz(L('.divide'));
@@ -128,9 +128,9 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.push(ebx);
     a.push(esi);
     a.mov(ebx, eax);
-    a.mov(al, '0'.charCodeAt(0));
+    a.mov(al, chr('0'));
     a.call(L('serial_putc'));
-    a.mov(al, 'x'.charCodeAt(0));
+    a.mov(al, chr('x'));
     a.call(L('serial_putc'));
     a.mov(esi, 28, 'ESI = shift of the current digit, from the top');
     a.label('.skip');
@@ -159,7 +159,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.test(eax, eax);
     a.jns(L('serial_put_dec'));
     a.push(eax);
-    a.mov(al, '-'.charCodeAt(0));
+    a.mov(al, chr('-'));
     a.call(L('serial_putc'));
     a.pop(eax);
     a.neg(eax, 'two\'s complement: the magnitude (0x80000000 stays itself, read unsigned: 2147483648)');

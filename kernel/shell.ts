@@ -1,7 +1,7 @@
 // The interactive shell on the serial console.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import {
-  al, eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant,
+  al, eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant, chr
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
 import { putDec, putHex32, say } from './print.ts';
@@ -128,7 +128,7 @@ const COMMANDS: readonly Command[] = [
     a.xor(ebp, ebp, 'EBP = program names seen');
     a.mov(dword(L('shell_background')), 0);
     a.label('.word');
-    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.cmp(byte(esi), chr(' '));
     a.jne(L('.word_start'));
     a.inc(esi);
     a.jmp(L('.word'));
@@ -140,12 +140,12 @@ const COMMANDS: readonly Command[] = [
     a.inc(esi);
     a.cmp(byte(esi), 0);
     a.je(L('.have_word'));
-    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.cmp(byte(esi), chr(' '));
     a.jne(L('.scan'));
     a.mov(byte(esi), 0, 'end the word');
     a.inc(esi);
     a.label('.have_word');
-    a.cmp(word(ebx), '&'.charCodeAt(0), '"&" and its NUL');
+    a.cmp(word(ebx), chr('&'), '"&" and its NUL');
     a.jne(L('.program'));
     a.mov(dword(L('shell_background')), 1);
     a.jmp(L('.word'));
@@ -261,9 +261,9 @@ panic, and those with an error code would leave the stack one word short.`,
     a.je(L('.erase'));
     a.cmp(al, ASCII_DEL);
     a.je(L('.erase'));
-    a.cmp(al, ' '.charCodeAt(0));
+    a.cmp(al, chr(' '));
     a.jb(L('.next'), 'other control characters: ignored');
-    a.cmp(al, '~'.charCodeAt(0));
+    a.cmp(al, chr('~'));
     a.ja(L('.next'), 'bytes above 7Eh (not ASCII text): ignored');
     a.cmp(ebx, LINE_MAX);
     a.jae(L('.overflow'));
@@ -297,7 +297,7 @@ panic, and those with an error code would leave the stack one word short.`,
     a.push(ebx);
     a.mov(esi, L('line_buf'));
     a.label('.skip');
-    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.cmp(byte(esi), chr(' '));
     a.jne(L('.word'));
     a.inc(esi);
     a.jmp(L('.skip'));
@@ -307,14 +307,14 @@ panic, and those with an error code would leave the stack one word short.`,
     a.mov(al, byte(esi));
     a.test(al, al);
     a.jz(L('.args'), 'no argument: ESI points at the NUL, an empty string');
-    a.cmp(al, ' '.charCodeAt(0));
+    a.cmp(al, chr(' '));
     a.je(L('.split'));
     a.inc(esi);
     a.jmp(L('.scan'));
     a.label('.split');
     a.mov(byte(esi), 0, 'end the command word');
     a.inc(esi);
-    a.cmp(byte(esi), ' '.charCodeAt(0));
+    a.cmp(byte(esi), chr(' '));
     a.je(L('.split'), 'skip spaces before the argument');
     a.label('.args');
     a.cmp(byte(ebx), 0);

@@ -1,6 +1,6 @@
 // System-call tracing: what strace=1 prints for every int 0x80.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, eax, ebx, edx, esi, L, byte, dword } from '../toolchain/x86/operands.ts';
+import { al, eax, ebx, edx, esi, L, byte, dword, chr } from '../toolchain/x86/operands.ts';
 import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_ESI } from './trapframe.ts';
 import { P_PID } from './proc.ts';
 import { NSYSCALLS, SYSCALLS } from './syscall.ts';
@@ -40,7 +40,7 @@ lines; exit has no "<-" line, because it does not return.`,
     a.mov(eax, dword(ebx, TF_EAX));
     a.call(L('strace_name'), 'EAX = argument count');
     a.mov(esi, eax);
-    a.mov(al, '('.charCodeAt(0), "'('");
+    a.mov(al, chr('('));
     a.call(L('serial_putc'));
     FRAME_ARGS.forEach((off, i) => {
       a.cmp(esi, i + 1);
@@ -50,7 +50,7 @@ lines; exit has no "<-" line, because it does not return.`,
       a.call(L('serial_put_hex'));
     });
     a.label('.close');
-    a.mov(al, ')'.charCodeAt(0), "')'");
+    a.mov(al, chr(')'));
     a.call(L('serial_putc'));
     a.call(L('serial_newline'));
     a.pop(esi); a.pop(ebx);

@@ -1,6 +1,6 @@
 // Small string helpers for the kernel (NUL-terminated byte strings).
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword } from '../toolchain/x86/operands.ts';
+import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword, chr } from '../toolchain/x86/operands.ts';
 
 export const string = defineModule({
   name: 'string',
@@ -88,7 +88,7 @@ EBP preserved):
     a.movzx(ebx, byte(esi));
     a.test(ebx, ebx);
     a.jz(L('.ok'));
-    a.sub(ebx, '0'.charCodeAt(0));
+    a.sub(ebx, chr('0'));
     a.cmp(ebx, 9);
     a.ja(L('.bad'), 'not a decimal digit');
     a.mov(ecx, 10);

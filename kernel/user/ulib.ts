@@ -1,6 +1,6 @@
 // The user library: what every user program links with.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, dl, eax, ebx, ecx, edx, edi, esp, L, byte, mem } from '../../toolchain/x86/operands.ts';
+import { al, dl, eax, ebx, ecx, edx, edi, esp, L, byte, mem, chr } from '../../toolchain/x86/operands.ts';
 import { SYS } from '../syscall.ts';
 
 export const ulib = defineModule({
@@ -68,7 +68,7 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.label('.digit');
     a.xor(edx, edx);
     a.div(ebx);
-    a.add(edx, '0'.charCodeAt(0));
+    a.add(edx, chr('0'));
     a.dec(edi);
     a.mov(byte(edi), dl);
     a.test(eax, eax);
@@ -90,9 +90,9 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.shr(ebx, 4);
     a.jnz(L('.digit'));
     a.dec(edi);
-    a.mov(byte(edi), 'x'.charCodeAt(0));
+    a.mov(byte(edi), chr('x'));
     a.dec(edi);
-    a.mov(byte(edi), '0'.charCodeAt(0));
+    a.mov(byte(edi), chr('0'));
     a.comment('fall through');
     a.label('ulib_flush_digits', 'write EDI .. ESP+12, then drop the buffer and restore EBX, EDI');
     a.mov(eax, edi);

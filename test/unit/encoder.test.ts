@@ -84,6 +84,14 @@ describe('data, layout and expressions', () => {
       a.label('g'); a.label('.x'); a.jmp(L('.x'));
     })).toBe('ebfeebfe');
   });
+  it('character constants: chr(c) is its ASCII code, written as NASM\'s \'c\'', async () => {
+    expect(one(32, (a) => { a.mov(al, o.chr(' ')); a.cmp(al, o.chr("'")); })).toBe('b0203c27');
+    const { exprText } = await import('../../toolchain/x86/nasm.ts');
+    expect(exprText(o.chr(' '))).toBe("' '");
+    expect(exprText(o.chr("'"))).toBe(`"'"`);
+    expect(() => o.chr('ab')).toThrow(/one printable ASCII character/);
+    expect(() => o.chr('\n')).toThrow(/one printable ASCII character/);
+  });
   it('negation: -CONST evaluates and prints as in NASM', () => {
     const E = o.constant('TEST_ENCODER_E', 14, 'test errno');
     expect(one(32, (a) => a.mov(eax, E.neg()))).toBe('b8f2ffffff');

@@ -182,6 +182,7 @@ export function assemble(def: ComponentDef): Assembled {
         if (a.reloc) throw new AsmError(def.name, loc, scope, "'~' applied to an address: NASM only allows it on scalars (subtract $$ first)");
         return { v: ~a.v, reloc: 0 };
       }
+      case 'char': return { v: t.ch.charCodeAt(0), reloc: 0 };
       case 'neg': {
         const a = evaluate(t.a, scope, here, loc, depth + 1);
         if (a.reloc) throw new AsmError(def.name, loc, scope, "'-' applied to an address: NASM only allows it on scalars");

@@ -40,6 +40,7 @@ export function exprText(e: Expr, top = true): string {
     case 'start': return '$$';
     case 'not': return `~${exprText(t.a, false)}`;
     case 'neg': return `-${exprText(t.a, false)}`;
+    case 'char': return t.ch === "'" ? `"'"` : `'${t.ch}'`;
     case 'bin': {
       const s = `${exprText(t.a, false)} ${t.op} ${exprText(t.b, false)}`;
       return top ? s : `(${s})`;

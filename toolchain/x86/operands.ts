@@ -77,7 +77,8 @@ export type ExprTree =
   | { readonly t: 'start' }
   | { readonly t: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
   | { readonly t: 'not'; readonly a: Expr }
-  | { readonly t: 'neg'; readonly a: Expr };
+  | { readonly t: 'neg'; readonly a: Expr }
+  | { readonly t: 'char'; readonly ch: string };
 
 /** Expression node with a small fluent API: `L('gdt_end').sub(L('gdt')).sub(1)`. */
 export class ExprNode {
@@ -98,6 +99,15 @@ export class ExprNode {
 
 export const bin = (op: BinOp, a: Expr, b: Expr): ExprNode => new ExprNode({ t: 'bin', op, a, b });
 export const not = (a: Expr): ExprNode => new ExprNode({ t: 'not', a });
+
+/**
+ * A character constant: its code as a number, written as NASM's 'c' in the
+ * generated source (`cmp al, ' '` reads better than `cmp al, 0x20`).
+ */
+export const chr = (ch: string): ExprNode => {
+  if (ch.length !== 1 || ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) > 0x7e) throw new Error(`chr(${JSON.stringify(ch)}): one printable ASCII character expected`);
+  return new ExprNode({ t: 'char', ch });
+};
 
 /** A reference to a label (or an `equ`) by name. Local labels start with '.'. */
 export const L = (name: string): ExprNode => new ExprNode({ t: 'sym', name });
