@@ -5,6 +5,7 @@ import { constant } from '../toolchain/x86/operands.ts';
 
 export const EPERM = constant('EPERM', 1, 'operation not permitted');
 export const ENOENT = constant('ENOENT', 2, 'no such file or directory (here: no such program)');
+export const ESRCH = constant('ESRCH', 3, 'no such process');
 export const EBADF = constant('EBADF', 9, 'bad file descriptor');
 export const EAGAIN = constant('EAGAIN', 11, 'resource temporarily unavailable (no free process slot)');
 export const EFAULT = constant('EFAULT', 14, 'bad address: a pointer argument is not the caller\'s user memory');

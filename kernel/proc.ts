@@ -5,7 +5,7 @@ import { SEL_USER_CODE, SEL_USER_DATA } from '../boot/gdt.ts';
 import { TF_CS, TF_DS, TF_EAX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ES, TF_FS, TF_GS, TF_USER_ESP, TF_USER_SS, TF_VECTOR, TRAP_FRAME_USER_SIZE } from './trapframe.ts';
 import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, USER_BASE, USER_STACK_TOP } from './vm.ts';
 import { VEC_PF } from './exceptions.ts';
-import { EAGAIN, ENOENT } from './errno.ts';
+import { EAGAIN, ENOENT, ESRCH } from './errno.ts';
 import { putDec, putHex32, say } from './print.ts';
 
 const field = (name: string, offset: number, doc: string) => constant(`P_${name}`, offset, `process entry +${offset}: ${doc}`);
@@ -87,6 +87,7 @@ the decoded error code) and carries on.
   proc_fault    EAX = trap frame of a ring-3 exception (does not return)
   proc_wait     EAX = pid: block until that process has ended
   proc_interrupt  Ctrl-C on the console: end every user process
+  proc_kill     EAX = pid: end that user process (called by the kernel task)
   proc_ps       print the table`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit, exit, wait)'],
   emit(a) {
@@ -294,6 +295,34 @@ the decoded error code) and carries on.
     a.pop(ebx);
     a.ret();
 
+    a.section('proc_kill: EAX = pid -> EAX = 0, or -ESRCH when no user process has it (the shell\'s kill)');
+    a.label('proc_kill');
+    a.mov(ecx, L('proc_table').add(PROC_SIZE), 'user processes only');
+    a.label('.find');
+    a.cmp(dword(ecx, P_STATE), PS_FREE);
+    a.je(L('.next'));
+    a.cmp(dword(ecx, P_PID), eax);
+    a.je(L('.found'));
+    a.label('.next');
+    a.add(ecx, PROC_SIZE);
+    a.cmp(ecx, L('proc_table_end'));
+    a.jb(L('.find'));
+    a.mov(eax, ESRCH.neg());
+    a.ret();
+    a.label('.found');
+    a.push(ebx);
+    a.mov(ebx, ecx);
+    say(a, 'proc_msg_pid');
+    putDec(a, dword(ebx, P_PID));
+    say(a, 'proc_msg_kill');
+    a.comment('The caller is the kernel task, so the victim is not running: it is stopped inside');
+    a.comment('context_switch on its own kernel stack, which nothing else refers to. Free it now.');
+    a.mov(eax, ebx);
+    a.call(L('proc_free'));
+    a.xor(eax, eax);
+    a.pop(ebx);
+    a.ret();
+
     a.section('proc_say_pid: prints "[proc] pid N " for the current process');
     a.label('proc_say_pid');
     say(a, 'proc_msg_pid');
@@ -378,6 +407,7 @@ the decoded error code) and carries on.
     a.label('proc_msg_cr2'); a.db('page fault address CR2=0x', 0);
     a.label('proc_msg_zombie'); a.db('a finished process was scheduled again', 0);
     a.label('proc_msg_ctrl_c'); a.db(' killed: Ctrl-C\r\n', 0);
+    a.label('proc_msg_kill'); a.db(' killed: kill command\r\n', 0);
     a.label('proc_msg_no_program'); a.db("[proc] no program '", 0);
     a.label('proc_msg_programs'); a.db("' (programs: ", 0);
     a.label('proc_msg_close'); a.db(')\r\n', 0);

@@ -184,6 +184,34 @@ const COMMANDS: readonly Command[] = [
   { name: 'ps', usage: 'ps', doc: 'the process table: pid, name, state, ticks, system calls', emit: (a) => {
     a.jmp(L('proc_ps'));
   } },
+  { name: 'kill', usage: 'kill <pid>', doc: 'end a user process (ps shows the pids)', emit: (a) => {
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.call(L('parse_uint'));
+    a.test(edx, edx);
+    a.jnz(L('.bad'));
+    a.test(eax, eax);
+    a.jz(L('.kernel'));
+    a.mov(ebx, eax);
+    a.call(L('proc_kill'), 'prints "[proc] pid N killed: kill command"');
+    a.test(eax, eax);
+    a.jz(L('.out'));
+    say(a, 'sh_msg_kill_none');
+    putDec(a, ebx);
+    a.call(L('serial_newline'));
+    a.jmp(L('.out'));
+    a.label('.kernel');
+    say(a, 'sh_msg_kill_kernel');
+    a.jmp(L('.out'));
+    a.label('.bad');
+    say(a, 'sh_msg_kill_bad');
+    a.mov(eax, ebx);
+    a.call(L('serial_puts'));
+    say(a, 'sh_msg_quote_end');
+    a.label('.out');
+    a.pop(ebx);
+    a.ret();
+  } },
   { name: 'poweroff', usage: 'poweroff', doc: 'power the machine off (QEMU exits with status 33)', emit: (a) => {
     a.jmp(L('poweroff'));
   } },
@@ -384,6 +412,9 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('sh_msg_int_bad'); a.db("[shell] int: expected a vector number 0-255, got '", 0);
     a.label('sh_msg_quote_end'); a.db("'\r\n", 0);
     a.label('sh_msg_echo'); a.db('[echo] ', 0);
+    a.label('sh_msg_kill_none'); a.db('[shell] kill: no user process has pid ', 0);
+    a.label('sh_msg_kill_kernel'); a.db('[shell] kill: pid 0 is the kernel task (it runs this shell)\r\n', 0);
+    a.label('sh_msg_kill_bad'); a.db("[shell] kill: expected a pid, got '", 0);
     a.label('sh_msg_run_usage'); a.db('[shell] usage: run <program>... [&]; programs: ', 0);
   },
 });

@@ -246,6 +246,19 @@ describe('shell: run and ps', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(s.lines.slice(from).filter((l) => /^\[ps\] pid [1-9]/.test(l))).toEqual([]);
 
+      // kill <pid> ends one process; bad pids are refused with a reason.
+      from = await cmd('run loop &');
+      await s.waitFor(/^\[proc\] pid 13 started: loop$/, { from });
+      from = type('kill 13');
+      await s.waitFor(/\[proc\] pid 13 killed: kill command$/, { from });
+      s.send('\r');
+      from = await cmd('kill 13');
+      await s.waitFor(/^\[shell\] kill: no user process has pid 13$/, { from });
+      from = await cmd('kill 0');
+      await s.waitFor(/^\[shell\] kill: pid 0 is the kernel task \(it runs this shell\)$/, { from });
+      from = await cmd('kill me');
+      await s.waitFor(/^\[shell\] kill: expected a pid, got 'me'$/, { from });
+
       // int 0x80 from ring 0 (the shell runs in the kernel) is refused.
       from = await cmd('int 128');
       await s.waitFor(/^\[syscall\] int 0x80 from CS=0x08 \(ring 0\) refused: system calls come from ring 3$/, { from });
