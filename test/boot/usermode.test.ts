@@ -193,6 +193,30 @@ describe('preemptive round-robin scheduling', () => {
   });
 });
 
+describe('the idle loop', () => {
+  // CPU seconds QEMU has used so far (utime + stime from /proc/<pid>/stat, in clock ticks of 1/100 s).
+  const cpuSeconds = async (pid: number) => {
+    const { readFile } = await import('node:fs/promises');
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // fields 14 and 15 of proc(5), counted after the name
+  };
+  it.runIf(process.platform === 'linux')('halts the CPU while nothing can run: a 1 s sleep costs QEMU well under 1 s of CPU', async () => {
+    const s = await startSession({ image, cmdline: 'test=ticks' });
+    try {
+      await s.waitFor(/^\[ticks\] sleeping 1000 ms$/);
+      const cpu0 = await cpuSeconds(s.pid!);
+      const t0 = Date.now();
+      await s.waitFor(/^\[ticks\] elapsed \d+ ticks/);
+      const cpu = (await cpuSeconds(s.pid!)) - cpu0;
+      const wall = (Date.now() - t0) / 1000;
+      // A busy-waiting idle loop would keep QEMU's vCPU thread at 100% of a core.
+      expect(cpu, `QEMU used ${cpu.toFixed(2)} s of CPU in ${wall.toFixed(2)} s`).toBeLessThan(0.5 * wall);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('shell: run and ps', () => {
   it('runs programs in the foreground and background, lists processes, refuses bad input', async () => {
     const s = await startSession({ image });

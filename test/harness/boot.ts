@@ -110,6 +110,9 @@ export class Session {
 
   get lines(): readonly string[] { return this.split.lines; }
 
+  /** The QEMU process id (for looking at it from the host, e.g. its CPU time in /proc). */
+  get pid(): number | undefined { return this.child.pid; }
+
   send(data: string | Buffer): void {
     this.child.stdin!.write(data);
   }
