@@ -93,24 +93,31 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.mov(eax, L('sc_msg_ticks'));
     a.call(L('u_puts'));
 
-    a.section('read(0, buf, 64): one line typed on the serial console');
+    a.section('read(0, ...): lines typed on the serial console');
     a.mov(eax, L('sc_msg_prompt'));
     a.call(L('u_puts'));
-    a.mov(ebx, 0);
-    a.mov(ecx, L('sc_buf'));
-    a.mov(edx, 64);
-    a.mov(eax, SYS.read!);
-    a.int(0x80);
-    a.mov(dword(L('sc_result')), eax);
-    a.mov(eax, L('sc_msg_read'));
-    a.call(L('u_puts'));
-    a.mov(eax, dword(L('sc_result')));
-    a.call(L('u_put_int'));
-    a.mov(eax, L('sc_msg_got'));
-    a.call(L('u_puts'));
-    a.mov(edx, dword(L('sc_result')));
-    a.mov(eax, L('sc_buf'));
-    a.call(L('u_write'), 'echo what was read (it ends with its newline)');
+    for (const [len, why] of [
+      [64, 'a whole line: read returns at its newline'],
+      [3, 'the next line is longer than 3: read returns 3 bytes ...'],
+      [64, '... and the rest of that line is still there for the next read'],
+    ] as const) {
+      a.mov(ebx, 0);
+      a.mov(ecx, L('sc_buf'));
+      a.mov(edx, len);
+      a.mov(eax, SYS.read!);
+      a.int(0x80, why);
+      a.mov(dword(L('sc_result')), eax);
+      a.mov(eax, L(`sc_msg_read_${len}`));
+      a.call(L('u_puts'));
+      a.mov(eax, dword(L('sc_result')));
+      a.call(L('u_put_int'));
+      a.mov(eax, L('sc_msg_got'));
+      a.call(L('u_puts'));
+      a.mov(edx, dword(L('sc_result')));
+      a.mov(eax, L('sc_buf'));
+      a.call(L('u_write'), 'echo what was read');
+      if (len === 3) a.call(L('u_newline'), 'these 3 bytes had no newline of their own');
+    }
 
     a.mov(eax, L('sc_msg_done'));
     a.call(L('u_puts'));
@@ -125,7 +132,8 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.label('sc_msg_after'); a.db(' after ', 0);
     a.label('sc_msg_ticks'); a.db(' ticks\n', 0);
     a.label('sc_msg_prompt'); a.db('[syscalls] read(0, buf, 64): type a line\n', 0);
-    a.label('sc_msg_read'); a.db('[syscalls] read(0, buf, 64) = ', 0);
+    a.label('sc_msg_read_64'); a.db('[syscalls] read(0, buf, 64) = ', 0);
+    a.label('sc_msg_read_3'); a.db('[syscalls] read(0, buf, 3) = ', 0);
     a.label('sc_msg_got'); a.db(': ', 0);
     a.label('sc_msg_done'); a.db('[syscalls] done, exit(3)\n', 0);
     a.label('sc_t0'); a.dd(0);

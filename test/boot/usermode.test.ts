@@ -60,6 +60,8 @@ describe('system calls: valid and invalid arguments', () => {
     try {
       await s.waitFor(/^\[syscalls\] read\(0, buf, 64\): type a line$/);
       s.send('ping\r');
+      await s.waitFor(/^\[syscalls\] read\(0, buf, 64\) = 5: ping$/);
+      s.send('abcdef\r');
       r = await s.exited;
     } finally {
       await s.close();
@@ -89,6 +91,8 @@ describe('system calls: valid and invalid arguments', () => {
     expect(Number(/after (\d+)/.exec(sleepLine!)![1])).toBeGreaterThanOrEqual(10); // 100 ms at 100 Hz
     expectLinesInOrder(r, [
       /^\[syscalls\] read\(0, buf, 64\) = 5: ping$/,
+      /^\[syscalls\] read\(0, buf, 3\) = 3: abc$/,
+      /^\[syscalls\] read\(0, buf, 64\) = 4: def$/,
       /^\[syscalls\] done, exit\(3\)$/,
       /^\[proc\] pid 1 exited with code 3$/,
     ]);
