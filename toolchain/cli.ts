@@ -9,11 +9,16 @@
 // The npm scripts (setup, build, start, test, bench) call these verbs.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { type BuildResult, ImageError, buildImage } from './image.ts';
 import {
-  DEFAULT_MEM_MIB, MAX_MEM_MIB, MIN_MEM_MIB, QemuNotFoundError, QemuOptionError, describeExit, findQemu, formatCommand, qemuCommand,
+  DEFAULT_MEM_MIB, MACHINES, MAX_MEM_MIB, MIN_MEM_MIB, type Machine, QemuNotFoundError, QemuOptionError, describeExit, exitOutcome,
+  findQemu, formatCommand, qemuCommand, runExitStatus, tripleFaulted,
 } from './qemu.ts';
 import { AsmError } from './x86/assemble.ts';
 import { runBench } from './bench.ts';
@@ -28,7 +33,17 @@ function parseMem(value: string): number {
   return n;
 }
 
-interface BootFlags { cmdline?: string; mem: number; cpu?: string; build: boolean; out: string }
+function parseMachine(value: string): Machine {
+  if (!(MACHINES as readonly string[]).includes(value)) throw new InvalidArgumentError(`'${value}' is not a machine tskernel boots on (choose ${MACHINES.join(' or ')}).`);
+  return value as Machine;
+}
+
+function parseOutDir(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError("the build directory may not be empty (got '').");
+  return value;
+}
+
+interface BootFlags { cmdline?: string; mem: number; cpu?: string; machine: Machine; build: boolean; out: string }
 
 async function build(out: string, quiet = false): Promise<BuildResult> {
   const r = await buildImage({ outDir: out });
@@ -38,27 +53,42 @@ async function build(out: string, quiet = false): Promise<BuildResult> {
 
 async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
   if (!findQemu()) throw new QemuNotFoundError();
-  const image = flags.build ? (await build(flags.out)).imagePath : `${flags.out}/tsk.img`;
-  const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, gdb, interactive: !gdb });
-  process.stderr.write(`$ ${formatCommand(cmd)}\n`);
-  if (gdb) {
-    process.stderr.write([
-      'QEMU is halted before the first BIOS instruction, with a GDB stub on localhost:1234. In another terminal:',
-      "  gdb -ex 'target remote :1234' -ex 'set architecture i8086' -ex 'break *0x7c00' -ex continue",
-      `  (use 'set architecture i386' once in protected mode; addresses of every label are in ${flags.out}/tsk.map)`,
-      'Serial output appears below; quit QEMU with Ctrl-C here or "kill" in GDB.',
-      '',
-    ].join('\n'));
-  } else {
-    process.stderr.write('COM1 is this terminal (type at the tsk> prompt). Ctrl-C goes to tskernel (it stops user programs); quit with "poweroff" or Ctrl-A x.\n');
+  let image = path.join(flags.out, 'tsk.img');
+  if (flags.build) image = (await build(flags.out)).imagePath;
+  else if (!existsSync(image)) throw new ImageError(`--no-build: there is no image at '${image}': build it first (tsk build -o ${flags.out}) or drop --no-build`);
+  const logDir = await mkdtemp(path.join(tmpdir(), 'tsk-run-'));
+  const resetLog = path.join(logDir, 'cpu-reset.log');
+  try {
+    const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, machine: flags.machine, gdb, interactive: !gdb, resetLog });
+    process.stderr.write(`$ ${formatCommand(cmd)}\n`);
+    if (gdb) {
+      process.stderr.write([
+        'QEMU is halted before the first BIOS instruction, with a GDB stub on localhost:1234. In another terminal:',
+        "  gdb -ex 'target remote :1234' -ex 'set architecture i8086' -ex 'break *0x7c00' -ex continue",
+        `  (use 'set architecture i386' once in protected mode; addresses of every label are in ${flags.out}/tsk.map)`,
+        'Serial output appears below; quit QEMU with Ctrl-C here or "kill" in GDB.',
+        '',
+      ].join('\n'));
+    } else {
+      process.stderr.write('COM1 is this terminal (type at the tsk> prompt). Ctrl-C goes to tskernel (it stops user programs); quit with "poweroff" or Ctrl-A x.\n');
+    }
+    // Ctrl-C in gdb mode is for QEMU (it quits); tsk stays to report how QEMU ended.
+    const ignore = () => { /* QEMU gets the same SIGINT from the terminal */ };
+    process.on('SIGINT', ignore);
+    const child = spawn(cmd.bin, cmd.args, { stdio: 'inherit' });
+    const [status, signal]: [number | null, NodeJS.Signals | null] = await new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, sig) => resolve([code, sig]));
+    }).finally(() => process.off('SIGINT', ignore)) as [number | null, NodeJS.Signals | null];
+    const triple = tripleFaulted(await readFile(resetLog, 'utf8').catch(() => ''));
+    const outcome = exitOutcome(status, triple);
+    const exit = runExitStatus(outcome, status, signal);
+    const how = status === null ? `killed by ${signal}` : describeExit(status, triple); // keeps QEMU's raw status
+    process.stderr.write(`\n[tsk] QEMU exited: ${how}; tsk exits ${exit} (${outcome})\n`);
+    process.exitCode = exit;
+  } finally {
+    await rm(logDir, { recursive: true, force: true });
   }
-  const child = spawn(cmd.bin, cmd.args, { stdio: 'inherit' });
-  const status: number = await new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 130 : 1)));
-  });
-  process.stderr.write(`\n[tsk] QEMU exited: ${describeExit(status)}\n`);
-  process.exitCode = status;
 }
 
 function bootOptions(cmd: Command): Command {
@@ -66,9 +96,18 @@ function bootOptions(cmd: Command): Command {
     .option('-c, --cmdline <text>', 'boot cmdline: test=<scenario> hz=<19-1000> seed=<n> strace=1 (see README: Runtime contracts)')
     .option('-m, --mem <MiB>', `guest memory in MiB (${MIN_MEM_MIB}-${MAX_MEM_MIB})`, parseMem, DEFAULT_MEM_MIB)
     .option('--cpu <model>', 'QEMU CPU model, e.g. 486 or pentium (default: QEMU\'s qemu32)')
+    .option('--machine <type>', `QEMU machine: ${MACHINES.join(' (i440FX, IDE) or ')} (ICH9, AHCI)`, parseMachine, 'pc')
     .option('--no-build', 'boot the existing image instead of building first')
-    .option('-o, --out <dir>', 'build directory', 'build');
+    .option('-o, --out <dir>', 'build directory', parseOutDir, 'build');
 }
+
+const EXIT_HELP = [
+  'Exit status (QEMU\'s raw status is printed too):',
+  '  0   the guest powered off (QEMU status 33), or you quit QEMU (Ctrl-A x, Ctrl-C in debug, a signal: QEMU status 0, no guest reset)',
+  '  35  kernel panic (QEMU status 35)',
+  '  2   triple fault: the guest reset (QEMU status 0, "Triple fault" in its -d cpu_reset log)',
+  '  other  QEMU itself failed (bad option, unreadable image...): QEMU\'s own status, usually 1; 128+n if QEMU was killed by signal n',
+].join('\n');
 
 program
   .name('tsk')
@@ -79,7 +118,7 @@ program
 program
   .command('build')
   .description('assemble every component, write build/ (image, annotated NASM source, listings, symbol map) and print the layout')
-  .option('-o, --out <dir>', 'build directory', 'build')
+  .option('-o, --out <dir>', 'build directory: new, empty, or one tsk build wrote (it keeps a .tsk-build manifest and removes only files it wrote)', parseOutDir, 'build')
   .action(async (o: { out: string }) => {
     const r = await build(o.out, true);
     process.stdout.write(`${r.layoutText}\nannotated source: ${o.out}/asm/   listings: ${o.out}/lst/   symbols: ${o.out}/tsk.map\n`);
@@ -87,13 +126,14 @@ program
   .addHelpText('after', '\nExample:\n  tsk build && (cd build/asm && nasm -f bin kernel.asm -o /tmp/kernel.bin && cmp /tmp/kernel.bin ../bin/kernel.bin)');
 
 bootOptions(program.command('run'))
-  .description('build, then boot the image in QEMU with COM1 on this terminal; exits with QEMU\'s status (33 poweroff, 35 panic, 0 triple fault)')
+  .description('build, then boot the image in QEMU with COM1 on this terminal; exits 0 after poweroff or quit, non-zero after a panic or triple fault')
   .action((o: BootFlags) => startQemu(o, false))
-  .addHelpText('after', '\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.');
+  .addHelpText('after', `\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.\n\n${EXIT_HELP}`);
 
 bootOptions(program.command('debug'))
   .description('like run, but QEMU starts halted with a GDB stub on :1234 and prints how to attach')
-  .action((o: BootFlags) => startQemu(o, true));
+  .action((o: BootFlags) => startQemu(o, true))
+  .addHelpText('after', `\n${EXIT_HELP}`);
 
 program
   .command('test')
@@ -101,7 +141,11 @@ program
   .allowUnknownOption()
   .argument('[vitest-args...]')
   .action((args: string[]) => {
-    const vitest = createRequire(import.meta.url).resolve('vitest/vitest.mjs');
+    // vitest's package exports do not include its bin script; find it through package.json's "bin".
+    const require = createRequire(import.meta.url);
+    const pkgPath = require.resolve('vitest/package.json');
+    const bin = (require(pkgPath) as { bin: string | Record<string, string> }).bin;
+    const vitest = path.resolve(path.dirname(pkgPath), typeof bin === 'string' ? bin : bin.vitest!);
     const r = spawnSync(process.execPath, [vitest, 'run', ...args], { stdio: 'inherit' });
     process.exitCode = r.status ?? 1;
   })

@@ -6,6 +6,7 @@
 // people with only a shell (a unit test keeps the two in step).
 
 import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 
 export const QEMU_BIN = 'qemu-system-i386';
@@ -31,11 +32,25 @@ export interface QemuOptions {
    * The image must be padded to 1474560 bytes (QEMU picks the geometry by size).
    */
   readonly floppy?: boolean;
+  /**
+   * QEMU machine type: 'pc' (i440FX + PIIX, IDE disk; the default) or 'q35'
+   * (ICH9: the if=ide drive attaches to its AHCI controller).  Both boot the
+   * same image; q35 needs it padded to whole cylinders (toolchain/image.ts).
+   */
+  readonly machine?: Machine;
+  /**
+   * Write QEMU's CPU-reset log here (-d cpu_reset -D <file>), so that a
+   * guest reset can be told apart from a user quitting QEMU: see tripleFaulted().
+   */
+  readonly resetLog?: string;
   /** Start halted with a GDB stub on tcp::1234 (-s -S). */
   readonly gdb?: boolean;
   /** More arguments (devices for later lessons). Never user-mode networking without restrict=on. */
   readonly extraArgs?: readonly string[];
 }
+
+export const MACHINES = ['pc', 'q35'] as const;
+export type Machine = (typeof MACHINES)[number];
 
 export const DEFAULT_MEM_MIB = 32;
 export const MIN_MEM_MIB = 4;
@@ -60,11 +75,15 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
   if (!Number.isInteger(mem) || mem < MIN_MEM_MIB || mem > MAX_MEM_MIB) {
     throw new QemuOptionError(`memory must be a whole number of MiB from ${MIN_MEM_MIB} to ${MAX_MEM_MIB}, not '${o.memMiB}'`);
   }
+  const machine = o.machine ?? 'pc';
+  if (!(MACHINES as readonly string[]).includes(machine)) {
+    throw new QemuOptionError(`machine '${machine}' is not one tskernel boots on (choose ${MACHINES.join(' or ')})`);
+  }
   const args = [
     '-nodefaults', // no default NIC, VGA, floppy or serial: only what we ask for (DESIGN.md §7)
     '-no-reboot', // a triple fault exits QEMU (status 0) instead of rebooting forever
     '-display', 'none',
-    '-machine', 'pc',
+    '-machine', machine,
     '-m', String(mem),
     // snapshot=on: writes go to a temporary overlay: the image stays unchanged and boots may run in parallel
     '-drive', `file=${escapeOption(o.image)},format=raw,if=${o.floppy ? 'floppy' : 'ide'},index=0,snapshot=on`,
@@ -84,6 +103,7 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
     if (o.cmdline.length > 255) throw new QemuOptionError(`the cmdline is ${o.cmdline.length} characters; the kernel keeps at most 255`);
     if (o.cmdline.length > 0) args.push('-fw_cfg', `name=opt/tsk/cmdline,string=${escapeOption(o.cmdline)}`);
   }
+  if (o.resetLog !== undefined) args.push('-d', 'cpu_reset', '-D', o.resetLog);
   if (o.gdb) args.push('-s', '-S');
   if (o.extraArgs) args.push(...o.extraArgs);
   return { bin: QEMU_BIN, args };
@@ -113,11 +133,62 @@ export function findQemu(env: NodeJS.ProcessEnv = process.env): string | null {
   return null;
 }
 
-/** What a QEMU exit status means for tskernel. */
-export function describeExit(status: number | null): string {
+/**
+ * Did the guest triple-fault?  QEMU exits with status 0 both when a guest
+ * resets under -no-reboot and when a person quits it (Ctrl-A x on the mux
+ * console exits 0; so does SIGINT/SIGTERM), so status 0 alone says nothing.
+ * Instead we watch for the reset: with -d cpu_reset, QEMU 7.2's x86 CPU
+ * writes the line "Triple fault" to its log at the moment it turns a fault
+ * during double-fault delivery into a reset (target/i386 check_exception).
+ * The log also has two "CPU Reset" dumps from power-on in every run, so we
+ * look for that exact line.  This is simpler and race-free next to the
+ * other way (a QMP socket and its SHUTDOWN event, reason "guest-reset"),
+ * which only delivers events after capability negotiation, so the guest
+ * would have to start paused (-S) and be resumed over QMP.  Limitation: a
+ * reset the guest asks for on purpose (keyboard controller 0xFE, port 0xCF9)
+ * logs nothing; tskernel never does that, it powers off through 0xF4.
+ */
+export function tripleFaulted(resetLogText: string): boolean {
+  return /^Triple fault$/m.test(resetLogText);
+}
+
+/** How a run of tskernel in QEMU ended. */
+export type Outcome = 'poweroff' | 'panic' | 'triple fault' | 'quit' | 'killed' | 'qemu error';
+
+/**
+ * Classify QEMU's exit.  `status` is null when QEMU was killed by a signal;
+ * `tripleFault` comes from tripleFaulted() on the run's reset log.
+ */
+export function exitOutcome(status: number | null, tripleFault: boolean): Outcome {
+  if (status === null) return 'killed';
+  if (status === EXIT_POWEROFF) return 'poweroff';
+  if (status === EXIT_PANIC) return 'panic';
+  if (status === 0) return tripleFault ? 'triple fault' : 'quit';
+  return 'qemu error';
+}
+
+/** `tsk run`'s exit status for an outcome (README: Runtime contracts; tsk run --help). */
+export const RUN_EXIT_TRIPLE_FAULT = 2;
+export function runExitStatus(outcome: Outcome, status: number | null, signal?: NodeJS.Signals | null): number {
+  switch (outcome) {
+    case 'poweroff': case 'quit': return 0; // the machine was switched off on purpose
+    case 'panic': return EXIT_PANIC; // the kernel's own status, unchanged
+    case 'triple fault': return RUN_EXIT_TRIPLE_FAULT;
+    case 'killed': return 128 + (signal ? osConstants.signals[signal] ?? 0 : 0); // the shell's convention for a process killed by signal n
+    case 'qemu error': return status ?? 1;
+  }
+}
+
+/** What a QEMU exit status means for tskernel (tripleFault: see tripleFaulted()). */
+export function describeExit(status: number | null, tripleFault?: boolean): string {
   if (status === null) return 'killed (timeout or stopped by the harness)';
   if (status === EXIT_POWEROFF) return 'poweroff (status 33)';
   if (status === EXIT_PANIC) return 'panic (status 35)';
-  if (status === 0) return 'triple fault: the guest reset and -no-reboot stopped QEMU (status 0)';
+  if (status === 0 && tripleFault === undefined) return 'status 0: the guest reset (triple fault) under -no-reboot, or QEMU was quit';
+  if (status === 0) {
+    return tripleFault
+      ? 'triple fault: the guest reset and -no-reboot stopped QEMU (status 0)'
+      : 'quit: QEMU was stopped by the user (Ctrl-A x, a signal or the monitor), no guest reset (status 0)';
+  }
   return `QEMU error (status ${status})`;
 }

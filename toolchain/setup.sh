@@ -10,6 +10,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: please install ${missing[*]} as root: apt-get install -y ${missing[*]}" >&2; exit 1; fi
   echo "setup: installing ${missing[*]} with apt-get"
   $SUDO apt-get update
-  $SUDO apt-get install -y "${missing[@]}"
+  # headless: no GTK/VTE/SDL front ends that qemu-system-x86 only recommends
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 npm ci

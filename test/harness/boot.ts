@@ -4,9 +4,11 @@
 // last serial lines and the exact QEMU command, so a person can rerun it.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  type QemuOptions, QemuNotFoundError, describeExit, findQemu, formatCommand, qemuCommand,
+  type QemuOptions, QemuNotFoundError, describeExit, findQemu, formatCommand, qemuCommand, tripleFaulted,
 } from '../../toolchain/qemu.ts';
 
 export interface BootOptions extends Partial<QemuOptions> {
@@ -22,7 +24,11 @@ export interface BootResult {
   readonly status: number | null;
   readonly elapsedMs: number;
   readonly timedOut: boolean;
-  /** QEMU exited with status 0 under -no-reboot: the guest reset, i.e. triple-faulted. */
+  /**
+   * The guest reset, i.e. triple-faulted, and -no-reboot made QEMU exit
+   * (status 0): seen in QEMU's CPU-reset log, not inferred from the status
+   * (tripleFaulted() in toolchain/qemu.ts).
+   */
   readonly tripleFault: boolean;
   readonly stderr: string;
   readonly command: string;
@@ -32,7 +38,17 @@ export interface BootResult {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const live = new Set<ChildProcess>();
-process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+let logDir: string | null = null;
+let logCount = 0;
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+});
+/** A fresh path for one QEMU run's CPU-reset log (-d cpu_reset -D). */
+function resetLogPath(): string {
+  logDir ??= mkdtempSync(path.join(tmpdir(), 'tsk-harness-'));
+  return path.join(logDir, `cpu-reset-${++logCount}.log`);
+}
 
 let imagePromise: Promise<string> | null = null;
 /** The image built by the global setup (test/harness/global-setup.ts); built here if missing. */
@@ -75,7 +91,8 @@ export class Session {
 
   constructor(o: BootOptions & { image: string }) {
     if (!findQemu()) throw new QemuNotFoundError();
-    const cmd = qemuCommand(o);
+    const resetLog = resetLogPath();
+    const cmd = qemuCommand({ ...o, resetLog });
     this.command = formatCommand(cmd);
     this.child = spawn(cmd.bin, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     live.add(this.child);
@@ -100,9 +117,12 @@ export class Session {
         this.split.flush();
         this.wake();
         const status = this.killedByUs ? null : code;
+        let log = '';
+        try { log = readFileSync(resetLog, 'latin1'); rmSync(resetLog, { force: true }); } catch { /* QEMU never started */ }
+        const tripleFault = status === 0 && tripleFaulted(log);
         resolve({
           lines: this.split.lines, status, elapsedMs: Date.now() - this.start, timedOut: this.timedOut,
-          tripleFault: status === 0, stderr: this.stderr, command: this.command, times: this.times,
+          tripleFault, stderr: this.stderr, command: this.command, times: this.times,
         });
       });
     });
@@ -176,7 +196,7 @@ export async function boot(o: BootOptions = {}): Promise<BootResult> {
 export function report(r: BootResult, lastN = 30): string {
   const tail = r.lines.slice(-lastN);
   return [
-    `QEMU: ${r.timedOut ? 'timed out' : describeExit(r.status)} after ${r.elapsedMs} ms`,
+    `QEMU: ${r.timedOut ? 'timed out' : describeExit(r.status, r.tripleFault)} after ${r.elapsedMs} ms`,
     `last ${tail.length} serial lines:`,
     ...tail.map((l) => `  | ${l}`),
     ...(r.stderr.trim() ? ['QEMU stderr:', ...r.stderr.trim().split('\n').map((l) => `  ! ${l}`)] : []),
