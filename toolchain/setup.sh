@@ -7,7 +7,7 @@ command -v qemu-system-i386 >/dev/null || missing+=(qemu-system-x86)
 command -v nasm >/dev/null || missing+=(nasm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else
-    echo "setup: please install ${missing[*]} as root: apt-get install -y ${missing[*]}" >&2; exit 1; fi
+    echo "setup: please install ${missing[*]} as root: apt-get install -y --no-install-recommends ${missing[*]}" >&2; exit 1; fi
   echo "setup: installing ${missing[*]} with apt-get"
   $SUDO apt-get update
   # headless: no GTK/VTE/SDL front ends that qemu-system-x86 only recommends

@@ -48,6 +48,7 @@ describe('build output', () => {
   it('two builds are byte-identical, file by file', async () => {
     const files = (await listFiles(dirA)).filter((f) => !f.endsWith('.nasm.bin'));
     expect(files).toContain('tsk.img');
+    expect(files).toContain('.tsk-build');
     expect(await listFiles(dirB)).toEqual(files);
     for (const f of files) expect((await readFile(path.join(dirB, f))).equals(await readFile(path.join(dirA, f))), f).toBe(true);
   });
@@ -59,6 +60,15 @@ describe('build output', () => {
       expect(img.subarray(row.lba * 512, row.lba * 512 + bin.length).equals(bin), row.component).toBe(true);
       expect(row.sectors).toBe(Math.ceil(bin.length / 512));
     }
+  });
+
+  it('the image is zero-padded to whole MiB after the last component (q35 needs whole cylinders)', async () => {
+    const img = await readFile(a.imagePath);
+    expect(img.length % (1024 * 1024)).toBe(0);
+    expect(img.length).toBeGreaterThanOrEqual(1008 * 512); // at least one 16-head x 63-sector cylinder
+    const end = Math.max(...a.plan.layout.map((r) => (r.lba + r.sectors) * 512));
+    expect(img.subarray(end).every((b) => b === 0)).toBe(true);
+    expect(a.layoutText).toMatch(new RegExp(`: ${img.length / 512} sectors \\(${img.length} bytes; ${end / 512} used, zero-padded to whole MiB\\)$`, 'm'));
   });
 
   it('the kernel embeds each user program byte for byte, with its size in the program table', async () => {

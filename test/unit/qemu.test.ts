@@ -1,7 +1,9 @@
 // The QEMU command line: one builder (toolchain/qemu.ts), mirrored by qemu-scripts/run.sh.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { describeExit, escapeOption, qemuCommand } from '../../toolchain/qemu.ts';
+import {
+  describeExit, escapeOption, exitOutcome, qemuCommand, runExitStatus, tripleFaulted,
+} from '../../toolchain/qemu.ts';
 import { LineSplitter } from '../harness/boot.ts';
 
 describe('qemuCommand', () => {
@@ -32,12 +34,59 @@ describe('qemuCommand', () => {
     expect(describeExit(33)).toMatch(/poweroff/);
     expect(describeExit(35)).toMatch(/panic/);
     expect(describeExit(0)).toMatch(/triple fault/);
+    expect(describeExit(0, true)).toMatch(/^triple fault/);
+    expect(describeExit(0, false)).toMatch(/^quit/);
   });
-  it('qemu-scripts/run.sh uses the same arguments', () => {
-    const out = execFileSync('bash', ['qemu-scripts/run.sh', '--print', '-c', 'test=boot', '-m', '8', '--cpu', '486'], { encoding: 'utf8', env: { ...process.env } }).trim().split('\n');
-    const ours = qemuCommand({ image: 'IMG', cmdline: 'test=boot', memMiB: 8, cpu: '486', interactive: true });
-    const norm = (a: string[]) => a.map((s) => s.replace(/file=[^,]*tsk\.img/, 'file=IMG'));
-    expect(norm(out.slice(1)).sort()).toEqual(norm(ours.args).sort());
+  it('chooses the machine: pc by default, q35 on request, nothing else', () => {
+    expect(qemuCommand({ image: 'x' }).args.join(' ')).toContain('-machine pc ');
+    expect(qemuCommand({ image: 'x', machine: 'q35' }).args.join(' ')).toContain('-machine q35 ');
+    expect(() => qemuCommand({ image: 'x', machine: 'isapc' as 'pc' })).toThrow(/machine 'isapc' is not one tskernel boots on \(choose pc or q35\)/);
+  });
+  it('asks QEMU for its CPU-reset log when given a file for it', () => {
+    expect(qemuCommand({ image: 'x', resetLog: '/tmp/r.log' }).args.join(' ')).toContain('-d cpu_reset -D /tmp/r.log');
+    expect(qemuCommand({ image: 'x' }).args).not.toContain('-d');
+  });
+  for (const machine of [undefined, 'q35'] as const) {
+    it(`qemu-scripts/run.sh uses the same arguments${machine ? ` (--machine ${machine})` : ''}`, () => {
+      const out = execFileSync('bash', ['qemu-scripts/run.sh', '--print', '-c', 'test=boot', '-m', '8', '--cpu', '486', ...(machine ? ['--machine', machine] : [])], { encoding: 'utf8', env: { ...process.env } }).trim().split('\n');
+      const ours = qemuCommand({ image: 'IMG', cmdline: 'test=boot', memMiB: 8, cpu: '486', interactive: true, machine });
+      const norm = (a: string[]) => a.map((s) => s.replace(/file=[^,]*tsk\.img/, 'file=IMG'));
+      expect(norm(out.slice(1))).toEqual(norm(ours.args));
+    });
+  }
+  it('qemu-scripts/run.sh names an option given without its value', () => {
+    for (const opt of ['-c', '-m', '--cpu', '--machine']) {
+      const r = spawnSync('bash', ['qemu-scripts/run.sh', '--print', opt], { encoding: 'utf8' });
+      expect(r.stderr, opt).toBe(`run.sh: option '${opt}' needs a value (see --help)\n`);
+      expect(r.status, opt).toBe(2);
+    }
+    const bad = spawnSync('bash', ['qemu-scripts/run.sh', '--print', '--machine', 'isapc'], { encoding: 'utf8' });
+    expect(bad.stderr).toMatch(/machine 'isapc' is not one tskernel boots on/);
+    expect(bad.status).toBe(2);
+  });
+});
+
+describe('how a run ended', () => {
+  // The first lines of a real QEMU 7.2 -d cpu_reset log: two power-on resets, then the triple fault.
+  const powerOn = 'CPU Reset (CPU 0)\nEAX=00000000 EBX=00000000 ECX=00000000 EDX=00000000\nCPU Reset (CPU 0)\nEAX=00000000 EBX=00000000 ECX=00000000 EDX=00000663\n';
+  it('finds the triple fault in the CPU-reset log, not in the power-on resets', () => {
+    expect(tripleFaulted(powerOn)).toBe(false);
+    expect(tripleFaulted(`${powerOn}Triple fault\nCPU Reset (CPU 0)\n`)).toBe(true);
+    expect(tripleFaulted('')).toBe(false);
+  });
+  it('maps QEMU statuses to outcomes and tsk run exit statuses (README: Runtime contracts)', () => {
+    const cases: [number | null, boolean, string, number][] = [
+      [33, false, 'poweroff', 0],
+      [0, false, 'quit', 0],
+      [35, false, 'panic', 35],
+      [0, true, 'triple fault', 2],
+      [1, false, 'qemu error', 1],
+      [null, false, 'killed', 137],
+    ];
+    for (const [status, triple, outcome, exit] of cases) {
+      expect(exitOutcome(status, triple), `${status}`).toBe(outcome);
+      expect(runExitStatus(exitOutcome(status, triple), status, status === null ? 'SIGKILL' : null), `${status}`).toBe(exit);
+    }
   });
 });
 
