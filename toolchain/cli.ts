@@ -72,14 +72,16 @@ async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
     } else {
       process.stderr.write('COM1 is this terminal (type at the tsk> prompt). Ctrl-C goes to tskernel (it stops user programs); quit with "poweroff" or Ctrl-A x.\n');
     }
-    // Ctrl-C in gdb mode is for QEMU (it quits); tsk stays to report how QEMU ended.
-    const ignore = () => { /* QEMU gets the same SIGINT from the terminal */ };
-    process.on('SIGINT', ignore);
     const child = spawn(cmd.bin, cmd.args, { stdio: 'inherit' });
-    const [status, signal]: [number | null, NodeJS.Signals | null] = await new Promise((resolve, reject) => {
+    // SIGINT/SIGTERM to tsk (Ctrl-C in debug mode reaches both; `kill` may reach tsk only) go to QEMU,
+    // which stops ("terminating on signal", status 0: a quit); tsk stays to report how QEMU ended.
+    const forward = (sig: NodeJS.Signals) => { child.kill(sig); };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.on('error', reject);
       child.on('close', (code, sig) => resolve([code, sig]));
-    }).finally(() => process.off('SIGINT', ignore)) as [number | null, NodeJS.Signals | null];
+    }).finally(() => { process.off('SIGINT', forward); process.off('SIGTERM', forward); });
     const triple = tripleFaulted(await readFile(resetLog, 'utf8').catch(() => ''));
     const outcome = exitOutcome(status, triple);
     const exit = runExitStatus(outcome, status, signal);

@@ -52,7 +52,7 @@ describe('tsk build -o DIR removes only what it wrote', () => {
     const dir = path.join(tmp, 'run-foreign');
     await mkdir(path.join(dir, 'bin'), { recursive: true });
     await writeFile(path.join(dir, 'bin', 'tool'), 'x');
-    const r = tsk(['run', '-o', dir]);
+    const r = tsk(['run', '-o', dir, '-c', 'test=boot']); // should it boot after all, it powers off at once
     expect(r.stderr).toMatch(/refusing to build into/);
     expect(r.status).toBe(1);
     expect(await listFiles(dir)).toEqual(['bin/tool']);
