@@ -60,13 +60,14 @@ const sectorsFor = (n: number) => Math.ceil(n / SECTOR_SIZE);
 /**
  * The image is padded with zeros to a multiple of 1 MiB (2048 sectors).
  * A BIOS that boots a disk from its size alone has to invent a CHS geometry
- * for it: SeaBIOS on QEMU's q35 machine (AHCI disk) divides the sector count
- * by 16 heads x 63 sectors, so a 54-sector image has 0 cylinders and every
- * int 13h read fails ("Boot failed: could not read the boot disk").  Real
- * disks are whole cylinders; 1 MiB alignment is the modern partitioning
- * convention and is a whole number of cylinders for that 16 x 63 geometry
- * as soon as it is at least 1,008 sectors (one cylinder).  The i440FX (pc)
- * IDE path worked without it because SeaBIOS takes that geometry elsewhere.
+ * for it: SeaBIOS on QEMU's q35 machine (disk behind the ICH9 AHCI
+ * controller) uses 16 heads x 63 sectors and rounds the cylinder count down,
+ * so a 54-sector image has 0 cylinders (LCHS 0/16/63) and every int 13h read
+ * fails ("Boot failed: could not read the boot disk").  The i440FX (pc) IDE
+ * path takes its geometry elsewhere and never noticed.  Real disks are whole
+ * cylinders; any size of at least one 16 x 63 cylinder (1,008 sectors) would
+ * do, and 1 MiB is the modern alignment convention (2 cylinders, and all of
+ * tskernel sits in the first).  The floppy boot test pads further, to 1.44 MB.
  */
 export const IMAGE_ALIGN_BYTES = 1024 * 1024;
 
