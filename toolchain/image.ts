@@ -12,7 +12,7 @@
 // entry address and the boot sector needs the sector counts of both.
 // Nothing is written unless every component assembled and fits.
 
-import { lstat, mkdir, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, stat, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Assembled, type ComponentDef, assemble } from './x86/assemble.ts';
 import { emitComponent, hex, listing } from './x86/nasm.ts';
@@ -225,8 +225,9 @@ export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildR
 //    nothing touched.  A missing or empty DIR is fine.
 //  - Exception for checkouts built before the manifest existed: a DIR that
 //    holds only the old layout (asm/**.asm, bin/*.bin, lst/*.lst, tsk.img,
-//    tsk.map) is recognised as an old build folder, and exactly those files
-//    count as the previous build's.
+//    tsk.map), including tsk.img, bin/kernel.bin and a tsk.map that starts
+//    with the symbol map's header, is recognised as an old build folder, and
+//    exactly those files count as the previous build's.
 //  - The manifest is written first as old + new entries, so an interrupted
 //    build still lists every file it may have written.
 
@@ -236,12 +237,12 @@ const MANIFEST_HEADER = '# tskernel build folder: files written by `tsk build` (
 
 /** Checks DIR can be a build folder; returns the files the previous build wrote there. */
 async function checkBuildDir(outDir: string, given: string): Promise<Set<string>> {
-  const st = await lstat(outDir).catch((e: NodeJS.ErrnoException) => {
+  const st = await stat(outDir).catch((e: NodeJS.ErrnoException) => { // a symlink to a folder is that folder
     if (e.code === 'ENOENT') return null;
     throw new ImageError(`cannot use '${given}' as the build directory: ${e.message}`);
   });
   if (st === null) return new Set();
-  if (!st.isDirectory()) throw new ImageError(`'${given}' is ${st.isSymbolicLink() ? 'a symbolic link' : 'a file'}, not a directory: choose a new or empty folder for the build`);
+  if (!st.isDirectory()) throw new ImageError(`'${given}' is a file, not a directory: choose a new or empty folder for the build`);
   const entries = await readdir(outDir).catch((e: Error) => { throw new ImageError(`cannot read the build directory '${given}': ${e.message}`); });
   if (entries.length === 0) return new Set();
   if (entries.includes(BUILD_MANIFEST)) {
@@ -277,7 +278,10 @@ async function oldLayoutFiles(outDir: string, entries: readonly string[]): Promi
     else if (pattern[name] && st.isDirectory()) { if (!(await walk(name, pattern[name]!, name === 'asm' ? 1 : 0))) return null; }
     else return null;
   }
-  return found.size > 0 ? found : null;
+  // ...and it must be recognisably ours: the files every old build wrote, with the symbol map's header.
+  if (!['tsk.img', 'tsk.map', path.join('bin', 'kernel.bin')].every((f) => found.has(f))) return null;
+  const map = await readFile(path.join(outDir, 'tsk.map'), 'utf8');
+  return map.startsWith('# tskernel symbol map') ? found : null;
 }
 
 /**
@@ -290,8 +294,8 @@ async function makeDir(dir: string, given: string): Promise<void> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EEXIST') {
-      if ((await lstat(dir)).isDirectory()) return;
-      throw new ImageError(`cannot create '${dir}' for the build directory '${given}': a file is in the way`);
+      if ((await stat(dir).catch(() => null))?.isDirectory()) return; // a folder, or a symlink to one
+      throw new ImageError(`cannot create '${dir}' for the build directory '${given}': a file (or a dangling symbolic link) is in the way`);
     }
     const parent = path.dirname(dir);
     const parentExists = await lstat(parent).then(() => true, () => false);
