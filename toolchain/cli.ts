@@ -130,7 +130,7 @@ program
 bootOptions(program.command('run'))
   .description('build, then boot the image in QEMU with COM1 on this terminal; exits 0 after poweroff or quit, non-zero after a panic or triple fault')
   .action((o: BootFlags) => startQemu(o, false))
-  .addHelpText('after', `\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.\n\n${EXIT_HELP}`);
+  .addHelpText('after', `\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\n  tsk run --machine q35        the ICH9 chipset: the disk sits behind AHCI\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.\n\n${EXIT_HELP}`);
 
 bootOptions(program.command('debug'))
   .description('like run, but QEMU starts halted with a GDB stub on :1234 and prints how to attach')
