@@ -116,7 +116,9 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.label('pit_wait_first_tick');
     a.cmp(dword(L('ticks')), 0);
     a.jne(L('.done'));
+    a.mov(dword(L('sched_idle')), 1, 'halting is idle time (sched.asm)');
     a.hlt('wake on the next interrupt (at worst one tick late if it came just before)');
+    a.mov(dword(L('sched_idle')), 0);
     a.jmp(L('pit_wait_first_tick'));
     a.label('.done');
     a.ret();

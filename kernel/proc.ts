@@ -210,6 +210,8 @@ the decoded error code) and carries on.
     a.section('proc_exit: EAX = exit code; ends the current process');
     a.label('proc_exit');
     a.mov(esi, eax);
+    a.mov(eax, dword(L('proc_current')));
+    a.call(L('con_user_end'), 'its unfinished output line first, then the exit message');
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_exited');
     a.mov(eax, esi);
@@ -220,6 +222,8 @@ the decoded error code) and carries on.
     a.section('proc_fault: EAX = trap frame of an exception raised in ring 3');
     a.label('proc_fault');
     a.mov(esi, eax, 'ESI = frame');
+    a.mov(eax, dword(L('proc_current')));
+    a.call(L('con_user_end'));
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_killed');
     a.mov(ecx, dword(esi, TF_VECTOR));
@@ -249,6 +253,9 @@ the decoded error code) and carries on.
 
     a.section('proc_free: EAX = process entry; wake whoever waits for it, free the entry');
     a.label('proc_free');
+    a.push(eax);
+    a.call(L('con_user_end'), 'normally done already; a new process in this slot must start with an empty line buffer');
+    a.pop(eax);
     a.mov(edx, dword(eax, P_PID));
     a.mov(ecx, L('proc_table'));
     a.label('.wake');
@@ -273,6 +280,8 @@ the decoded error code) and carries on.
     a.label('.entry');
     a.cmp(dword(ebx, P_STATE), PS_FREE);
     a.je(L('.next'));
+    a.mov(eax, ebx);
+    a.call(L('con_user_end'));
     say(a, 'proc_msg_pid');
     putDec(a, dword(ebx, P_PID));
     say(a, 'proc_msg_ctrl_c');
@@ -305,6 +314,7 @@ the decoded error code) and carries on.
     a.label('.found');
     a.push(ebx);
     a.mov(ebx, eax);
+    a.call(L('con_user_end'));
     say(a, 'proc_msg_pid');
     putDec(a, dword(ebx, P_PID));
     say(a, 'proc_msg_kill');
@@ -392,6 +402,9 @@ the decoded error code) and carries on.
     a.add(ebx, PROC_SIZE);
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.entry'));
+    say(a, 'proc_msg_ps_idle');
+    putDec(a, dword(L('idle_ticks')), 'ticks while the CPU halted (sched.asm): charged to nobody');
+    a.call(L('serial_newline'));
     a.pop(ebx);
     a.ret();
 
@@ -417,6 +430,7 @@ the decoded error code) and carries on.
     a.label('proc_msg_close'); a.db(')\r\n', 0);
     a.label('proc_msg_ps'); a.db('[ps] pid ', 0);
     a.label('proc_msg_ticks'); a.db(' ticks=', 0);
+    a.label('proc_msg_ps_idle'); a.db('[ps] idle (CPU halted, nothing could run) ticks=', 0);
     a.label('proc_msg_syscalls'); a.db(' syscalls=', 0);
   },
 });

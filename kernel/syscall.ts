@@ -51,13 +51,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.cmp(ebx, edi);
     a.jae(L('.done'));
     a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
-    a.cmp(al, 10);
-    a.jne(L('.put'));
-    a.mov(al, 13, 'LF -> CR LF, as a terminal driver does (ONLCR)');
-    a.call(L('serial_putc'));
-    a.mov(al, 10);
-    a.label('.put');
-    a.call(L('serial_putc'));
+    a.call(L('con_user_putc'), 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
     a.inc(ebx);
     a.jmp(L('.next'));
     a.label('.done');
