@@ -53,9 +53,13 @@ The rules:
      the LF sends the whole line at once (LF -> CR LF, ONLCR).  A partial
      line goes out when the buffer is full, when the process blocks (a
      prompt before read() must be visible) and when it ends.
-  4. Whoever starts output while another writer's partial line is on the
-     wire (a user prompt, a line longer than CON_LINE_MAX) starts a fresh
-     line first, so every line has one writer.
+  4. Every line has one writer.  The console remembers who owns the open
+     line (con_owner): a process entry for user output, the entry with bit
+     0 set for the kernel printing on behalf of that process (pid 0: the
+     kernel task's boot messages, prompt and echo).  Whoever starts output
+     while another writer's partial line is open - a "tsk> " prompt while
+     a background program's exit is reported, a user prompt before read(),
+     a user line longer than CON_LINE_MAX - starts a fresh line first.
 Cost: interrupts wait at most one character (one THRE poll and one OUT);
 no line is ever printed with interrupts off as a whole, which at a real
 115200 baud would block the timer for up to ~10 ms per 128-byte line.
@@ -185,11 +189,19 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.call(L('con_defer'), 'rule 2: an interrupt came mid-line - this waits for that line to end');
     a.jmp(L('.out'));
     a.label('.direct');
-    a.cmp(dword(L('con_owner')), 0);
-    a.je(L('.put'));
-    a.call(L('con_break_line'), 'rule 4: a process\'s partial line is on the wire - start a fresh one');
-    a.mov(eax, dword(esp));
+    a.mov(ecx, dword(L('proc_current')));
+    a.or(ecx, 1, 'ECX = us: the kernel printing for the current process (odd: user output owners are entries, 64-aligned)');
+    a.cmp(dword(L('con_col')), 0);
+    a.je(L('.own'), 'at the start of a line: it is ours');
+    a.cmp(dword(L('con_owner')), ecx);
+    a.je(L('.put'), 'continuing our own line');
+    a.push(ecx);
+    a.call(L('con_break_line'), 'rule 4: someone else\'s partial line is open (a prompt, a user line) - start a fresh one');
+    a.pop(ecx);
+    a.label('.own');
+    a.mov(dword(L('con_owner')), ecx);
     a.label('.put');
+    a.mov(eax, dword(esp), 'the byte');
     a.call(L('con_out'));
     a.cmp(al, 10);
     a.jne(L('.out'));
@@ -366,10 +378,12 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.label('console_irq_enter', 'called by pic_irq before a handler (interrupts off)');
     a.cmp(dword(L('irq_depth')), 0);
     a.jne(L('.nested'));
+    a.mov(ecx, dword(L('proc_current')));
+    a.or(ecx, 1);
     a.xor(eax, eax);
-    a.cmp(dword(L('con_owner')), 0);
-    a.jne(L('.set'), 'a user\'s partial line is not being written now: rule 4 breaks it, no need to wait');
-    a.mov(eax, dword(L('con_col')), 'a kernel line in progress: this handler\'s lines must wait for its end');
+    a.cmp(dword(L('con_owner')), ecx);
+    a.jne(L('.set'), 'the open line (if any) is not the interrupted code\'s: rule 4 breaks it, no need to wait');
+    a.mov(eax, dword(L('con_col')), 'the interrupted kernel code is mid-line: this handler\'s lines wait for its end');
     a.label('.set');
     a.mov(dword(L('irq_defer')), eax);
     a.label('.nested');
