@@ -54,6 +54,29 @@ describe('console lines stay whole', () => {
   });
 });
 
+describe('console lines stay whole at the shell', () => {
+  it('background programs and their exit messages never glue onto the prompt or the line being typed', async () => {
+    const s = await startSession({ image });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      s.send('run spin spin &\r');
+      await s.waitFor(/^\[proc\] pid 2 started: spin$/);
+      s.send('echo typed while they run\r');
+      await s.waitFor(/^\[echo\] typed while they run$/);
+      for (const pid of [1, 2]) await s.waitFor(new RegExp(`^\\[proc\\] pid ${pid} exited with code 0$`), { timeoutMs: 20_000 });
+      s.send('\rpoweroff\r');
+      const r = await s.exited;
+      expectStatus(r, 33);
+      // A line is a kernel line, a user line, or the prompt with what was typed after it.
+      const bad = r.lines.filter((l) => !WELL_FORMED.test(l) && !/^(tsk> )?[a-z &]*$/.test(l));
+      expect(bad, report(r)).toEqual([]);
+      expect(r.lines.filter((l) => l.startsWith('[spin]')).length, report(r)).toBe(10);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('long and hostile cmdlines', () => {
   it('a 300-byte cmdline is read whole: test=boot across byte 255 applies (a 255-byte reader would see test=boo)', async () => {
     const cmdline = `${'strace=0 '.repeat(27)}    test=boot${' strace=0'.repeat(4)} seed=12`;
