@@ -33,9 +33,8 @@ Nothing is silently ignored: an unknown key, or a word without "=", is
 reported on serial with the list of known keys, and parsing goes on.  The
 cmdline comes from outside, so what is echoed from it goes through
 serial_put_escaped: a control byte such as ESC (1Bh) is printed as \\x1b
-and cannot drive the terminal (a backslash is printed as \\\\).  Words
-are separated by single spaces; a word the 4096-byte limit cut is dropped
-before parsing (fw_cfg.asm).
+and cannot drive the terminal (a backslash is printed as \\\\).  A word
+that the 4096-byte limit cut is dropped before parsing (fw_cfg.asm).
 
 Known keys:
 ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
