@@ -29,8 +29,12 @@ strings.  Each key is looked up with name_lookup in cmdline_keys (generated
 from the table in kernel/cmdline.ts) and its handler called with EAX = the
 value.
 
-Nothing is silently ignored (DESIGN.md §4): an unknown key, or a word without
-"=", is reported on serial with the list of known keys, and parsing goes on.
+Nothing is silently ignored: an unknown key, or a word without "=", is
+reported on serial with the list of known keys, and parsing goes on.  The
+cmdline comes from outside, so what is echoed from it goes through
+serial_put_escaped: a control byte such as ESC (1Bh) is printed as \\x1b
+and cannot drive the terminal (a backslash is printed as \\\\).  A word
+that the 4096-byte limit cut is dropped before parsing (fw_cfg.asm).
 
 Known keys:
 ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
@@ -91,14 +95,14 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.mov(eax, L('cmdline_msg_unknown_key'));
     a.call(L('serial_puts'));
     a.mov(eax, edi);
-    a.call(L('serial_puts'));
+    a.call(L('serial_put_escaped'), 'as typed, with control bytes shown as \\xHH');
     a.mov(eax, L('cmdline_msg_known_keys'));
     a.jmp(L('serial_puts'));
     a.label('.not_key_value');
     a.mov(eax, L('cmdline_msg_not_key_value'));
     a.call(L('serial_puts'));
     a.mov(eax, edi);
-    a.call(L('serial_puts'));
+    a.call(L('serial_put_escaped'));
     a.mov(eax, L('cmdline_msg_ignored'));
     a.jmp(L('serial_puts'));
 
@@ -141,7 +145,7 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
     a.mov(eax, L('cmdline_msg_equals_quote'));
     a.call(L('serial_puts'));
     a.mov(eax, ebx);
-    a.call(L('serial_puts'));
+    a.call(L('serial_put_escaped'));
     a.mov(eax, L('cmdline_msg_not_number'));
     a.call(L('serial_puts'));
     a.pop(esi);

@@ -57,6 +57,7 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(L('fw_cfg_read_cmdline'), '5. the cmdline, which configures what follows (hz=, test=, seed=, strace=)');
     a.call(L('cmdline_print'));
     a.call(L('cmdline_parse'));
+    a.call(L('mem_check'), '   is there RAM for the process slots? (a clear panic, never a triple fault later)');
     a.call(L('pic_init'), '6. remap the PIC before any IRQ line is unmasked');
     a.call(L('pit_init'), '7. the timer (unmasks IRQ0)');
     a.call(L('uart_rx_init'), '8. serial input (unmasks IRQ4)');
@@ -64,19 +65,21 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(L('syscall_init'), '10. the int 0x80 gate');
     a.sti('11. from here on interrupts are delivered');
     a.mov(eax, L('entry_msg_sti'));
-    a.call(L('serial_puts'));
+    a.call(L('serial_puts'), 'a tick may come mid-line: its message waits for this line\'s end (serial.asm)');
     a.call(L('pit_wait_first_tick'), '12. see the timer work (at most one tick: 10 ms at 100 Hz)');
     a.jmp(L('scenario_run'), '13. a test scenario, or the shell');
 
     a.label('cmdline_print', 'prints "[boot] cmdline: ..."');
     a.mov(eax, L('entry_msg_cmdline'));
     a.call(L('serial_puts'));
-    a.mov(eax, L('cmdline_buf'));
     a.cmp(byte(L('cmdline_buf')), 0);
     a.jne(L('.print'));
     a.mov(eax, L('entry_msg_none'));
-    a.label('.print');
     a.call(L('serial_puts'));
+    a.jmp(L('serial_newline'));
+    a.label('.print');
+    a.mov(eax, L('cmdline_buf'));
+    a.call(L('serial_put_escaped'), 'the cmdline is outside input: an ESC byte must not reach the terminal raw');
     a.jmp(L('serial_newline'));
 
     a.label('entry_msg_pm'); a.db('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n', 0);

@@ -97,6 +97,7 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.section('exception_unhandled: dump the frame and panic (EAX = trap frame)');
     a.label('exception_unhandled');
     a.mov(ebx, eax, 'EBX = frame for the rest of the dump (we never return)');
+    a.call(L('console_panic'), 'the dump starts on a fresh line, even if the fault came inside an interrupt handler');
     a.mov(eax, L('exc_msg_exc'));
     a.call(L('serial_puts'));
     a.mov(ecx, dword(ebx, TF_VECTOR));

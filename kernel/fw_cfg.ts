@@ -1,6 +1,6 @@
 // QEMU's firmware configuration device: how the boot cmdline reaches the kernel.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ah, al, ax, dx, eax, ebx, ecx, edi, edx, esi, L, byte, word, dword, constant } from '../toolchain/x86/operands.ts';
+import { ah, al, ax, dx, eax, ebx, ecx, edi, edx, esi, L, byte, word, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
 
 export const FW_CFG_PORT_SEL = constant('FW_CFG_PORT_SEL', 0x510, 'fw_cfg selector register (16-bit write): which item to read');
 export const FW_CFG_PORT_DATA = constant('FW_CFG_PORT_DATA', 0x511, 'fw_cfg data register (8-bit read): the next byte of the selected item');
@@ -8,7 +8,8 @@ export const FW_CFG_SIGNATURE = constant('FW_CFG_SIGNATURE', 0x0000, 'item 0: th
 export const FW_CFG_FILE_DIR = constant('FW_CFG_FILE_DIR', 0x0019, 'item 0x19: the file directory (big-endian count, then 64-byte entries)');
 export const FW_CFG_FILE_SIZE = constant('FW_CFG_FILE_SIZE', 64, 'directory entry: be32 size, be16 select, u16 reserved, char name[56]');
 export const FW_CFG_FILE_NAME = constant('FW_CFG_FILE_NAME', 8, 'offset of the name within a directory entry');
-export const CMDLINE_MAX = constant('CMDLINE_MAX', 255, 'longest cmdline the kernel keeps; longer ones are truncated (and reported)');
+export const FW_CFG_RAM_SIZE = constant('FW_CFG_RAM_SIZE', 0x0003, 'item 3: the guest RAM size in bytes, 64-bit little-endian (what -m set)');
+export const CMDLINE_MAX = constant('CMDLINE_MAX', 4096, 'longest cmdline the kernel reads; from a longer one the rest is ignored and a word cut at the limit is dropped');
 
 export const fwcfg = defineModule({
   name: 'fw_cfg',
@@ -21,16 +22,26 @@ file; its item number is found in the file directory (item 0x19), whose
 count, sizes and item numbers are big-endian.
 
 fw_cfg_read_cmdline checks the "QEMU" signature, walks the directory for
-opt/tsk/cmdline, and copies at most CMDLINE_MAX bytes of it to cmdline_buf,
-NUL-terminated.  Returns EAX = length, or -1 when there is no cmdline (or no
-fw_cfg device at all: the kernel then boots with defaults).`,
+opt/tsk/cmdline, and copies the file - its size is in its directory entry -
+to cmdline_buf, NUL-terminated, up to CMDLINE_MAX (4096) bytes.  Returns
+EAX = length, or -1 when there is no cmdline (or no fw_cfg device at all:
+the kernel then boots with defaults).
+
+A longer file is reported, and only its first CMDLINE_MAX bytes are used.
+If the limit falls inside a word ("... seed=123456" kept as "seed=12"), that
+word is dropped and named in the report: a cut word is never applied, since
+its value would be wrong in a way nobody asked for (the next byte, read
+from the device, tells whether the cut fell between two words).
+
+fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
+(0 without fw_cfg); proc.asm checks it against what the kernel needs.`,
   spec: ["QEMU docs/specs/fw_cfg.txt: 'Selector Register', 'Data Register', 'FW_CFG_FILE_DIR'"],
   emit(a) {
-    a.bss('cmdline_buf', 256, 4, 'the boot cmdline, NUL-terminated');
+    a.bss('cmdline_buf', 4096 + 4, 4, 'the boot cmdline, NUL-terminated (CMDLINE_MAX bytes and the NUL)');
     a.bss('fw_cfg_entry', 64, 4, 'one directory entry being examined');
 
-    a.label('fw_cfg_read_cmdline');
-    a.push(ebx); a.push(esi); a.push(edi);
+    a.label('fw_cfg_present', 'ZF = 1 when the fw_cfg device answers with its "QEMU" signature');
+    a.push(edi);
     a.mov(ax, FW_CFG_SIGNATURE);
     a.mov(dx, FW_CFG_PORT_SEL);
     a.out(dx, ax, 'select the signature item');
@@ -38,7 +49,37 @@ fw_cfg device at all: the kernel then boots with defaults).`,
     a.mov(ecx, 4);
     a.mov(edi, L('fw_cfg_entry'));
     a.rep_insb('read 4 bytes from port DX to [EDI]');
+    a.pop(edi);
     a.cmp(dword(L('fw_cfg_entry')), L('FW_CFG_QEMU'), '"QEMU" as a little-endian dword');
+    a.ret();
+
+    a.section('fw_cfg_ram_kib: EAX = guest RAM in KiB, or 0 without fw_cfg');
+    a.label('fw_cfg_ram_kib');
+    a.call(L('fw_cfg_present'));
+    a.jne(L('.none'));
+    a.push(edi);
+    a.mov(ax, FW_CFG_RAM_SIZE);
+    a.mov(dx, FW_CFG_PORT_SEL);
+    a.out(dx, ax, 'select the RAM size item');
+    a.mov(dx, FW_CFG_PORT_DATA);
+    a.mov(ecx, 8);
+    a.mov(edi, L('fw_cfg_entry'));
+    a.rep_insb('8 bytes, little-endian');
+    a.pop(edi);
+    a.mov(eax, dword(L('fw_cfg_entry')));
+    a.shr(eax, 10, 'bytes -> KiB (low dword)');
+    a.mov(edx, dword(L('fw_cfg_entry').add(4)));
+    a.shl(edx, 22, 'the high dword\'s bits, in KiB (at most 3 GiB here, so nothing is lost)');
+    a.or(eax, edx);
+    a.ret();
+    a.label('.none');
+    a.xor(eax, eax);
+    a.ret();
+
+    a.section('fw_cfg_read_cmdline: EAX = cmdline length, or -1 when there is none');
+    a.label('fw_cfg_read_cmdline');
+    a.push(ebx); a.push(esi); a.push(edi);
+    a.call(L('fw_cfg_present'));
     a.jne(L('.none'));
     a.mov(ax, FW_CFG_FILE_DIR);
     a.mov(dx, FW_CFG_PORT_SEL);
@@ -80,13 +121,37 @@ fw_cfg device at all: the kernel then boots with defaults).`,
     a.rep_insb();
     a.mov(byte(edi), 0, 'NUL-terminate');
     a.cmp(ebx, esi);
-    a.je(L('.done'));
+    a.je(L('.done'), 'the whole file fitted');
+    a.in(al, dx, 'longer than CMDLINE_MAX: the byte after the last one kept');
+    a.mov(edi, esi, 'EDI = where the cut word starts (the limit, if the cut is between words)');
+    a.cmp(al, chr(' '));
+    a.je(L('.report'), 'the next word starts after a space: nothing was cut');
+    a.label('.back');
+    a.test(edi, edi);
+    a.jz(L('.report'));
+    a.cmp(byte({ base: edi, disp: L('cmdline_buf').sub(1) }), chr(' '));
+    a.je(L('.report'), 'found the space before the cut word');
+    a.dec(edi);
+    a.jmp(L('.back'));
+    a.label('.report');
     a.mov(eax, L('fwcfg_msg_truncated'));
     a.call(L('serial_puts'));
     a.mov(eax, ebx);
     a.call(L('serial_put_dec'));
     a.mov(eax, L('fwcfg_msg_truncated_end'));
     a.call(L('serial_puts'));
+    a.cmp(edi, esi);
+    a.je(L('.reported'));
+    a.mov(eax, L('fwcfg_msg_dropped'));
+    a.call(L('serial_puts'));
+    a.lea(eax, mem(edi, L('cmdline_buf')));
+    a.call(L('serial_put_escaped'));
+    a.mov(eax, L('fwcfg_msg_dropped_end'));
+    a.call(L('serial_puts'));
+    a.mov(byte({ base: edi, disp: L('cmdline_buf') }), 0, 'drop it: a cut word is never applied');
+    a.mov(esi, edi);
+    a.label('.reported');
+    a.call(L('serial_newline'));
     a.label('.done');
     a.mov(eax, esi);
     a.jmp(L('.out'));
@@ -99,7 +164,9 @@ fw_cfg device at all: the kernel then boots with defaults).`,
 
     a.equ('FW_CFG_QEMU', 0x554d4551, '"QEMU" read as a little-endian dword');
     a.label('cmdline_file_name'); a.db('opt/tsk/cmdline', 0);
-    a.label('fwcfg_msg_truncated'); a.db('[boot] cmdline truncated to 255 of ', 0);
-    a.label('fwcfg_msg_truncated_end'); a.db(' bytes\r\n', 0);
+    a.label('fwcfg_msg_truncated'); a.db('[boot] cmdline is ', 0);
+    a.label('fwcfg_msg_truncated_end'); a.db(' bytes; only the first 4096 are read, the rest is ignored', 0);
+    a.label('fwcfg_msg_dropped'); a.db("; the word cut at byte 4096 is dropped: '", 0);
+    a.label('fwcfg_msg_dropped_end'); a.db("'", 0);
   },
 });

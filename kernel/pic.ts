@@ -165,6 +165,8 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.label('pic_irq');
     a.push(ebx);
     a.push(eax);
+    a.call(L('console_irq_enter'), 'interrupt context: what the handler prints must not tear a line (serial.asm, rule 2)');
+    a.mov(eax, dword(esp), 'the trap frame again');
     a.mov(ebx, dword(eax, TF_VECTOR));
     a.sub(ebx, PIC1_VECTOR, 'EBX = IRQ line');
     a.cmp(ebx, 7);
@@ -200,6 +202,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.label('.eoi_master');
     a.out(PIC1_CMD, al, '... then the master (it saw IRQ2 for a slave line)');
     a.label('.out');
+    a.call(L('console_irq_leave'));
     a.pop(eax);
     a.pop(ebx);
     a.ret();

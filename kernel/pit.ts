@@ -29,10 +29,14 @@ at pit_hz (cmdline "hz=", default 100): a control word to port 43h, then the
 
 Each IRQ0 arrives on vector 32 (pic.asm remapped it there) and pit_irq
 increments ticks, then tells the scheduler (sched_tick: the tick is
-charged to the running process, and its quantum may be over).  The first
-tick checks that it really arrived on vector 32 and says so; kmain waits
-for it (pit_wait_first_tick), so that line comes at a fixed point of the
-boot instead of in the middle of whatever prints later.  sleep
+charged to the running process - or to idle when the CPU was halted - and
+its quantum may be over).  The first tick checks that it really arrived on
+vector 32 and says so; kmain waits for it (pit_wait_first_tick), so that
+line comes early in the boot log.  It is printed from interrupt context,
+possibly while kmain is in the middle of "[kernel] interrupts enabled":
+the console then holds it back until that line has ended (serial.asm,
+the line rules).  ticks is 32 bits and wraps after 2^32 ticks; every
+comparison of two tick values is a signed difference (sched.asm).  sleep
 (EAX = milliseconds) turns the time into a wake-up tick and blocks the
 current process until then (sched.asm): other processes run meanwhile, and
 when none can, the scheduler halts the CPU until the next interrupt.`,
@@ -116,7 +120,9 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.label('pit_wait_first_tick');
     a.cmp(dword(L('ticks')), 0);
     a.jne(L('.done'));
+    a.mov(dword(L('sched_idle')), 1, 'halting is idle time (sched.asm)');
     a.hlt('wake on the next interrupt (at worst one tick late if it came just before)');
+    a.mov(dword(L('sched_idle')), 0);
     a.jmp(L('pit_wait_first_tick'));
     a.label('.done');
     a.ret();

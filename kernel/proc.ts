@@ -37,6 +37,11 @@ export const PROG_ENTRY_SIZE = constant('PROG_ENTRY_SIZE', 16, 'bytes per progra
 
 const STATE_NAMES = ['free', 'runnable', 'sleeping', 'wait-input', 'wait-exit'];
 
+/** RAM the kernel needs: everything up to the end of the last process slot (slots 1-7 from PROC_MEM_BASE). */
+const memNeeded = (PROC_MEM_BASE.c.value as number) + ((MAX_PROCS.c.value as number) - 1) * (PROC_MEM_SIZE.c.value as number);
+export const MEM_NEEDED_KIB = constant('MEM_NEEDED_KIB', memNeeded / 1024, 'RAM the kernel needs, in KiB: up to the end of the 7th user slot (1 MiB + 7 x 64 KiB)');
+const MEM_NEEDED_MIB = Math.ceil(memNeeded / 0x100000);
+
 export const EFLAGS_USER = constant('EFLAGS_USER', 0x202, 'initial user EFLAGS: IF = 1 (bit 9), bit 1 always 1, IOPL = 0');
 
 
@@ -88,7 +93,19 @@ the decoded error code) and carries on.
   proc_wait     EAX = pid: block until that process has ended
   proc_interrupt  Ctrl-C on the console: end every user process
   proc_kill     EAX = pid: end that user process (called by the kernel task)
-  proc_ps       print the table`,
+  proc_ps       print the table (and the idle ticks, sched.asm)
+  mem_check     at boot: enough RAM for every process slot? (else panic)
+
+Memory.  The kernel itself lives below 640 KiB (the image builder checks
+its load window), but the process slots run from 1 MiB to
+1 MiB + 7 x 64 KiB = ${memNeeded / 1024} KiB.  On a machine with less RAM the
+first spawn would write its page tables into nothing and the CPU would
+triple-fault on the next CR3 load.  So mem_check asks QEMU how much RAM
+the machine has (fw_cfg item FW_CFG_RAM_SIZE: exactly what -m said; a real
+PC would ask the BIOS for its E820 map before leaving real mode, and CMOS
+registers 30h/31h only count up to 63 MiB above 1 MiB) and panics with
+both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
+"-m ${MEM_NEEDED_MIB}" is the least that works.`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit, exit, wait)'],
   emit(a) {
     a.bss('proc_table', 8 * 64, 64, 'MAX_PROCS entries of PROC_SIZE bytes');
@@ -104,6 +121,30 @@ the decoded error code) and carries on.
     a.mov(dword(L('proc_current')), L('proc_table'));
     a.mov(dword(L('next_pid')), 1);
     say(a, 'proc_msg_init');
+    a.ret();
+
+    a.section('mem_check: report the RAM and panic if the process slots do not fit');
+    a.label('mem_check');
+    a.push(ebx);
+    a.call(L('fw_cfg_ram_kib'));
+    a.mov(ebx, eax, 'EBX = RAM in KiB, 0 = unknown');
+    a.test(ebx, ebx);
+    a.jnz(L('.known'));
+    say(a, 'proc_msg_mem_unknown');
+    a.pop(ebx);
+    a.ret();
+    a.label('.known');
+    say(a, 'proc_msg_mem');
+    putDec(a, ebx);
+    say(a, 'proc_msg_mem_needs');
+    putDec(a, MEM_NEEDED_KIB);
+    say(a, 'proc_msg_mem_why');
+    a.cmp(ebx, MEM_NEEDED_KIB);
+    a.jae(L('.ok'));
+    a.mov(eax, L('proc_msg_mem_panic'));
+    a.call(L('panic'), 'now, with a reason - not a triple fault at the first spawn');
+    a.label('.ok');
+    a.pop(ebx);
     a.ret();
 
     a.section('proc_spawn: EAX = program entry, EDX = start argument -> EAX = pid or -EAGAIN');
@@ -210,6 +251,8 @@ the decoded error code) and carries on.
     a.section('proc_exit: EAX = exit code; ends the current process');
     a.label('proc_exit');
     a.mov(esi, eax);
+    a.mov(eax, dword(L('proc_current')));
+    a.call(L('con_user_end'), 'its unfinished output line first, then the exit message');
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_exited');
     a.mov(eax, esi);
@@ -220,6 +263,8 @@ the decoded error code) and carries on.
     a.section('proc_fault: EAX = trap frame of an exception raised in ring 3');
     a.label('proc_fault');
     a.mov(esi, eax, 'ESI = frame');
+    a.mov(eax, dword(L('proc_current')));
+    a.call(L('con_user_end'));
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_killed');
     a.mov(ecx, dword(esi, TF_VECTOR));
@@ -249,6 +294,9 @@ the decoded error code) and carries on.
 
     a.section('proc_free: EAX = process entry; wake whoever waits for it, free the entry');
     a.label('proc_free');
+    a.push(eax);
+    a.call(L('con_user_end'), 'normally done already; a new process in this slot must start with an empty line buffer');
+    a.pop(eax);
     a.mov(edx, dword(eax, P_PID));
     a.mov(ecx, L('proc_table'));
     a.label('.wake');
@@ -273,6 +321,8 @@ the decoded error code) and carries on.
     a.label('.entry');
     a.cmp(dword(ebx, P_STATE), PS_FREE);
     a.je(L('.next'));
+    a.mov(eax, ebx);
+    a.call(L('con_user_end'));
     say(a, 'proc_msg_pid');
     putDec(a, dword(ebx, P_PID));
     say(a, 'proc_msg_ctrl_c');
@@ -305,6 +355,7 @@ the decoded error code) and carries on.
     a.label('.found');
     a.push(ebx);
     a.mov(ebx, eax);
+    a.call(L('con_user_end'));
     say(a, 'proc_msg_pid');
     putDec(a, dword(ebx, P_PID));
     say(a, 'proc_msg_kill');
@@ -392,6 +443,9 @@ the decoded error code) and carries on.
     a.add(ebx, PROC_SIZE);
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.entry'));
+    say(a, 'proc_msg_ps_idle');
+    putDec(a, dword(L('idle_ticks')), 'ticks while the CPU halted (sched.asm): charged to nobody');
+    a.call(L('serial_newline'));
     a.pop(ebx);
     a.ret();
 
@@ -417,6 +471,12 @@ the decoded error code) and carries on.
     a.label('proc_msg_close'); a.db(')\r\n', 0);
     a.label('proc_msg_ps'); a.db('[ps] pid ', 0);
     a.label('proc_msg_ticks'); a.db(' ticks=', 0);
+    a.label('proc_msg_mem'); a.db('[mem] RAM ', 0);
+    a.label('proc_msg_mem_needs'); a.db(' KiB; tskernel needs ', 0);
+    a.label('proc_msg_mem_why'); a.db(' KiB (kernel below 640 KiB, 7 user process slots of 64 KiB from 1 MiB)\r\n', 0);
+    a.label('proc_msg_mem_unknown'); a.db(`[mem] RAM size unknown (no fw_cfg device); assuming at least the ${memNeeded / 1024} KiB tskernel needs\r\n`, 0);
+    a.label('proc_msg_mem_panic'); a.db(`not enough memory: tskernel needs ${memNeeded / 1024} KiB; give the machine at least ${MEM_NEEDED_MIB} MiB (QEMU -m ${MEM_NEEDED_MIB})`, 0);
+    a.label('proc_msg_ps_idle'); a.db('[ps] idle (CPU halted, nothing could run) ticks=', 0);
     a.label('proc_msg_syscalls'); a.db(' syscalls=', 0);
   },
 });

@@ -2,7 +2,7 @@
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { ax, ds, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
 import { FAULTS } from './user/faults.ts';
-import { putDec, say } from './print.ts';
+import { putDec, putHex32, say } from './print.ts';
 import { emitNameTable } from './name_table.ts';
 
 export interface Scenario {
@@ -16,6 +16,9 @@ export interface Scenario {
 export const BAD_SELECTOR = constant('BAD_SELECTOR', 0x38, 'GDT index 7: beyond the GDT limit, so loading it into DS raises #GP(0x38)');
 export const TICKS_SCENARIO_MS = constant('TICKS_SCENARIO_MS', 1000, 'test=ticks sleeps this long and reports the ticks that passed');
 export const VEC_PIC_IRQ7 = constant('VEC_PIC_IRQ7', 39, 'IRQ7 arrives on vector 39 (32 + 7)');
+export const CONSOLE_IRQ_LINES = constant('CONSOLE_IRQ_LINES', 20, 'test=console: timer ticks that print a line from interrupt context');
+export const SLEEPWRAP_TICKS0 = constant('SLEEPWRAP_TICKS0', 0xffffffce, 'test=sleepwrap: ticks is set 50 ticks before it wraps to 0 (497 days of uptime at 100 Hz)');
+export const SCEN_SLEEP_MS = constant('SCEN_SLEEP_MS', 1000, 'test=idle and test=sleepwrap sleep this long');
 
 /** The scenario table. Each ends by powering off (status 33) or panicking (status 35). */
 export const SCENARIOS: readonly Scenario[] = [
@@ -58,6 +61,75 @@ export const SCENARIOS: readonly Scenario[] = [
     say(a, 'scen_msg_spurious_count');
     putDec(a, dword(L('pic_spurious7')));
     a.call(L('serial_newline'));
+    a.call(L('poweroff'));
+  } },
+  { name: 'console', doc: 'the kernel task prints lines (interrupts on) while CONSOLE_IRQ_LINES timer ticks each print one from the interrupt handler: every line must come out whole (use hz=1000)', emit: (a) => {
+    a.cli();
+    a.mov(eax, 0, 'IRQ0');
+    a.mov(edx, L('scenario_console_tick'));
+    a.call(L('irq_register'), 'IRQ0 now also prints (the timer keeps working: it calls pit_irq)');
+    a.sti();
+    a.xor(ebx, ebx, 'EBX = kernel lines printed');
+    a.label('.line');
+    say(a, 'scen_msg_console_line');
+    putDec(a, ebx);
+    say(a, 'scen_msg_console_text', );
+    a.inc(ebx);
+    a.cmp(dword(L('scen_console_ticks')), CONSOLE_IRQ_LINES);
+    a.jb(L('.line'), 'print until enough ticks have printed theirs');
+    a.cli();
+    a.mov(eax, 0);
+    a.mov(edx, L('pit_irq'));
+    a.call(L('irq_register'), 'the timer as it was');
+    a.sti();
+    say(a, 'scen_msg_console_done');
+    putDec(a, ebx);
+    say(a, 'scen_msg_console_and');
+    putDec(a, dword(L('scen_console_ticks')));
+    say(a, 'scen_msg_console_irq');
+    a.call(L('poweroff'));
+    a.label('scenario_console_tick', 'IRQ0 handler during test=console (EAX = trap frame)');
+    a.call(L('pit_irq'));
+    a.cmp(dword(L('scen_console_ticks')), CONSOLE_IRQ_LINES);
+    a.jae(L('.tick_done'));
+    a.inc(dword(L('scen_console_ticks')));
+    say(a, 'scen_msg_console_tick');
+    putDec(a, dword(L('scen_console_ticks')));
+    say(a, 'scen_msg_console_tick_end');
+    a.label('.tick_done');
+    a.ret();
+  } },
+  { name: 'idle', doc: 'run hello, sleep SCEN_SLEEP_MS with nothing to run, then ps: the idle time is charged to idle', emit: (a) => {
+    runEach(a, ['hello']);
+    say(a, 'scen_msg_idle_sleep');
+    a.mov(eax, SCEN_SLEEP_MS);
+    a.call(L('sleep'));
+    a.call(L('proc_ps'));
+    say(a, 'scen_msg_idle_ticks');
+    putDec(a, dword(L('ticks')));
+    a.call(L('serial_newline'));
+    a.call(L('poweroff'));
+  } },
+  { name: 'sleepwrap', doc: 'set ticks to SLEEPWRAP_TICKS0, 50 ticks before the 32-bit wrap, and sleep SCEN_SLEEP_MS across it', emit: (a) => {
+    a.cli();
+    a.mov(dword(L('ticks')), SLEEPWRAP_TICKS0, 'as if the machine had been up for 497 days');
+    a.sti();
+    say(a, 'scen_msg_wrap_set');
+    a.mov(eax, SLEEPWRAP_TICKS0);
+    a.call(L('serial_put_hex32'));
+    say(a, 'scen_msg_wrap_sleep');
+    a.mov(ebx, dword(L('ticks')));
+    a.mov(eax, SCEN_SLEEP_MS);
+    a.call(L('sleep'), 'the wake-up tick is past the wrap: ticks + 100 = 0x32 at 100 Hz');
+    say(a, 'scen_msg_wrap_woke');
+    putHex32(a, dword(L('ticks')));
+    say(a, 'scen_msg_wrap_after');
+    a.mov(eax, dword(L('ticks')));
+    a.sub(eax, ebx, 'elapsed ticks, modulo 2^32');
+    a.call(L('serial_put_dec'));
+    say(a, 'scen_msg_ticks_at');
+    putDec(a, dword(L('pit_hz')));
+    say(a, 'scen_msg_hz');
     a.call(L('poweroff'));
   } },
   { name: 'hello', doc: 'run the hello program in ring 3 and wait for it', emit: (a) => {
@@ -127,6 +199,8 @@ ${SCENARIOS.map((s) => `  ${s.name.padEnd(9)} ${s.doc}`).join('\n')}
 Labels named scenario_<name>_fault mark the faulting instructions: the test
 checks the EIP in the exception dump against build/tsk.map.`,
   emit(a) {
+    a.bss('scen_console_ticks', 4, 4, 'test=console: lines the timer interrupt printed');
+
     a.label('scenario_run');
     a.mov(ebx, dword(L('test_name')));
     a.test(ebx, ebx);
@@ -140,7 +214,7 @@ checks the EIP in the exception dump against build/tsk.map.`,
     a.label('.unknown');
     say(a, 'scen_msg_unknown');
     a.mov(eax, ebx);
-    a.call(L('serial_puts'));
+    a.call(L('serial_put_escaped'), 'the name comes from the cmdline: control bytes are shown as \\xHH');
     say(a, 'scen_msg_known');
     a.mov(eax, L('scen_msg_unknown_panic'));
     a.call(L('panic'));
@@ -169,6 +243,19 @@ checks the EIP in the exception dump against build/tsk.map.`,
     a.label('scen_msg_ticks_at'); a.db(' ticks at ', 0);
     a.label('scen_msg_hz'); a.db(' Hz\r\n', 0);
     a.label('scen_msg_spurious'); a.db('[scenario] spurious: raising vector 39 (IRQ7) while the PIC has nothing in service\r\n', 0);
+    a.label('scen_msg_console_line'); a.db('[console] kernel line ', 0);
+    a.label('scen_msg_console_text'); a.db(': printed by the kernel task with interrupts enabled\r\n', 0);
+    a.label('scen_msg_console_tick'); a.db('[console] interrupt line ', 0);
+    a.label('scen_msg_console_tick_end'); a.db(': printed by the IRQ0 handler\r\n', 0);
+    a.label('scen_msg_console_done'); a.db('[console] done: ', 0);
+    a.label('scen_msg_console_and'); a.db(' kernel lines and ', 0);
+    a.label('scen_msg_console_irq'); a.db(' interrupt lines\r\n', 0);
+    a.label('scen_msg_idle_sleep'); a.db('[idle] sleeping 1000 ms with nothing to run\r\n', 0);
+    a.label('scen_msg_idle_ticks'); a.db('[idle] ticks since boot: ', 0);
+    a.label('scen_msg_wrap_set'); a.db('[sleepwrap] ticks set to 0x', 0);
+    a.label('scen_msg_wrap_sleep'); a.db(' (50 ticks before the wrap); sleeping 1000 ms\r\n', 0);
+    a.label('scen_msg_wrap_woke'); a.db('[sleepwrap] woke at ticks=0x', 0);
+    a.label('scen_msg_wrap_after'); a.db(' after ', 0);
     a.label('scen_msg_spurious_count'); a.db('[pic] spurious IRQ7 count: ', 0);
   },
 });

@@ -34,7 +34,23 @@ buffer.  Before switching it loads the new process's CR3 (its address
 space) and TSS.ESP0 (the top of its kernel stack: where the CPU will put
 the next trap frame when that process enters the kernel from ring 3).
 If nothing can run, the idle loop halts: "sti; hlt" sleeps until the next
-interrupt (a tick or a byte), then "cli" and look again.
+interrupt (a tick or a byte), then "cli" and look again.  A sleeping
+process's wake-up tick is compared as a signed difference,
+(int)(ticks - wake) >= 0, not as "ticks >= wake": ticks wraps after 2^32
+(497 days at 100 Hz), and the plain compare would wake a sleeper at once
+when its wake-up tick has wrapped past zero while ticks has not (Linux's
+time_after() does the same).
+
+Accounting: sched_tick charges each tick to the process that was running.
+While the idle loop halts nobody runs - proc_current then still names the
+process that blocked (or even ended) last - so the idle loop sets
+sched_idle and those ticks go to idle_ticks instead; ps shows them on an
+"idle" line.
+
+The scheduler is also where the console learns that a writer leaves the
+CPU (serial.asm): schedule() sends the lines interrupts deferred
+(console_sync), and sched_block sends the blocking process's unfinished
+output line, so a prompt is visible while its program waits.
 
 Preemption: pit_irq calls sched_tick on every tick, which charges the tick
 to the current process and, after SCHED_QUANTUM ticks, sets need_resched.
@@ -55,6 +71,8 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
   emit(a) {
     a.bss('need_resched', 4, 4, '1 when the current process has used up its quantum');
     a.bss('quantum_left', 4, 4, 'ticks left in the current quantum');
+    a.bss('sched_idle', 4, 4, '1 while the CPU halts because nothing can run (ticks then go to idle_ticks)');
+    a.bss('idle_ticks', 4, 4, 'timer ticks that arrived while the CPU was idle');
 
     a.label('context_switch', 'EAX = &old->kesp, EDX = new->kesp');
     a.push(ebp);
@@ -75,6 +93,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.cli('the process table must not change under us');
     a.push(ebx);
     a.label('.scan');
+    a.call(L('console_sync'), 'the running code may be leaving the CPU: lines deferred by interrupts go out now');
     a.mov(ebx, dword(L('proc_current')));
     a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
     a.label('.next');
@@ -89,8 +108,8 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.cmp(eax, PS_SLEEPING);
     a.jne(L('.not_sleeping'));
     a.mov(edx, dword(L('ticks')));
-    a.cmp(edx, dword(ebx, P_WAIT));
-    a.jae(L('.wake'), 'its wake-up tick has come');
+    a.sub(edx, dword(ebx, P_WAIT), 'EDX = ticks - wake-up tick, modulo 2^32');
+    a.jns(L('.wake'), 'its wake-up tick has come: the difference is >= 0 read as signed, even across the wrap');
     a.label('.not_sleeping');
     a.cmp(eax, PS_WAIT_INPUT);
     a.jne(L('.skip'));
@@ -100,9 +119,11 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.label('.skip');
     a.dec(ecx);
     a.jnz(L('.next'));
-    a.sti('nothing can run: idle until the next interrupt');
+    a.mov(dword(L('sched_idle')), 1, 'nothing can run: the ticks from now on are idle time, nobody\'s');
+    a.sti('idle until the next interrupt');
     a.hlt('(sti takes effect after hlt starts, so no interrupt is lost in between)');
     a.cli();
+    a.mov(dword(L('sched_idle')), 0);
     a.jmp(L('.scan'));
     a.label('.wake');
     a.mov(dword(ebx, P_STATE), PS_RUNNABLE);
@@ -135,6 +156,13 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
 
     a.section('sched_block: EAX = state, EDX = wait value (wake-up tick, pid); the scheduler wakes us');
     a.label('sched_block');
+    a.push(eax);
+    a.push(edx);
+    a.mov(eax, dword(L('proc_current')));
+    a.xor(edx, edx);
+    a.call(L('con_user_emit'), 'show its unfinished output line (a prompt before read()) while it waits');
+    a.pop(edx);
+    a.pop(eax);
     a.mov(ecx, dword(L('proc_current')));
     a.mov(dword(ecx, P_WAIT), edx);
     a.mov(dword(ecx, P_STATE), eax);
@@ -142,8 +170,13 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
 
     a.section('sched_tick: called by pit_irq on every tick');
     a.label('sched_tick');
+    a.cmp(dword(L('sched_idle')), 0);
+    a.je(L('.busy'));
+    a.inc(dword(L('idle_ticks')), 'the CPU was halted: nobody ran, not even the process that blocked last');
+    a.ret();
+    a.label('.busy');
     a.mov(eax, dword(L('proc_current')));
-    a.inc(dword(eax, P_TICKS), 'charge the tick to whoever was running');
+    a.inc(dword(eax, P_TICKS), 'charge the tick to the process that was running');
     a.dec(dword(L('quantum_left')));
     a.jg(L('.done'), 'ticks left in this quantum');
     a.mov(dword(L('need_resched')), 1, 'quantum used up: switch before returning to ring 3');

@@ -1,10 +1,18 @@
 // COM1 in protected mode: the kernel's console.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, L, byte, chr } from '../toolchain/x86/operands.ts';
+import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, edi, ebp, esp, L, byte, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
 import {
   COM1, FCR_ENABLE_CLEAR_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
   UART_IER, UART_LCR, UART_LSR, UART_MCR, UART_THR,
 } from '../boot/serial16.ts';
+import { MAX_PROCS, PROC_SIZE } from './proc.ts';
+
+export const CON_DEFER_SIZE = constant('CON_DEFER_SIZE', 1024, 'bytes in the deferred-message ring (a power of two): interrupt-time lines wait here');
+const PROC_SIZE_SHIFT = 6;
+if (PROC_SIZE.c.value !== 1 << PROC_SIZE_SHIFT) throw new Error('serial.ts assumes PROC_SIZE = 64');
+/** con_ubuf + (entry - proc_table) * LINE_SCALE = that slot's buffer: CON_LINE_MAX = PROC_SIZE * LINE_SCALE. */
+const LINE_SCALE = 2;
+export const CON_LINE_MAX = constant('CON_LINE_MAX', 128, 'bytes of a user line kept until its LF; a longer line goes out in pieces');
 
 export const serial = defineModule({
   name: 'serial',
@@ -16,17 +24,65 @@ the same way the boot stages did (115200 baud, 8N1, FIFOs on), because the
 kernel must not depend on what an earlier stage left behind.  Output is
 polled: wait for LSR.THRE, then write THR.
 
+The console keeps lines whole.  Four kinds of code print, and without rules
+their bytes would mix ("[kernel] inter[pit] first tick ..."):
+  - the kernel task (boot messages, the shell) runs with interrupts ON, so
+    an interrupt can arrive between any two of its bytes;
+  - interrupt handlers (the first timer tick, Ctrl-C's "[proc] pid N
+    killed", an unexpected IRQ) print whenever their interrupt comes;
+  - system calls (write, strace lines, "[proc] ... exited") run with
+    interrupts OFF: int 0x80 is an interrupt gate (syscall.asm), so one
+    write() is never interrupted and never preempted half-way;
+  - user programs build a line from several write() calls ("[spin] pid ",
+    "1", " step ", ...) and can be preempted BETWEEN any two of them.
+The rules:
+  1. serial_putc is atomic: it sends a byte and updates the console state
+     with interrupts off (pushfd; cli ... popfd), so "is a line in
+     progress?" (con_col) is always true of the bytes already on the wire.
+  2. The line lock.  pic_irq calls console_irq_enter, which notes whether
+     the interrupted code was in the middle of a kernel line.  If it was,
+     everything the handler prints goes to a deferred ring (con_defer_buf,
+     CON_DEFER_SIZE bytes) instead of the wire; the interrupted line ends
+     first, and its LF flushes the ring - whole lines, in order.  If the
+     line stays unfinished because its writer blocks (the shell's prompt
+     while it waits for a key), schedule() flushes the ring on a fresh line
+     (console_sync).  A handler that found the line empty prints directly:
+     it runs with interrupts off, so its own line cannot be torn.
+  3. User output is line-buffered in the kernel, per process (con_ubuf,
+     CON_LINE_MAX bytes each): sys_write stores bytes with con_user_putc;
+     the LF sends the whole line at once (LF -> CR LF, ONLCR).  A partial
+     line goes out when the buffer is full, when the process blocks (a
+     prompt before read() must be visible) and when it ends.
+  4. Every line has one writer.  The console remembers who owns the open
+     line (con_owner): a process entry for user output, the entry with bit
+     0 set for the kernel printing on behalf of that process (pid 0: the
+     kernel task's boot messages, prompt and echo).  Whoever starts output
+     while another writer's partial line is open - a "tsk> " prompt while
+     a background program's exit is reported, a user prompt before read(),
+     a user line longer than CON_LINE_MAX - starts a fresh line first.
+Cost: interrupts wait at most one character (one THRE poll and one OUT);
+no line is ever printed with interrupts off as a whole, which at a real
+115200 baud would block the timer for up to ~10 ms per 128-byte line.
+
 Routines (kernel calling convention: arguments in EAX, EDX, ECX; EBX, ESI,
 EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
   serial_init
-  serial_putc        AL = byte
+  serial_putc        AL = byte (the kernel's own output)
   serial_puts        EAX = NUL-terminated string
+  serial_put_escaped EAX = NUL-terminated string of untrusted bytes: control
+                     bytes, DEL, bytes >= 80h and backslash shown as \\xHH / \\\\
   serial_put_hex32   EAX = value, 8 hex digits (no 0x)
   serial_put_hex8    AL = value, 2 hex digits
   serial_put_dec     EAX = unsigned value in decimal
   serial_put_int     EAX = signed value in decimal
   serial_put_hex     EAX = value as 0x and hex digits, no leading zeros
-  serial_newline     CR LF`,
+  serial_newline     CR LF
+  console_irq_enter / console_irq_leave   around an IRQ handler (pic.asm)
+  console_sync       flush deferred interrupt-time lines (schedule())
+  console_panic      flush everything and start a fresh line (kernel exceptions)
+  con_user_putc      AL = byte written by the current process (sys_write)
+  con_user_emit      EAX = process entry, EDX = 1 to end the line: send its buffer
+  con_user_end       EAX = process entry that ends: send its unfinished line`,
   spec: ['TI PC16550D data sheet: registers (Table 2), LSR bit 5 THRE, divisor latch'],
   emit(a) {
     const out = (reg: Expr, value: Expr, why: string) => {
@@ -44,7 +100,19 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     out(UART_MCR, MCR_DTR_RTS_OUT2, 'DTR, RTS, and OUT2 (which gates the IRQ line on PCs)');
     a.ret();
 
-    a.label('serial_putc', 'AL = byte');
+    a.section('the console: serial_putc and the line rules (see the header)');
+    a.bss('con_col', 4, 4, '0: the wire is at the start of a line; 1: a line is in progress');
+    a.bss('con_owner', 4, 4, '0: the line in progress is the kernel\'s; else the process entry whose partial line it is');
+    a.bss('irq_depth', 4, 4, 'interrupt handlers running (pic_irq): non-zero = interrupt context');
+    a.bss('irq_defer', 4, 4, 'non-zero: the interrupted code was mid-line, so this handler\'s output is deferred');
+    a.bss('con_defer_buf', 1024, 4, 'CON_DEFER_SIZE bytes of deferred interrupt-time output');
+    a.bss('con_defer_head', 4, 4, 'next byte the interrupt handler writes');
+    a.bss('con_defer_tail', 4, 4, 'next byte the flush sends');
+    a.bss('con_defer_lost', 4, 4, 'deferred bytes dropped because the ring was full');
+    a.bss('con_ubuf', 8 * 128, 4, 'MAX_PROCS user line buffers of CON_LINE_MAX bytes');
+    a.bss('con_ulen', 8 * 4, 4, 'bytes in each user line buffer');
+
+    a.label('serial_raw_putc', 'AL = byte: poll THRE, send it (no console rules)');
     a.mov(ecx, eax, 'keep the byte: in al, dx overwrites AL');
     a.mov(dx, COM1.add(UART_LSR));
     a.label('.wait');
@@ -54,6 +122,95 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.mov(eax, ecx);
     a.mov(dx, COM1.add(UART_THR));
     a.out(dx, al);
+    a.ret();
+
+    a.label('con_out', 'AL = byte: send it and track whether a line is in progress (interrupts off)');
+    a.call(L('serial_raw_putc'), 'returns EAX = the byte');
+    a.cmp(al, 10);
+    a.je(L('.eol'));
+    a.mov(dword(L('con_col')), 1);
+    a.ret();
+    a.label('.eol');
+    a.mov(dword(L('con_col')), 0, 'LF ends the line');
+    a.ret();
+
+    a.label('con_break_line', 'end the line in progress, if any (CR LF); the next line is the kernel\'s');
+    a.mov(dword(L('con_owner')), 0);
+    a.cmp(dword(L('con_col')), 0);
+    a.je(L('.done'));
+    a.mov(al, 13);
+    a.call(L('con_out'));
+    a.mov(al, 10);
+    a.call(L('con_out'));
+    a.label('.done');
+    a.ret();
+
+    a.label('con_defer', 'AL = byte: append it to the deferred ring (interrupts off)');
+    a.mov(ecx, dword(L('con_defer_head')));
+    a.lea(edx, mem(ecx, 1));
+    a.and(edx, CON_DEFER_SIZE.sub(1), 'EDX = slot after head');
+    a.cmp(edx, dword(L('con_defer_tail')));
+    a.je(L('.full'));
+    a.mov(byte({ base: ecx, disp: L('con_defer_buf') }), al);
+    a.mov(dword(L('con_defer_head')), edx);
+    a.ret();
+    a.label('.full');
+    a.inc(dword(L('con_defer_lost')), 'cannot happen with the kernel\'s messages (at most 7 Ctrl-C lines and one tick line)');
+    a.ret();
+
+    a.label('con_flush_deferred', 'send the deferred ring, on a fresh line (interrupts off)');
+    a.mov(ecx, dword(L('con_defer_tail')));
+    a.cmp(ecx, dword(L('con_defer_head')));
+    a.je(L('.done'), 'nothing deferred (the usual case)');
+    a.call(L('con_break_line'));
+    a.label('.next');
+    a.mov(ecx, dword(L('con_defer_tail')));
+    a.cmp(ecx, dword(L('con_defer_head')));
+    a.je(L('.end'));
+    a.movzx(eax, byte({ base: ecx, disp: L('con_defer_buf') }));
+    a.inc(ecx);
+    a.and(ecx, CON_DEFER_SIZE.sub(1));
+    a.mov(dword(L('con_defer_tail')), ecx);
+    a.call(L('con_out'));
+    a.jmp(L('.next'));
+    a.label('.end');
+    a.jmp(L('con_break_line'), 'handlers print whole lines; end one anyway if the ring overflowed mid-line');
+    a.label('.done');
+    a.ret();
+
+    a.label('serial_putc', 'AL = byte');
+    a.pushfd();
+    a.cli('rule 1: the byte and the console state change together');
+    a.push(eax);
+    a.cmp(dword(L('irq_depth')), 0);
+    a.je(L('.direct'));
+    a.cmp(dword(L('irq_defer')), 0);
+    a.je(L('.direct'));
+    a.call(L('con_defer'), 'rule 2: an interrupt came mid-line - this waits for that line to end');
+    a.jmp(L('.out'));
+    a.label('.direct');
+    a.mov(ecx, dword(L('proc_current')));
+    a.or(ecx, 1, 'ECX = us: the kernel printing for the current process (odd: user output owners are entries, 64-aligned)');
+    a.cmp(dword(L('con_col')), 0);
+    a.je(L('.own'), 'at the start of a line: it is ours');
+    a.cmp(dword(L('con_owner')), ecx);
+    a.je(L('.put'), 'continuing our own line');
+    a.push(ecx);
+    a.call(L('con_break_line'), 'rule 4: someone else\'s partial line is open (a prompt, a user line) - start a fresh one');
+    a.pop(ecx);
+    a.label('.own');
+    a.mov(dword(L('con_owner')), ecx);
+    a.label('.put');
+    a.mov(eax, dword(esp), 'the byte');
+    a.call(L('con_out'));
+    a.cmp(al, 10);
+    a.jne(L('.out'));
+    a.cmp(dword(L('irq_depth')), 0);
+    a.jne(L('.out'), '(a handler\'s own line: nothing can be deferred behind it)');
+    a.call(L('con_flush_deferred'), 'a kernel line ended: lines that interrupts deferred go out now');
+    a.label('.out');
+    a.pop(eax);
+    a.popfd('interrupts as they were');
     a.ret();
 
     a.label('serial_puts', 'EAX = NUL-terminated string');
@@ -164,5 +321,190 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.pop(eax);
     a.neg(eax, 'two\'s complement: the magnitude (0x80000000 stays itself, read unsigned: 2147483648)');
     a.jmp(L('serial_put_dec'));
+
+    a.section('serial_put_escaped: EAX = string from outside (the cmdline): printable ASCII as is, other bytes as \\xHH');
+    a.label('serial_put_escaped');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.label('.next');
+    a.mov(al, byte(ebx));
+    a.test(al, al);
+    a.jz(L('.done'));
+    a.cmp(al, chr('\\'));
+    a.je(L('.backslash'));
+    a.cmp(al, chr(' '));
+    a.jb(L('.hex'), 'a control byte (ESC would start a terminal escape sequence)');
+    a.cmp(al, chr('~'));
+    a.ja(L('.hex'), 'DEL and bytes >= 80h');
+    a.call(L('serial_putc'));
+    a.jmp(L('.step'));
+    a.label('.backslash');
+    a.call(L('serial_putc'), 'a backslash is doubled, so "\\x1b" in the output always means the byte 1Bh');
+    a.mov(al, chr('\\'));
+    a.call(L('serial_putc'));
+    a.jmp(L('.step'));
+    a.label('.hex');
+    a.mov(al, chr('\\'));
+    a.call(L('serial_putc'));
+    a.mov(al, chr('x'));
+    a.call(L('serial_putc'));
+    a.movzx(eax, byte(ebx));
+    a.call(L('serial_put_hex8_lower'));
+    a.label('.step');
+    a.inc(ebx);
+    a.jmp(L('.next'));
+    a.label('.done');
+    a.pop(ebx);
+    a.ret();
+
+    a.label('serial_put_hex8_lower', 'AL = value: 2 lowercase hex digits (the \\xHH of C and JavaScript)');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.shr(al, 4);
+    a.call(L('.nibble'));
+    a.mov(eax, ebx);
+    a.and(al, 0x0f);
+    a.call(L('.nibble'));
+    a.pop(ebx);
+    a.ret();
+    a.label('.nibble');
+    a.add(al, chr('0'));
+    a.cmp(al, chr('9'));
+    a.jbe(L('serial_putc'));
+    a.add(al, chr('a').sub(chr('9')).sub(1), "skip to 'a'");
+    a.jmp(L('serial_putc'));
+
+    a.section('interrupt context and the deferred ring (rule 2)');
+    a.label('console_irq_enter', 'called by pic_irq before a handler (interrupts off)');
+    a.cmp(dword(L('irq_depth')), 0);
+    a.jne(L('.nested'));
+    a.mov(ecx, dword(L('proc_current')));
+    a.or(ecx, 1);
+    a.xor(eax, eax);
+    a.cmp(dword(L('con_owner')), ecx);
+    a.jne(L('.set'), 'the open line (if any) is not the interrupted code\'s: rule 4 breaks it, no need to wait');
+    a.mov(eax, dword(L('con_col')), 'the interrupted kernel code is mid-line: this handler\'s lines wait for its end');
+    a.label('.set');
+    a.mov(dword(L('irq_defer')), eax);
+    a.label('.nested');
+    a.inc(dword(L('irq_depth')));
+    a.ret();
+
+    a.label('console_irq_leave', 'called by pic_irq after the handler');
+    a.dec(dword(L('irq_depth')));
+    a.ret();
+
+    a.label('console_sync', 'flush deferred lines now (schedule(): the writer of the unfinished line is leaving the CPU)');
+    a.pushfd();
+    a.cli();
+    a.call(L('con_flush_deferred'));
+    a.popfd();
+    a.ret();
+
+    a.label('console_panic', 'a kernel exception: leave interrupt context, flush, and start a fresh line for the dump');
+    a.pushfd();
+    a.cli();
+    a.mov(dword(L('irq_depth')), 0, 'the dump must reach the wire even if the fault was in a handler');
+    a.call(L('con_flush_deferred'));
+    a.call(L('con_break_line'));
+    a.popfd();
+    a.ret();
+
+    a.section('user output, line-buffered per process (rule 3)');
+    a.label('con_user_putc', 'AL = a byte the current process writes (sys_write, interrupts off)');
+    a.mov(ecx, dword(L('proc_current')));
+    a.sub(ecx, L('proc_table'), 'ECX = slot * PROC_SIZE');
+    a.cmp(al, 10);
+    a.je(L('.eol'));
+    a.mov(edx, ecx);
+    a.shr(edx, PROC_SIZE_SHIFT - 2, 'EDX = slot * 4: its con_ulen entry');
+    a.push(ebx);
+    a.mov(ebx, dword({ base: edx, disp: L('con_ulen') }));
+    a.mov(byte({ base: ebx, index: ecx, scale: LINE_SCALE, disp: L('con_ubuf') }), al, 'con_ubuf + slot * CON_LINE_MAX + length');
+    a.inc(ebx);
+    a.mov(dword({ base: edx, disp: L('con_ulen') }), ebx);
+    a.cmp(ebx, CON_LINE_MAX);
+    a.pop(ebx);
+    a.jb(L('.done'));
+    a.mov(eax, dword(L('proc_current')));
+    a.xor(edx, edx, 'full: send what we have; the line goes on');
+    a.jmp(L('con_user_emit'));
+    a.label('.eol');
+    a.mov(eax, dword(L('proc_current')));
+    a.mov(edx, 1, 'LF: the line is complete');
+    a.jmp(L('con_user_emit'));
+    a.label('.done');
+    a.ret();
+
+    a.label('con_user_end', 'EAX = process entry: it ends (or is killed) - send its unfinished line, ended with CR LF');
+    a.mov(ecx, eax);
+    a.sub(ecx, L('proc_table'));
+    a.shr(ecx, PROC_SIZE_SHIFT - 2);
+    a.cmp(dword({ base: ecx, disp: L('con_ulen') }), 0);
+    a.je(L('.done'), 'nothing buffered');
+    a.mov(edx, 1);
+    a.jmp(L('con_user_emit'));
+    a.label('.done');
+    a.ret();
+
+    a.label('con_user_emit', 'EAX = process entry, EDX = 1: end the line (CR LF); 0: leave it open. Sends and empties its buffer');
+    a.push(ebx); a.push(esi); a.push(edi); a.push(ebp);
+    a.pushfd();
+    a.cli();
+    a.mov(ebx, eax, 'EBX = entry');
+    a.mov(ebp, edx, 'EBP = end the line?');
+    a.mov(esi, ebx);
+    a.sub(esi, L('proc_table'));
+    a.mov(ecx, esi);
+    a.shr(ecx, PROC_SIZE_SHIFT - 2);
+    a.add(ecx, L('con_ulen'), 'ECX = &con_ulen[slot]');
+    a.lea(esi, mem({ index: esi, scale: LINE_SCALE, disp: L('con_ubuf') }), 'ESI = the buffer');
+    a.mov(edi, esi);
+    a.add(edi, dword(ecx), 'EDI = its end');
+    a.mov(dword(ecx), 0, 'empty from now on');
+    a.mov(eax, edi);
+    a.sub(eax, esi);
+    a.or(eax, ebp);
+    a.jz(L('.out'), 'nothing buffered and no line end: nothing to do');
+    const sendAll = (put: string) => {
+      a.label(`.${put}_next`);
+      a.cmp(esi, edi);
+      a.jae(L(`.${put}_end`));
+      a.mov(al, byte(esi));
+      a.call(L(put));
+      a.inc(esi);
+      a.jmp(L(`.${put}_next`));
+      a.label(`.${put}_end`);
+      a.test(ebp, ebp);
+      a.jz(L('.out'));
+      a.mov(al, 13, 'LF -> CR LF, as a terminal driver does (ONLCR)');
+      a.call(L(put));
+      a.mov(al, 10);
+      a.call(L(put));
+    };
+    a.cmp(dword(L('irq_depth')), 0);
+    a.je(L('.direct'));
+    a.cmp(dword(L('irq_defer')), 0);
+    a.je(L('.direct'));
+    a.comment('Interrupt context mid-line: a process ended by Ctrl-C leaves its partial line in the ring.');
+    sendAll('con_defer');
+    a.jmp(L('.out'));
+    a.label('.direct');
+    a.cmp(dword(L('con_col')), 0);
+    a.je(L('.mine'));
+    a.cmp(dword(L('con_owner')), ebx);
+    a.je(L('.mine'), 'continuing our own partial line');
+    a.call(L('con_break_line'), 'rule 4: someone else\'s line is open - start a fresh one');
+    a.label('.mine');
+    a.mov(dword(L('con_owner')), ebx);
+    sendAll('con_out');
+    a.mov(dword(L('con_owner')), 0, 'the line is over: the next one may be anybody\'s');
+    a.cmp(dword(L('irq_depth')), 0);
+    a.jne(L('.out'));
+    a.call(L('con_flush_deferred'), 'a line ended: deferred interrupt-time lines go out');
+    a.label('.out');
+    a.popfd();
+    a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
+    a.ret();
   },
 });

@@ -21,8 +21,11 @@ The CS shown is the one the CPU saved in the trap frame: its low two bits
 (3) are the privilege level the call came from - the same bits
 syscall_handler checks.  Arguments are printed in hex, as many as the call
 takes (syscall_argc, generated from SYSCALLS); an unknown number is shown
-as "syscall 0x..".  Output of the call itself (write) comes between the two
-lines; exit has no "<-" line, because it does not return.`,
+as "syscall 0x..".  Output of the call itself (a write that ends a line)
+comes between the two lines - a program's output is line-buffered
+(serial.asm), so a line built from several writes appears whole, at the
+write of its LF, never split by trace lines.  exit has no "<-" line,
+because it does not return.`,
   emit(a) {
     a.bss('strace_on', 4, 4, '1 when the cmdline says strace=1');
 

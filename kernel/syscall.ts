@@ -51,13 +51,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.cmp(ebx, edi);
     a.jae(L('.done'));
     a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
-    a.cmp(al, 10);
-    a.jne(L('.put'));
-    a.mov(al, 13, 'LF -> CR LF, as a terminal driver does (ONLCR)');
-    a.call(L('serial_putc'));
-    a.mov(al, 10);
-    a.label('.put');
-    a.call(L('serial_putc'));
+    a.call(L('con_user_putc'), 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
     a.inc(ebx);
     a.jmp(L('.next'));
     a.label('.done');
@@ -169,7 +163,12 @@ interrupts and exceptions ignore the DPL.)
 Interrupt gate or trap gate?  Both switch to the kernel stack the same way;
 an interrupt gate also clears IF, a trap gate leaves it.  tskernel uses an
 interrupt gate: the whole kernel runs with interrupts off, so a system call
-is never interrupted half-way and needs no locks.  A call that must wait
+is never interrupted half-way and needs no locks - one write() is never
+preempted in the middle (a program is preempted only between two calls).
+write() does not send bytes straight to the UART: they go into the
+process's line buffer (serial.asm, con_user_putc) and a line goes out whole
+at its LF, so lines that programs build from several write() calls do not
+mix with other programs' or the kernel's lines.  A call that must wait
 (sleep, read, yield) does not spin: it blocks in the scheduler, where
 interrupts are enabled while the CPU idles.  (xv6 uses a trap gate and
 locks instead; Linux too.)
