@@ -8,8 +8,12 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import { CMDLINE_MAX } from '../kernel/fw_cfg.ts';
 
 export const QEMU_BIN = 'qemu-system-i386';
+
+/** The longest cmdline the kernel reads (kernel/fw_cfg.ts); a longer one is refused here with a clear message. */
+export const CMDLINE_MAX_BYTES = CMDLINE_MAX.c.value as number;
 
 export interface QemuOptions {
   /** Raw disk image to boot (build/tsk.img). */
@@ -53,7 +57,8 @@ export const MACHINES = ['pc', 'q35'] as const;
 export type Machine = (typeof MACHINES)[number];
 
 export const DEFAULT_MEM_MIB = 32;
-export const MIN_MEM_MIB = 4;
+/** 1, so that too little memory is the kernel's own message ('[mem] ... needs N KiB'), not ours. */
+export const MIN_MEM_MIB = 1;
 export const MAX_MEM_MIB = 3072;
 
 /** QEMU exit statuses (DESIGN.md §4). isa-debug-exit makes QEMU exit with (v << 1) | 1. */
@@ -100,7 +105,8 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
   }
   if (o.cmdline !== undefined) {
     if (/[\n\r\0]/.test(o.cmdline)) throw new QemuOptionError('the cmdline may not contain a newline or NUL byte');
-    if (o.cmdline.length > 255) throw new QemuOptionError(`the cmdline is ${o.cmdline.length} characters; the kernel keeps at most 255`);
+    const bytes = Buffer.byteLength(o.cmdline, 'utf8');
+    if (bytes > CMDLINE_MAX_BYTES) throw new QemuOptionError(`the cmdline is ${bytes} bytes; the kernel reads at most ${CMDLINE_MAX_BYTES} (CMDLINE_MAX in kernel/fw_cfg.ts)`);
     if (o.cmdline.length > 0) args.push('-fw_cfg', `name=opt/tsk/cmdline,string=${escapeOption(o.cmdline)}`);
   }
   if (o.resetLog !== undefined) args.push('-d', 'cpu_reset', '-D', o.resetLog);

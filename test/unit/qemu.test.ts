@@ -25,8 +25,17 @@ describe('qemuCommand', () => {
     expect(escapeOption('a,b')).toBe('a,,b');
     expect(qemuCommand({ image: 'x', cmdline: 'echo=a,b' }).args).toContain('name=opt/tsk/cmdline,string=echo=a,,b');
   });
+  it('passes 1 MiB on, so the kernel itself reports too little memory', () => {
+    expect(qemuCommand({ image: 'x', memMiB: 1 }).args.join(' ')).toContain('-m 1 ');
+  });
+  it('takes a cmdline up to the kernel\'s 4096 bytes, counted in bytes, and refuses a longer one', () => {
+    expect(qemuCommand({ image: 'x', cmdline: 'a'.repeat(4096) }).args.join(' ')).toContain('a'.repeat(4096));
+    expect(() => qemuCommand({ image: 'x', cmdline: 'a'.repeat(4097) })).toThrow(/4097 bytes; the kernel reads at most 4096/);
+    expect(() => qemuCommand({ image: 'x', cmdline: 'é'.repeat(2049) })).toThrow(/4098 bytes/);
+  });
   it('rejects bad input with the value named', () => {
-    expect(() => qemuCommand({ image: 'x', memMiB: 2 })).toThrow(/not '2'/);
+    expect(() => qemuCommand({ image: 'x', memMiB: 0 })).toThrow(/not '0'/);
+    expect(() => qemuCommand({ image: 'x', memMiB: 1.5 })).toThrow(/not '1.5'/);
     expect(() => qemuCommand({ image: 'x', cmdline: 'a\nb' })).toThrow(/newline/);
     expect(() => qemuCommand({ image: 'x', cpu: '486; rm' })).toThrow(/'486; rm'/);
   });
