@@ -5,6 +5,7 @@ import {
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
 import { putDec, putHex32, say } from './print.ts';
+import { RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
 import { emitNameTable } from './name_table.ts';
 
 export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded');
@@ -76,8 +77,14 @@ const COMMANDS: readonly Command[] = [
     a.pop(ebx);
     a.ret();
   } },
-  { name: 'uart', usage: 'uart', doc: 'serial receive buffer state and overflow count', emit: (a) => {
-    say(a, 'sh_msg_uart'); putDec(a, dword(L('rx_overflow')));
+  { name: 'uart', usage: 'uart', doc: 'serial receive buffer: bytes waiting, flow control, dropped bytes', emit: (a) => {
+    say(a, 'sh_msg_uart');
+    a.mov(eax, dword(L('rx_head')));
+    a.sub(eax, dword(L('rx_tail')));
+    a.and(eax, RX_BUF_SIZE.sub(1), 'bytes waiting in the ring (a snapshot: the interrupt may add more)');
+    a.call(L('serial_put_dec'));
+    say(a, 'sh_msg_uart_held'); putDec(a, dword(L('rx_held')));
+    say(a, 'sh_msg_uart_dropped'); putDec(a, dword(L('rx_overflow')));
     a.jmp(L('serial_newline'));
   } },
   { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 32-255)', emit: (a) => {
@@ -229,9 +236,14 @@ Line editing: printable ASCII is echoed and stored; backspace (08h) or DEL
 (7Fh) erases the last character ("\\b \\b" on the terminal); CR or LF ends the
 line (an LF right after a CR is the same line end); every other byte is
 ignored.  A line longer than LINE_MAX characters is reported and discarded
-whole - the buffer never grows past LINE_MAX + 1 bytes.  Unknown commands and
-bad arguments get a one-line error; nothing a user types stops the shell,
-except "poweroff".
+whole - the buffer never grows past LINE_MAX + 1 bytes - and the next line
+starts fresh.  No typed byte is lost on the way (uart_rx.asm holds input
+back while its buffer is full), so a paste of any length reaches the shell
+whole.  Should the UART itself ever lose bytes (an overrun), uart_getc
+returns RX_LOST at that place and the shell says "input overrun" and
+discards that line: a line with a gap could be the end of one command glued
+to the start of the next.  Unknown commands and bad arguments get a
+one-line error; nothing a user types stops the shell, except "poweroff".
 
 Commands (a table in kernel/shell.ts; dispatch and help are generated from it):
 ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}
@@ -245,6 +257,7 @@ panic, and those with an error code would leave the stack one word short.`,
     a.bss('line_buf', 128, 4, 'the line being edited (LINE_MAX characters + NUL)');
     a.bss('line_len', 4, 4, 'characters in line_buf');
     a.bss('line_too_long', 4, 4, '1 when the current line overflowed');
+    a.bss('line_lost', 4, 4, '1 when input was lost (UART overrun) in the current line');
     a.bss('last_was_cr', 4, 4, '1 right after a CR, so that CR LF ends one line, not two');
     a.bss('shell_idtr', 8, 4, 'sidt stores IDTR here');
     a.bss('shell_pids', 8 * 4, 4, 'pids started by one run command');
@@ -255,6 +268,11 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('.prompt');
     say(a, 'sh_msg_prompt');
     a.call(L('shell_readline'));
+    a.cmp(eax, RX_LOST);
+    a.jne(L('.not_lost'));
+    say(a, 'sh_msg_overrun');
+    a.jmp(L('.prompt'));
+    a.label('.not_lost');
     a.cmp(eax, -1);
     a.jne(L('.length_ok'));
     say(a, 'sh_msg_too_long');
@@ -265,13 +283,20 @@ panic, and those with an error code would leave the stack one word short.`,
     a.call(L('shell_execute'));
     a.jmp(L('.prompt'));
 
-    a.section('shell_readline: edit one line into line_buf; EAX = length, or -1 if it was too long');
+    a.section('shell_readline: edit one line into line_buf; EAX = length, -1 if it was too long, RX_LOST if input was lost in it');
     a.label('shell_readline');
     a.push(ebx);
     a.xor(ebx, ebx, 'EBX = length');
     a.mov(dword(L('line_too_long')), 0);
+    a.mov(dword(L('line_lost')), 0);
     a.label('.next');
     a.call(L('uart_getc'));
+    a.cmp(eax, RX_LOST);
+    a.jne(L('.byte'));
+    a.mov(dword(L('line_lost')), 1, 'input was lost: this line is not what was typed');
+    a.jmp(L('.next'));
+
+    a.label('.byte');
     a.cmp(al, ASCII_LF);
     a.jne(L('.not_lf'));
     a.cmp(dword(L('last_was_cr')), 0);
@@ -313,8 +338,12 @@ panic, and those with an error code would leave the stack one word short.`,
     a.call(L('serial_newline'));
     a.mov(eax, ebx);
     a.cmp(dword(L('line_too_long')), 0);
-    a.je(L('.out'));
+    a.je(L('.check_lost'));
     a.mov(eax, -1);
+    a.label('.check_lost');
+    a.cmp(dword(L('line_lost')), 0);
+    a.je(L('.out'));
+    a.mov(eax, RX_LOST, 'a line with a gap is never run: it could glue two commands into one');
     a.label('.out');
     a.pop(ebx);
     a.ret();
@@ -404,7 +433,10 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('sh_msg_slave'); a.db(' slave=0x', 0);
     a.label('sh_msg_spurious7'); a.db('[pic] spurious IRQ7=', 0);
     a.label('sh_msg_spurious15'); a.db(' IRQ15=', 0);
-    a.label('sh_msg_uart'); a.db('[uart] rx buffer 256 bytes, overflowed bytes: ', 0);
+    a.label('sh_msg_uart'); a.db('[uart] rx buffer 256 bytes, waiting: ', 0);
+    a.label('sh_msg_uart_held'); a.db(', input held (buffer full): ', 0);
+    a.label('sh_msg_uart_dropped'); a.db(' times, dropped bytes: ', 0);
+    a.label('sh_msg_overrun'); a.db('[shell] input overrun: bytes were lost in this line; ignored\r\n', 0);
     a.label('sh_msg_raising'); a.db('[shell] int: raising vector ', 0);
     a.label('sh_msg_returned'); a.db('[shell] int: returned from vector ', 0);
     a.label('sh_msg_int_exception'); a.db('[shell] int: refusing vector ', 0);

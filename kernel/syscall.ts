@@ -87,6 +87,8 @@ export const SYSCALLS: readonly Syscall[] = [
     a.xor(edi, edi, 'EDI = bytes stored');
     a.label('.next');
     a.call(L('uart_getc'), 'blocks this process until a byte arrives (others run meanwhile)');
+    a.test(eax, eax);
+    a.js(L('.next'), 'RX_LOST: input was lost here (a UART overrun; never with flow control) - skip the marker');
     a.cmp(al, 10);
     a.jne(L('.not_lf'));
     a.cmp(byte(L('read_last_cr')), 0);
