@@ -4,6 +4,7 @@ import {
   al, eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant, chr
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
+import { P_BACKGROUND } from './proc.ts';
 import { putDec, putHex32, say } from './print.ts';
 import { RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
 import { emitNameTable } from './name_table.ts';
@@ -175,7 +176,22 @@ const COMMANDS: readonly Command[] = [
     a.jmp(L('.out'));
     a.label('.wait');
     a.cmp(dword(L('shell_background')), 0);
-    a.jne(L('.out'), 'background: back to the prompt now');
+    a.je(L('.foreground'));
+    a.comment('Background: the programs do not get the console (read(0) returns 0); back to the prompt.');
+    a.comment('They have not run yet - the kernel task is never preempted - so no read() has begun.');
+    a.xor(ebx, ebx);
+    a.label('.mark');
+    a.cmp(ebx, edi);
+    a.jae(L('.out'));
+    a.mov(eax, dword({ index: ebx, scale: 4, disp: L('shell_pids') }));
+    a.call(L('proc_find'));
+    a.test(eax, eax);
+    a.jz(L('.marked'), '(cannot happen: it has not run, so it has not ended)');
+    a.mov(dword(eax, P_BACKGROUND), 1);
+    a.label('.marked');
+    a.inc(ebx);
+    a.jmp(L('.mark'));
+    a.label('.foreground');
     a.xor(ebx, ebx);
     a.label('.next_pid');
     a.cmp(ebx, edi);
@@ -244,6 +260,13 @@ returns RX_LOST at that place and the shell says "input overrun" and
 discards that line: a line with a gap could be the end of one command glued
 to the start of the next.  Unknown commands and bad arguments get a
 one-line error; nothing a user types stops the shell, except "poweroff".
+
+The console has one reader at a time.  "run" without & gives it to the
+programs it starts: the shell waits for them and reads nothing meanwhile.
+"run ... &" returns to the prompt and the shell keeps the console: the
+background programs' read(0) returns 0, end of file, as if their input were
+/dev/null (what a Unix shell without job control does, POSIX XCU 2.9.3).
+Ctrl-C still stops every user program, foreground or background.
 
 Commands (a table in kernel/shell.ts; dispatch and help are generated from it):
 ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}

@@ -1,5 +1,6 @@
 // The serial console as a hostile user meets it: megabyte pastes of random
-// bytes (nothing may be lost: flow control) - asserted on what the guest printed.
+// bytes (nothing may be lost: flow control) and a background program that
+// would read - asserted on what the guest printed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Session, ensureImage, expectStatus, report, startSession } from '../harness/boot.ts';
 
@@ -99,6 +100,45 @@ describe('console input is lossless with a program running', () => {
       const { dropped } = await uartCounters(s);
       expect(dropped).toBe(0);
       expect(s.lines.slice(from).filter((l) => /unknown command/.test(l)), report({ ...(await s.close()) })).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('one reader at a time: the console belongs to the foreground', () => {
+  it('a background program that reads gets end of file at once; every typed line goes to the shell', async () => {
+    const s = await startSession({ image });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      const from = s.lines.length;
+      s.send('run syscalls &\r');
+      await s.waitFor(/\[syscalls\] read\(0, buf, 64\): type a line$/, { from });
+      for (const word of ['one', 'two', 'three', 'four']) await command(s, `echo ${word}`, new RegExp(`\\[echo\\] ${word}$`));
+      await s.waitFor(/\[proc\] pid 1 exited with code 3$/, { from });
+      // Each of its three reads returned 0 (end of file), none took a line meant for the shell.
+      const reads = s.lines.slice(from).filter((l) => /\[syscalls\] read\(0, buf, (64|3)\) = /.test(l) && !/read\(0, buf, (4097|0)\)/.test(l));
+      expect(reads.map((l) => /read\(0, buf, (\d+)\) = (-?\d+): (.*)$/.exec(l)?.slice(1)), report(await s.close())).toEqual([
+        ['64', '0', ''], ['3', '0', ''], ['64', '0', ''],
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a foreground program gets the lines typed while it runs; the shell gets the console back when it ends', async () => {
+    const s = await startSession({ image });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      const from = s.lines.length;
+      s.send('run syscalls\r');
+      await s.waitFor(/^\[syscalls\] read\(0, buf, 64\): type a line$/, { from });
+      s.send('ping\rabcdef\recho back at the shell\r');
+      await s.waitFor(/^\[syscalls\] read\(0, buf, 64\) = 5: ping$/, { from });
+      await s.waitFor(/^\[syscalls\] read\(0, buf, 3\) = 3: abc$/, { from });
+      await s.waitFor(/^\[syscalls\] read\(0, buf, 64\) = 4: def$/, { from });
+      await s.waitFor(/^\[proc\] pid 1 exited with code 3$/, { from });
+      await s.waitFor(/^\[echo\] back at the shell$/, { from });
     } finally {
       await s.close();
     }
