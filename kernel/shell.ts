@@ -4,6 +4,7 @@ import {
   al, eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant, chr
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
+import { NUM_IRQS, PIC1_VECTOR } from './pic.ts';
 import { P_BACKGROUND } from './proc.ts';
 import { putDec, putHex32, say } from './print.ts';
 import { RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
@@ -14,6 +15,13 @@ export const ASCII_BS = constant('ASCII_BS', 0x08, 'backspace (Ctrl-H)');
 export const ASCII_DEL = constant('ASCII_DEL', 0x7f, 'delete: what most terminals send for the backspace key');
 export const ASCII_CR = constant('ASCII_CR', 0x0d, 'carriage return: Enter on a terminal');
 export const ASCII_LF = constant('ASCII_LF', 0x0a, 'line feed: end of line from a pipe or a script');
+export const ASCII_ESC = constant('ASCII_ESC', 0x1b, 'escape: starts a terminal escape sequence (arrow keys, function keys)');
+export const CSI_FINAL_MIN = constant('CSI_FINAL_MIN', 0x40, 'ECMA-48 5.4: a control sequence ends with a final byte 40h-7Eh ...');
+export const CSI_FINAL_MAX = constant('CSI_FINAL_MAX', 0x7e, '... after parameter bytes 30h-3Fh and intermediate bytes 20h-2Fh');
+export const ESC_NONE = constant('ESC_NONE', 0, 'line_esc: not in an escape sequence');
+export const ESC_START = constant('ESC_START', 1, 'line_esc: after ESC');
+export const ESC_CSI = constant('ESC_CSI', 2, 'line_esc: inside ESC [ ... (CSI: cursor keys on most terminals)');
+export const ESC_SS3 = constant('ESC_SS3', 3, 'line_esc: after ESC O (SS3: cursor keys in "application mode")');
 export const INT_STUB_SIZE = constant('INT_STUB_SIZE', 4, 'each entry of int_stubs: int n (2 bytes), ret, padding');
 
 interface Command {
@@ -88,7 +96,7 @@ const COMMANDS: readonly Command[] = [
     say(a, 'sh_msg_uart_dropped'); putDec(a, dword(L('rx_overflow')));
     a.jmp(L('serial_newline'));
   } },
-  { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 32-255)', emit: (a) => {
+  { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 48-255)', emit: (a) => {
     a.push(ebx);
     a.mov(ebx, eax);
     a.call(L('parse_uint'));
@@ -100,6 +108,8 @@ const COMMANDS: readonly Command[] = [
     a.je(L('.raise'), '#BP is the one exception that returns');
     a.cmp(eax, NUM_EXCEPTIONS);
     a.jb(L('.exception'));
+    a.cmp(eax, PIC1_VECTOR.add(NUM_IRQS));
+    a.jb(L('.irq'), 'vectors 32-47 belong to the 8259A lines');
     a.label('.raise');
     a.mov(ebx, eax);
     say(a, 'sh_msg_raising'); putDec(a, ebx); a.call(L('serial_newline'));
@@ -112,6 +122,13 @@ const COMMANDS: readonly Command[] = [
     a.mov(ebx, eax);
     say(a, 'sh_msg_int_exception'); putDec(a, ebx);
     say(a, 'sh_msg_int_exception_end');
+    a.pop(ebx);
+    a.ret();
+    a.label('.irq');
+    a.mov(ebx, eax);
+    say(a, 'sh_msg_int_exception'); putDec(a, ebx);
+    say(a, 'sh_msg_int_irq'); a.lea(eax, mem(ebx, PIC1_VECTOR.neg())); a.call(L('serial_put_dec'));
+    say(a, 'sh_msg_int_irq_end');
     a.pop(ebx);
     a.ret();
     a.label('.bad');
@@ -251,9 +268,18 @@ uart_rx.asm), and runs the command.
 Line editing: printable ASCII is echoed and stored; backspace (08h) or DEL
 (7Fh) erases the last character ("\\b \\b" on the terminal); CR or LF ends the
 line (an LF right after a CR is the same line end); every other byte is
-ignored.  A line longer than LINE_MAX characters is reported and discarded
-whole - the buffer never grows past LINE_MAX + 1 bytes - and the next line
-starts fresh.  No typed byte is lost on the way (uart_rx.asm holds input
+ignored.  Terminal escape sequences are ignored whole - the arrow and
+function keys send them: ESC [ <parameter bytes 30h-3Fh> <intermediate
+bytes 20h-2Fh> <final byte 40h-7Eh> (CSI, ECMA-48 5.4; up-arrow is ESC [ A)
+and ESC O <final byte> (SS3, "application mode" keys).  The editor keeps
+one state variable (line_esc) and never swallows more than the sequence: a
+control byte inside one (CR, LF, another ESC) ends it and counts as typed,
+so Enter always ends the line; ESC followed by anything but [ or O drops
+only the ESC (Alt-x sends ESC x: the x is typed).
+
+A line longer than LINE_MAX characters is reported and discarded whole -
+the buffer never grows past LINE_MAX + 1 bytes - and the next line starts
+fresh.  No typed byte is lost on the way (uart_rx.asm holds input
 back while its buffer is full), so a paste of any length reaches the shell
 whole.  Should the UART itself ever lose bytes (an overrun), uart_getc
 returns RX_LOST at that place and the shell says "input overrun" and
@@ -274,13 +300,18 @@ ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}
 "int n" calls int_stubs + 4n, a generated table of "int n; ret" - int takes
 its vector as an immediate, so each vector needs its own instruction.  It
 refuses CPU exception vectors other than #BP: those without a handler would
-panic, and those with an error code would leave the stack one word short.`,
-  spec: ['TI PC16550D data sheet (the UART); ASCII control codes BS, CR, LF, DEL'],
+panic, and those with an error code would leave the stack one word short.
+It refuses the IRQ vectors 32-47 too: their handlers believe the 8259A
+sent them - "int 32" would count a timer tick that never happened (and
+charge it to a process), and every IRQ handler ends with an EOI to the PIC
+for an interrupt that is not in service.`,
+  spec: ['TI PC16550D data sheet (the UART); ASCII control codes BS, CR, LF, ESC, DEL', 'ECMA-48 (5th edition) §5.3-5.4: escape and control sequences (CSI, SS3)', 'POSIX XCU 2.9.3 Asynchronous Lists: without job control, a background command\'s standard input is /dev/null'],
   emit(a) {
     a.bss('line_buf', 128, 4, 'the line being edited (LINE_MAX characters + NUL)');
     a.bss('line_len', 4, 4, 'characters in line_buf');
     a.bss('line_too_long', 4, 4, '1 when the current line overflowed');
     a.bss('line_lost', 4, 4, '1 when input was lost (UART overrun) in the current line');
+    a.bss('line_esc', 4, 4, 'escape-sequence state (ESC_*)');
     a.bss('last_was_cr', 4, 4, '1 right after a CR, so that CR LF ends one line, not two');
     a.bss('shell_idtr', 8, 4, 'sidt stores IDTR here');
     a.bss('shell_pids', 8 * 4, 4, 'pids started by one run command');
@@ -317,9 +348,47 @@ panic, and those with an error code would leave the stack one word short.`,
     a.cmp(eax, RX_LOST);
     a.jne(L('.byte'));
     a.mov(dword(L('line_lost')), 1, 'input was lost: this line is not what was typed');
+    a.mov(dword(L('line_esc')), ESC_NONE);
     a.jmp(L('.next'));
 
     a.label('.byte');
+    a.comment('Escape sequences (arrow and function keys) are not text: skip them whole.');
+    a.mov(ecx, dword(L('line_esc')));
+    a.test(ecx, ecx);
+    a.jz(L('.plain'));
+    a.mov(dword(L('line_esc')), ESC_NONE, 'unless this byte continues it, the sequence ends here');
+    a.cmp(ecx, ESC_START);
+    a.jne(L('.in_sequence'));
+    a.cmp(al, chr('['));
+    a.je(L('.csi'));
+    a.cmp(al, chr('O'));
+    a.je(L('.ss3'));
+    a.jmp(L('.plain'), 'ESC and another byte: only the ESC is dropped, the byte counts as typed');
+    a.label('.csi');
+    a.mov(dword(L('line_esc')), ESC_CSI);
+    a.jmp(L('.next'));
+    a.label('.ss3');
+    a.mov(dword(L('line_esc')), ESC_SS3);
+    a.jmp(L('.next'));
+    a.label('.in_sequence');
+    a.cmp(al, CSI_FINAL_MIN);
+    a.jb(L('.not_final'));
+    a.cmp(al, CSI_FINAL_MAX);
+    a.jbe(L('.next'), 'the final byte: the whole sequence is ignored');
+    a.jmp(L('.plain'), 'DEL or a byte above 7Eh cannot be in a sequence: it ends it, and counts');
+    a.label('.not_final');
+    a.cmp(ecx, ESC_SS3);
+    a.je(L('.plain'), 'SS3 is followed by exactly one final byte; anything else ends it');
+    a.cmp(al, chr(' '));
+    a.jb(L('.plain'), 'a control byte (CR, LF, ESC ...) ends a broken sequence and counts: Enter is never swallowed');
+    a.mov(dword(L('line_esc')), ESC_CSI, 'parameter or intermediate byte (20h-3Fh): still inside the CSI');
+    a.jmp(L('.next'));
+    a.label('.plain');
+    a.cmp(al, ASCII_ESC);
+    a.jne(L('.not_esc'));
+    a.mov(dword(L('line_esc')), ESC_START);
+    a.jmp(L('.next'));
+    a.label('.not_esc');
     a.cmp(al, ASCII_LF);
     a.jne(L('.not_lf'));
     a.cmp(dword(L('last_was_cr')), 0);
@@ -463,7 +532,9 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('sh_msg_raising'); a.db('[shell] int: raising vector ', 0);
     a.label('sh_msg_returned'); a.db('[shell] int: returned from vector ', 0);
     a.label('sh_msg_int_exception'); a.db('[shell] int: refusing vector ', 0);
-    a.label('sh_msg_int_exception_end'); a.db(' (CPU exception; only 3 and 32-255 may be raised)\r\n', 0);
+    a.label('sh_msg_int_exception_end'); a.db(' (CPU exception; only 3 and 48-255 may be raised)\r\n', 0);
+    a.label('sh_msg_int_irq'); a.db(' (hardware interrupt IRQ', 0);
+    a.label('sh_msg_int_irq_end'); a.db(' of the 8259A: a software int would fake it, e.g. count a timer tick that never happened; only 3 and 48-255 may be raised)\r\n', 0);
     a.label('sh_msg_int_bad'); a.db("[shell] int: expected a vector number 0-255, got '", 0);
     a.label('sh_msg_quote_end'); a.db("'\r\n", 0);
     a.label('sh_msg_echo'); a.db('[echo] ', 0);

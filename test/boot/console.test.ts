@@ -1,6 +1,7 @@
 // The serial console as a hostile user meets it: megabyte pastes of random
-// bytes (nothing may be lost: flow control) and a background program that
-// would read - asserted on what the guest printed.
+// bytes (nothing may be lost: flow control), a background program that
+// would read, escape sequences from arrow keys, and the shell's int command
+// on IRQ vectors - asserted on what the guest printed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Session, ensureImage, expectStatus, report, startSession } from '../harness/boot.ts';
 
@@ -139,6 +140,48 @@ describe('one reader at a time: the console belongs to the foreground', () => {
       await s.waitFor(/^\[syscalls\] read\(0, buf, 64\) = 4: def$/, { from });
       await s.waitFor(/^\[proc\] pid 1 exited with code 3$/, { from });
       await s.waitFor(/^\[echo\] back at the shell$/, { from });
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('line editor and int command', () => {
+  it('arrow keys (CSI and SS3 sequences) are ignored, a lone ESC costs only itself, Enter is never swallowed', async () => {
+    const s = await startSession({ image });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      const from = s.lines.length;
+      await command(s, '\x1b[A\x1b[Dhelp', /^\[shell\] poweroff\s+power the machine off/);
+      await command(s, 'ec\x1bOAho \x1b[1;5Cone', /^\[echo\] one$/); // SS3 up-arrow, CSI ctrl-right with parameters
+      await command(s, 'echo \x1bxtwo', /^\[echo\] xtwo$/); // ESC + an ordinary byte: only the ESC is dropped
+      await command(s, 'echo three\x1b[12', /^\[echo\] three$/); // a sequence cut short by Enter: Enter still ends the line
+      await command(s, 'echo four', /^\[echo\] four$/);
+      expect(s.lines.slice(from).filter((l) => /unknown command/.test(l)), report(await s.close())).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('int refuses the IRQ vectors 32-47 (no fake timer tick), still raises 48-255', async () => {
+    const hz = 19; // the slowest timer: a few real ticks pass while the commands run
+    const s = await startSession({ image, cmdline: `hz=${hz}` });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      const from = s.lines.length;
+      await command(s, 'int 32', /^\[shell\] int: refusing vector 32 \(hardware interrupt IRQ0 of the 8259A: .*only 3 and 48-255 may be raised\)$/);
+      await command(s, 'int 36', /^\[shell\] int: refusing vector 36 \(hardware interrupt IRQ4 of the 8259A/);
+      await command(s, 'int 47', /^\[shell\] int: refusing vector 47 \(hardware interrupt IRQ15 of the 8259A/);
+      await command(s, 'int 48', /^\[shell\] int: returned from vector 48$/);
+      expect(s.lines.slice(from).filter((l) => /raising vector (3[2-9]|4[0-7])$/.test(l))).toEqual([]);
+      // 100 x "int 32" add no ticks: the count grows only as the timer really ticks (at most hz per second of host time).
+      const ticks = async () => Number(/^\[ticks\] (\d+) ticks/.exec(await command(s, 'ticks', /^\[ticks\] \d+ ticks at/))![1]);
+      const t0 = Date.now();
+      const before = await ticks();
+      for (let i = 0; i < 100; i++) await command(s, 'int 32', /^\[shell\] int: (refusing|returned from) vector 32\b/);
+      const after = await ticks();
+      const seconds = (Date.now() - t0) / 1000;
+      expect(after - before, `${after - before} ticks counted in ${seconds.toFixed(2)} s at ${hz} Hz`).toBeLessThanOrEqual(Math.ceil(hz * seconds) + 2);
     } finally {
       await s.close();
     }
