@@ -86,7 +86,25 @@ const COMMANDS: readonly Command[] = [
     a.pop(ebx);
     a.ret();
   } },
-  { name: 'uart', usage: 'uart', doc: 'serial receive buffer: bytes waiting, flow control, dropped bytes', emit: (a) => {
+  { name: 'uart', usage: 'uart [overrun]', doc: 'serial receive buffer: bytes waiting, flow control, dropped bytes; overrun: lose bytes on purpose', emit: (a) => {
+    a.cmp(byte(eax), 0);
+    a.je(L('.stats'));
+    a.mov(edx, L('sh_word_overrun'));
+    a.call(L('strcmp'));
+    a.test(eax, eax);
+    a.jnz(L('.bad'));
+    a.call(L('uart_overrun_demo'));
+    a.test(eax, eax);
+    a.jz(L('.no_overrun'));
+    say(a, 'sh_msg_uart_overrun');
+    a.jmp(L('.stats'));
+    a.label('.no_overrun');
+    say(a, 'sh_msg_uart_no_overrun');
+    a.jmp(L('.stats'));
+    a.label('.bad');
+    say(a, 'sh_msg_uart_usage');
+    a.ret();
+    a.label('.stats');
     say(a, 'sh_msg_uart');
     a.mov(eax, dword(L('rx_head')));
     a.sub(eax, dword(L('rx_tail')));
@@ -528,6 +546,10 @@ for an interrupt that is not in service.`,
     a.label('sh_msg_uart'); a.db('[uart] rx buffer 256 bytes, waiting: ', 0);
     a.label('sh_msg_uart_held'); a.db(', input held (buffer full): ', 0);
     a.label('sh_msg_uart_dropped'); a.db(' times, dropped bytes: ', 0);
+    a.label('sh_word_overrun'); a.db('overrun', 0);
+    a.label('sh_msg_uart_overrun'); a.db('[uart] loopback: 20 bytes sent into the 16-byte RX FIFO, the UART reported an overrun; the next line is discarded\r\n', 0);
+    a.label('sh_msg_uart_no_overrun'); a.db('[uart] loopback: 20 bytes sent, but the UART reported no overrun\r\n', 0);
+    a.label('sh_msg_uart_usage'); a.db('[shell] usage: uart [overrun]\r\n', 0);
     a.label('sh_msg_overrun'); a.db('[shell] input overrun: bytes were lost in this line; ignored\r\n', 0);
     a.label('sh_msg_raising'); a.db('[shell] int: raising vector ', 0);
     a.label('sh_msg_returned'); a.db('[shell] int: returned from vector ', 0);

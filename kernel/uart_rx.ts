@@ -1,8 +1,8 @@
 // Serial input: the UART's receive interrupt (IRQ4) fills a ring buffer,
 // with flow control so that no received byte is ever dropped.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant } from '../toolchain/x86/operands.ts';
-import { COM1, UART_IER, UART_LSR } from '../boot/serial16.ts';
+import { al, ah, cl, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
+import { COM1, LSR_THRE, MCR_DTR_RTS_OUT2, UART_IER, UART_LSR, UART_MCR, UART_THR } from '../boot/serial16.ts';
 import { PROC_SIZE, P_STATE, PS_WAIT_INPUT } from './proc.ts';
 
 export const ASCII_ETX = constant('ASCII_ETX', 0x03, 'Ctrl-C (end of text): stops the user programs instead of being input');
@@ -14,6 +14,9 @@ export const LSR_OE = constant('LSR_OE', 0x02, 'LSR bit 1: Overrun Error - a byt
 export const IRQ_COM1 = constant('IRQ_COM1', 4, 'COM1 is wired to IRQ4 (vector 36 after the remap)');
 export const RX_BUF_SIZE = constant('RX_BUF_SIZE', 256, 'bytes in the receive ring buffer (a power of two: index & (size - 1))');
 export const RX_RESUME = constant('RX_RESUME', 128, 'flow control: receiving resumes once fewer than this many bytes wait in the ring');
+export const MCR_LOOP = constant('MCR_LOOP', 0x10, 'MCR bit 4: loopback - the transmitter feeds the receiver, nothing reaches the line');
+export const UART_FIFO_SIZE = constant('UART_FIFO_SIZE', 16, 'bytes in the 16550 receive FIFO');
+export const OVERRUN_DEMO_BYTES = constant('OVERRUN_DEMO_BYTES', 20, 'uart_overrun_demo sends this many bytes: 4 more than the RX FIFO holds');
 export const RX_LOST = constant('RX_LOST', -2, 'uart_try_getc / uart_getc result: input was lost at this point (a hardware overrun)');
 
 export const uartRx = defineModule({
@@ -63,6 +66,13 @@ a fresh edge, a new IRQ4.  (QEMU 7.2, hw/char/serial.c: a write to IER
 that changes it calls serial_update_irq, which raises the line if an
 enabled cause is pending: received data at the FIFO trigger level, or the
 character timeout.)
+
+The shell's "uart overrun" makes the UART lose bytes on purpose, to show
+(and test) that path: with interrupts off it puts the UART in loopback mode
+(MCR bit 4 - the transmitter feeds the receiver), sends 20 bytes into the
+16-byte RX FIFO, and collects LSR.OE from its LSR reads.  The FIFO keeps
+the first 16 and the UART flags the overrun; back in normal mode the
+interrupt takes those 16, and the next line the shell reads is discarded.
 
 A byte that arrives while a process waits for input wakes it at once:
 uart_irq sets need_resched when someone is in "waiting for input", so a
@@ -173,6 +183,43 @@ from ring 3 waits the same way.`,
     a.ret();
     a.label('.found');
     a.mov(dword(L('need_resched')), 1, 'a ring-3 program yields on the way back (sched_trap_exit); the scheduler wakes the reader');
+    a.ret();
+
+    a.section('uart_overrun_demo: overrun the RX FIFO in loopback mode -> EAX = 1 if the UART reported it');
+    a.label('uart_overrun_demo');
+    a.pushfd();
+    a.cli('no interrupt may take bytes from the FIFO meanwhile');
+    a.mov(dx, COM1.add(UART_MCR));
+    a.mov(al, MCR_DTR_RTS_OUT2.or(MCR_LOOP));
+    a.out(dx, al, 'loopback on: what we send is received, nothing goes out');
+    a.xor(ah, ah, 'AH = LSR bits seen (reading LSR clears OE, so collect every read)');
+    a.mov(ecx, OVERRUN_DEMO_BYTES);
+    a.label('.send');
+    a.mov(dx, COM1.add(UART_LSR));
+    a.label('.wait');
+    a.in(al, dx);
+    a.or(ah, al);
+    a.test(al, LSR_THRE);
+    a.jz(L('.wait'));
+    a.mov(dx, COM1.add(UART_THR));
+    a.mov(al, chr('x'));
+    a.out(dx, al, 'once the RX FIFO holds 16 bytes, the next received byte is an overrun');
+    a.dec(ecx);
+    a.jnz(L('.send'));
+    a.mov(dx, COM1.add(UART_LSR));
+    a.in(al, dx, 'the last byte\'s overrun');
+    a.or(ah, al);
+    a.mov(cl, ah, 'CL = LSR bits seen (ECX was 0)');
+    a.mov(dx, COM1.add(UART_MCR));
+    a.mov(al, MCR_DTR_RTS_OUT2);
+    a.out(dx, al, 'loopback off: back on the line');
+    a.xor(eax, eax);
+    a.test(cl, LSR_OE);
+    a.jz(L('.out'));
+    a.call(L('uart_note_loss'), 'what uart_irq does when it sees LSR.OE');
+    a.mov(eax, 1);
+    a.label('.out');
+    a.popfd('the interrupt now takes the 16 bytes the FIFO kept');
     a.ret();
 
     a.section('uart_try_getc: EAX = next received byte, RX_LOST, or -1 if none (does not wait)');

@@ -107,6 +107,25 @@ describe('console input is lossless with a program running', () => {
   });
 });
 
+describe('if bytes are ever lost, the line is discarded, not glued', () => {
+  it('an overrun made in the UART\'s loopback mode is counted, and the shell ignores the line it hit', async () => {
+    const s = await startSession({ image });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      const from = s.lines.length;
+      await command(s, 'uart overrun', /^\[uart\] loopback: 20 bytes sent into the 16-byte RX FIFO, the UART reported an overrun/);
+      const after = await s.waitFor(UART_LINE, { from });
+      expect(Number(UART_LINE.exec(after.line)![3])).toBeGreaterThanOrEqual(1); // dropped bytes
+      // The 16 bytes the FIFO kept and this line follow the gap: the shell says so and runs nothing.
+      await command(s, 'echo glued', /^\[shell\] input overrun: bytes were lost in this line; ignored$/);
+      await command(s, 'echo next', /^\[echo\] next$/);
+      expect(s.lines.slice(from).filter((l) => /\[echo\] glued|unknown command/.test(l)), report(await s.close())).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('one reader at a time: the console belongs to the foreground', () => {
   it('a background program that reads gets end of file at once; every typed line goes to the shell', async () => {
     const s = await startSession({ image });
