@@ -89,9 +89,11 @@ const COMMANDS: readonly Command[] = [
   { name: 'uart', usage: 'uart [overrun]', doc: 'serial receive buffer: bytes waiting, flow control, dropped bytes; overrun: lose bytes on purpose', emit: (a) => {
     a.cmp(byte(eax), 0);
     a.je(L('.stats'));
+    a.push(eax, 'the argument, for an error message');
     a.mov(edx, L('sh_word_overrun'));
     a.call(L('strcmp'));
     a.test(eax, eax);
+    a.pop(ecx);
     a.jnz(L('.bad'));
     a.call(L('uart_overrun_demo'));
     a.test(eax, eax);
@@ -102,7 +104,11 @@ const COMMANDS: readonly Command[] = [
     say(a, 'sh_msg_uart_no_overrun');
     a.jmp(L('.stats'));
     a.label('.bad');
-    say(a, 'sh_msg_uart_usage');
+    a.push(ecx);
+    say(a, 'sh_msg_uart_bad');
+    a.pop(eax);
+    a.call(L('serial_puts'));
+    say(a, 'sh_msg_uart_bad_end');
     a.ret();
     a.label('.stats');
     say(a, 'sh_msg_uart');
@@ -549,7 +555,8 @@ for an interrupt that is not in service.`,
     a.label('sh_word_overrun'); a.db('overrun', 0);
     a.label('sh_msg_uart_overrun'); a.db('[uart] loopback: 20 bytes sent into the 16-byte RX FIFO, the UART reported an overrun; the next line is discarded\r\n', 0);
     a.label('sh_msg_uart_no_overrun'); a.db('[uart] loopback: 20 bytes sent, but the UART reported no overrun\r\n', 0);
-    a.label('sh_msg_uart_usage'); a.db('[shell] usage: uart [overrun]\r\n', 0);
+    a.label('sh_msg_uart_bad'); a.db("[shell] uart: unknown argument '", 0);
+    a.label('sh_msg_uart_bad_end'); a.db("' (usage: uart [overrun])\r\n", 0);
     a.label('sh_msg_overrun'); a.db('[shell] input overrun: bytes were lost in this line; ignored\r\n', 0);
     a.label('sh_msg_raising'); a.db('[shell] int: raising vector ', 0);
     a.label('sh_msg_returned'); a.db('[shell] int: returned from vector ', 0);

@@ -119,6 +119,7 @@ describe('if bytes are ever lost, the line is discarded, not glued', () => {
       // The 16 bytes the FIFO kept and this line follow the gap: the shell says so and runs nothing.
       await command(s, 'echo glued', /^\[shell\] input overrun: bytes were lost in this line; ignored$/);
       await command(s, 'echo next', /^\[echo\] next$/);
+      await command(s, 'uart overrunx', /^\[shell\] uart: unknown argument 'overrunx' \(usage: uart \[overrun\]\)$/);
       expect(s.lines.slice(from).filter((l) => /\[echo\] glued|unknown command/.test(l)), report(await s.close())).toEqual([]);
     } finally {
       await s.close();
