@@ -227,7 +227,7 @@ const COMMANDS: readonly Command[] = [
     a.mov(eax, dword({ index: ebx, scale: 4, disp: L('shell_pids') }));
     a.call(L('proc_find'));
     a.test(eax, eax);
-    a.jz(L('.marked'), '(cannot happen: it has not run, so it has not ended)');
+    a.jz(L('.marked'), 'already gone: a Ctrl-C (IRQ4) may have ended it meanwhile');
     a.mov(dword(eax, P_BACKGROUND), 1);
     a.label('.marked');
     a.inc(ebx);
