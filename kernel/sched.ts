@@ -142,6 +142,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
 
     a.section('sched_tick: called by pit_irq on every tick');
     a.label('sched_tick');
+    a.call(L('uart_rx_tick'), 'console input held too long? (uart_rx.asm; clobbers EAX, ECX, EDX)');
     a.mov(eax, dword(L('proc_current')));
     a.inc(dword(eax, P_TICKS), 'charge the tick to whoever was running');
     a.dec(dword(L('quantum_left')));

@@ -3,7 +3,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, ah, cl, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
 import { COM1, LSR_THRE, MCR_DTR_RTS_OUT2, UART_IER, UART_LSR, UART_MCR, UART_THR } from '../boot/serial16.ts';
-import { PROC_SIZE, P_STATE, PS_WAIT_INPUT } from './proc.ts';
+import { PROC_SIZE, P_STATE, PS_WAIT_EXIT, PS_WAIT_INPUT } from './proc.ts';
 
 export const ASCII_ETX = constant('ASCII_ETX', 0x03, 'Ctrl-C (end of text): stops the user programs instead of being input');
 
@@ -17,6 +17,7 @@ export const RX_RESUME = constant('RX_RESUME', 128, 'flow control: receiving res
 export const MCR_LOOP = constant('MCR_LOOP', 0x10, 'MCR bit 4: loopback - the transmitter feeds the receiver, nothing reaches the line');
 export const UART_FIFO_SIZE = constant('UART_FIFO_SIZE', 16, 'bytes in the 16550 receive FIFO');
 export const OVERRUN_DEMO_BYTES = constant('OVERRUN_DEMO_BYTES', 20, 'uart_overrun_demo sends this many bytes: 4 more than the RX FIFO holds');
+export const RX_HOLD_SECONDS = constant('RX_HOLD_SECONDS', 5, 'while the shell waits for programs, input is held at most this long without one of them taking a byte');
 export const RX_LOST = constant('RX_LOST', -2, 'uart_try_getc / uart_getc result: input was lost at this point (a hardware overrun)');
 
 export const uartRx = defineModule({
@@ -39,7 +40,20 @@ the byte in the UART and clears IER.ERBFI ("input held").  The UART then
 keeps its FIFO (16 bytes) and raises no more receive interrupts.  Once a
 reader has taken enough (fewer than RX_RESUME bytes left), uart_try_getc
 sets ERBFI again and receiving resumes.  rx_overflow (bytes known lost)
-therefore stays 0; rx_held counts how often input was held.
+therefore stays 0 as long as someone reads; rx_held counts how often input
+was held.
+
+Held, but not forever.  While the shell is the reader it always gets to
+the bytes, so input is held as long as needed.  While the shell waits for
+foreground programs, one of them must read - a program that never does
+(run loop) would otherwise leave the console stuck: the Ctrl-C meant to
+stop it waits behind the held bytes, and so does QEMU's own Ctrl-A x (its
+multiplexer stops reading the terminal when the UART has no room).  So
+uart_rx_tick, called on every timer tick, gives up after RX_HOLD_SECONDS
+without a byte taken: it sets ERBFI again in "discard" mode, and uart_irq
+reads on, handling Ctrl-C and dropping what does not fit - counted in
+rx_overflow and reported to the reader as a loss (below).  The next byte a
+reader takes ends discard mode.
 
 Where do the bytes wait meanwhile?  On real hardware clearing ERBFI only
 silences the interrupt: the other end keeps sending, the FIFO fills and the
@@ -105,6 +119,8 @@ from ring 3 waits the same way.`,
     a.bss('rx_overflow', 4, 4, 'bytes known lost (UART overrun); 0 with flow control');
     a.bss('rx_held', 4, 4, 'times input was held (ERBFI cleared) because the ring was full');
     a.bss('rx_holding', 4, 4, '1 while input is held: ERBFI clear, bytes wait in the UART (and the host)');
+    a.bss('rx_discarding', 4, 4, '1: held too long with nobody reading - take bytes anyway, drop what does not fit');
+    a.bss('rx_hold_ticks', 4, 4, 'ticks input has been held while the shell waits for programs, since a byte was last taken');
     a.bss('rx_lost_pending', 4, 4, '1 when a loss is to be reported to the reader at rx_lost_at');
     a.bss('rx_lost_at', 4, 4, 'ring index where input was lost');
 
@@ -141,6 +157,7 @@ from ring 3 waits the same way.`,
     a.pop(edx);
     a.cmp(al, ASCII_ETX);
     a.jne(L('.store'));
+    a.label('.ctrl_c');
     a.mov(eax, dword(esp), 'the trap frame');
     a.call(L('proc_interrupt'), 'Ctrl-C: stop the user programs (it is not input)');
     a.jmp(L('.drain'));
@@ -150,11 +167,21 @@ from ring 3 waits the same way.`,
     a.call(L('uart_wake_reader'));
     a.jmp(L('.drain'));
     a.label('.full');
+    a.cmp(dword(L('rx_discarding')), 0);
+    a.je(L('.hold'));
+    a.mov(dx, COM1.add(UART_RBR));
+    a.in(al, dx, 'discard mode: take the byte although there is no room ...');
+    a.cmp(al, ASCII_ETX);
+    a.je(L('.ctrl_c'), '... so that a Ctrl-C gets through');
+    a.call(L('uart_note_loss'), 'this byte is lost: count it, mark the place');
+    a.jmp(L('.drain'));
+    a.label('.hold');
     a.comment('Flow control: hold input until a reader makes room (uart_try_getc resumes it).');
     a.mov(dx, COM1.add(UART_IER));
     a.xor(al, al);
     a.out(dx, al, 'IER.ERBFI = 0: the UART drops IRQ4 and keeps its bytes; QEMU stops reading the host');
     a.mov(dword(L('rx_holding')), 1);
+    a.mov(dword(L('rx_hold_ticks')), 0);
     a.inc(dword(L('rx_held')));
     a.label('.done');
     a.pop(eax);
@@ -183,6 +210,30 @@ from ring 3 waits the same way.`,
     a.ret();
     a.label('.found');
     a.mov(dword(L('need_resched')), 1, 'a ring-3 program yields on the way back (sched_trap_exit); the scheduler wakes the reader');
+    a.ret();
+
+    a.section('uart_rx_tick: on every timer tick (interrupts off): stop holding input nobody will read');
+    a.label('uart_rx_tick');
+    a.cmp(dword(L('rx_holding')), 0);
+    a.je(L('.reset'));
+    a.cmp(dword(L('rx_discarding')), 0);
+    a.jne(L('.out'), 'already reading on');
+    a.cmp(dword(L('proc_table').add(P_STATE)), PS_WAIT_EXIT);
+    a.jne(L('.reset'), 'the kernel task (the shell) is not waiting for programs: it is the reader, it will take the bytes');
+    a.inc(dword(L('rx_hold_ticks')));
+    a.mov(eax, dword(L('pit_hz')));
+    a.mov(ecx, RX_HOLD_SECONDS);
+    a.mul(ecx, 'EAX = ticks in RX_HOLD_SECONDS (EDX = 0)');
+    a.cmp(dword(L('rx_hold_ticks')), eax);
+    a.jb(L('.out'));
+    a.mov(dword(L('rx_discarding')), 1, 'no program has taken a byte for RX_HOLD_SECONDS: read on, drop what does not fit');
+    a.mov(dx, COM1.add(UART_IER));
+    a.mov(al, IER_ERBFI);
+    a.out(dx, al, 'ERBFI on: with data pending the UART raises IRQ4 - a fresh edge');
+    a.ret();
+    a.label('.reset');
+    a.mov(dword(L('rx_hold_ticks')), 0);
+    a.label('.out');
     a.ret();
 
     a.section('uart_overrun_demo: overrun the RX FIFO in loopback mode -> EAX = 1 if the UART reported it');
@@ -242,6 +293,8 @@ from ring 3 waits the same way.`,
     a.inc(ecx);
     a.and(ecx, RX_BUF_SIZE.sub(1));
     a.mov(dword(L('rx_tail')), ecx);
+    a.mov(dword(L('rx_hold_ticks')), 0, 'a reader took a byte: progress');
+    a.mov(dword(L('rx_discarding')), 0, 'and there is room again: back to holding when full');
     a.cmp(dword(L('rx_holding')), 0);
     a.je(L('.out'));
     a.mov(edx, dword(L('rx_head')));

@@ -111,6 +111,29 @@ describe('console input is lossless with a program running', () => {
   });
 });
 
+describe('a program that never reads cannot lock the console', () => {
+  it('held input is given up after 5 s while the shell waits for it: a Ctrl-C behind a paste gets through', async () => {
+    const s = await startSession({ image });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true });
+      const from = s.lines.length;
+      s.send('run loop\r');
+      await s.waitFor(/^\[loop\] looping forever/, { from });
+      // loop never reads and the shell waits for it: 4 KiB fill the ring and the UART, the Ctrl-C waits behind them.
+      s.send(`${'z'.repeat(4096)}\x03`);
+      await s.waitFor(/^\[proc\] pid 1 killed: Ctrl-C$/, { from, timeoutMs: 20_000 });
+      // The shell gets the 255 bytes the ring kept, then the gap: that line is reported, not run.
+      s.send('\r');
+      await s.waitFor(/^\[shell\] input overrun: bytes were lost in this line; ignored$/, { from });
+      await command(s, 'echo after', /^\[echo\] after$/);
+      const { dropped } = await uartCounters(s);
+      expect(dropped).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('if bytes are ever lost, the line is discarded, not glued', () => {
   it('an overrun made in the UART\'s loopback mode is counted, and the shell ignores the line it hit', async () => {
     const s = await startSession({ image });
