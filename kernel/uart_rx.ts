@@ -52,8 +52,9 @@ multiplexer stops reading the terminal when the UART has no room).  So
 uart_rx_tick, called on every timer tick, gives up after RX_HOLD_SECONDS
 without a byte taken: it sets ERBFI again in "discard" mode, and uart_irq
 reads on, handling Ctrl-C and dropping what does not fit - counted in
-rx_overflow and reported to the reader as a loss (below).  The next byte a
-reader takes ends discard mode.
+rx_overflow and reported to the reader as a loss (below).  Discard mode
+ends at a Ctrl-C (what follows it is for the shell, and is held again), when
+the shell stops waiting, or when a reader takes a byte.
 
 Where do the bytes wait meanwhile?  On real hardware clearing ERBFI only
 silences the interrupt: the other end keeps sending, the FIFO fills and the
@@ -158,6 +159,7 @@ from ring 3 waits the same way.`,
     a.cmp(al, ASCII_ETX);
     a.jne(L('.store'));
     a.label('.ctrl_c');
+    a.mov(dword(L('rx_discarding')), 0, 'what follows a Ctrl-C is for the shell: hold it again, drop nothing');
     a.mov(eax, dword(esp), 'the trap frame');
     a.call(L('proc_interrupt'), 'Ctrl-C: stop the user programs (it is not input)');
     a.jmp(L('.drain'));
@@ -169,6 +171,11 @@ from ring 3 waits the same way.`,
     a.label('.full');
     a.cmp(dword(L('rx_discarding')), 0);
     a.je(L('.hold'));
+    a.cmp(dword(L('proc_table').add(P_STATE)), PS_WAIT_EXIT);
+    a.je(L('.discard'));
+    a.mov(dword(L('rx_discarding')), 0, 'the shell reads again (a Ctrl-C just ended its program): keep the rest');
+    a.jmp(L('.hold'));
+    a.label('.discard');
     a.mov(dx, COM1.add(UART_RBR));
     a.in(al, dx, 'discard mode: take the byte although there is no room ...');
     a.cmp(al, ASCII_ETX);
