@@ -99,7 +99,9 @@ One byte is not input: Ctrl-C (03h, ETX) makes the interrupt handler call
 proc_interrupt, which stops every user program - the way out of a program
 that never ends, since the kernel task (the shell) is waiting for it.  It
 takes its place in line: while input is held, a Ctrl-C still in the UART
-or the host waits behind the bytes before it until a reader makes room.
+or the host waits behind the bytes before it until a reader makes room -
+or, if the shell waits for programs that do not read, until discard mode
+(above) reaches it.
 
 uart_try_getc returns EAX = the next byte, RX_LOST, or -1 at once;
 uart_getc waits for a byte: it blocks the current process in state
