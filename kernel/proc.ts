@@ -20,6 +20,7 @@ export const P_TICKS = field('TICKS', 28, 'timer ticks charged to this process')
 export const P_SYSCALLS = field('SYSCALLS', 32, 'system calls made');
 export const P_MEM = field('MEM', 36, 'physical base of its 64 KiB memory slot');
 export const P_KILLED = field('KILLED', 40, '1: end this process when it next returns to ring 3 (Ctrl-C while it ran)');
+export const P_BACKGROUND = field('BACKGROUND', 44, '1: started in the background ("run ... &"): not the console\'s reader, read(0) returns 0 (EOF)');
 export const PROC_SIZE = constant('PROC_SIZE', 64, 'bytes per process-table entry');
 export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes');
 
@@ -207,6 +208,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.mov(dword(ebx, P_TICKS), 0);
     a.mov(dword(ebx, P_SYSCALLS), 0);
     a.mov(dword(ebx, P_KILLED), 0);
+    a.mov(dword(ebx, P_BACKGROUND), 0, 'foreground unless the shell says otherwise (run ... &)');
     a.mov(eax, dword(L('next_pid')));
     a.inc(dword(L('next_pid')));
     a.mov(dword(ebx, P_PID), eax);

@@ -170,6 +170,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
 
     a.section('sched_tick: called by pit_irq on every tick');
     a.label('sched_tick');
+    a.call(L('uart_rx_tick'), 'console input held too long? (uart_rx.asm; clobbers EAX, ECX, EDX)');
     a.cmp(dword(L('sched_idle')), 0);
     a.je(L('.busy'));
     a.inc(dword(L('idle_ticks')), 'the CPU was halted: nobody ran, not even the process that blocked last');

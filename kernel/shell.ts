@@ -4,7 +4,10 @@ import {
   al, eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, mem, constant, chr
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
+import { NUM_IRQS, PIC1_VECTOR } from './pic.ts';
+import { P_BACKGROUND } from './proc.ts';
 import { putDec, putHex32, say } from './print.ts';
+import { RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
 import { emitNameTable } from './name_table.ts';
 
 export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded');
@@ -12,6 +15,13 @@ export const ASCII_BS = constant('ASCII_BS', 0x08, 'backspace (Ctrl-H)');
 export const ASCII_DEL = constant('ASCII_DEL', 0x7f, 'delete: what most terminals send for the backspace key');
 export const ASCII_CR = constant('ASCII_CR', 0x0d, 'carriage return: Enter on a terminal');
 export const ASCII_LF = constant('ASCII_LF', 0x0a, 'line feed: end of line from a pipe or a script');
+export const ASCII_ESC = constant('ASCII_ESC', 0x1b, 'escape: starts a terminal escape sequence (arrow keys, function keys)');
+export const CSI_FINAL_MIN = constant('CSI_FINAL_MIN', 0x40, 'ECMA-48 5.4: a control sequence ends with a final byte 40h-7Eh ...');
+export const CSI_FINAL_MAX = constant('CSI_FINAL_MAX', 0x7e, '... after parameter bytes 30h-3Fh and intermediate bytes 20h-2Fh');
+export const ESC_NONE = constant('ESC_NONE', 0, 'line_esc: not in an escape sequence');
+export const ESC_START = constant('ESC_START', 1, 'line_esc: after ESC');
+export const ESC_CSI = constant('ESC_CSI', 2, 'line_esc: inside ESC [ ... (CSI: cursor keys on most terminals)');
+export const ESC_SS3 = constant('ESC_SS3', 3, 'line_esc: after ESC O (SS3: cursor keys in "application mode")');
 export const INT_STUB_SIZE = constant('INT_STUB_SIZE', 4, 'each entry of int_stubs: int n (2 bytes), ret, padding');
 
 interface Command {
@@ -76,11 +86,41 @@ const COMMANDS: readonly Command[] = [
     a.pop(ebx);
     a.ret();
   } },
-  { name: 'uart', usage: 'uart', doc: 'serial receive buffer state and overflow count', emit: (a) => {
-    say(a, 'sh_msg_uart'); putDec(a, dword(L('rx_overflow')));
+  { name: 'uart', usage: 'uart [overrun]', doc: 'serial receive buffer: bytes waiting, flow control, dropped bytes; overrun: lose bytes on purpose', emit: (a) => {
+    a.cmp(byte(eax), 0);
+    a.je(L('.stats'));
+    a.push(eax, 'the argument, for an error message');
+    a.mov(edx, L('sh_word_overrun'));
+    a.call(L('strcmp'));
+    a.test(eax, eax);
+    a.pop(ecx);
+    a.jnz(L('.bad'));
+    a.call(L('uart_overrun_demo'));
+    a.test(eax, eax);
+    a.jz(L('.no_overrun'));
+    say(a, 'sh_msg_uart_overrun');
+    a.jmp(L('.stats'));
+    a.label('.no_overrun');
+    say(a, 'sh_msg_uart_no_overrun');
+    a.jmp(L('.stats'));
+    a.label('.bad');
+    a.push(ecx);
+    say(a, 'sh_msg_uart_bad');
+    a.pop(eax);
+    a.call(L('serial_puts'));
+    say(a, 'sh_msg_uart_bad_end');
+    a.ret();
+    a.label('.stats');
+    say(a, 'sh_msg_uart');
+    a.mov(eax, dword(L('rx_head')));
+    a.sub(eax, dword(L('rx_tail')));
+    a.and(eax, RX_BUF_SIZE.sub(1), 'bytes waiting in the ring (a snapshot: the interrupt may add more)');
+    a.call(L('serial_put_dec'));
+    say(a, 'sh_msg_uart_held'); putDec(a, dword(L('rx_held')));
+    say(a, 'sh_msg_uart_dropped'); putDec(a, dword(L('rx_overflow')));
     a.jmp(L('serial_newline'));
   } },
-  { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 32-255)', emit: (a) => {
+  { name: 'int', usage: 'int <n>', doc: 'raise software interrupt n (3, or 48-255)', emit: (a) => {
     a.push(ebx);
     a.mov(ebx, eax);
     a.call(L('parse_uint'));
@@ -92,6 +132,8 @@ const COMMANDS: readonly Command[] = [
     a.je(L('.raise'), '#BP is the one exception that returns');
     a.cmp(eax, NUM_EXCEPTIONS);
     a.jb(L('.exception'));
+    a.cmp(eax, PIC1_VECTOR.add(NUM_IRQS));
+    a.jb(L('.irq'), 'vectors 32-47 belong to the 8259A lines');
     a.label('.raise');
     a.mov(ebx, eax);
     say(a, 'sh_msg_raising'); putDec(a, ebx); a.call(L('serial_newline'));
@@ -104,6 +146,13 @@ const COMMANDS: readonly Command[] = [
     a.mov(ebx, eax);
     say(a, 'sh_msg_int_exception'); putDec(a, ebx);
     say(a, 'sh_msg_int_exception_end');
+    a.pop(ebx);
+    a.ret();
+    a.label('.irq');
+    a.mov(ebx, eax);
+    say(a, 'sh_msg_int_exception'); putDec(a, ebx);
+    say(a, 'sh_msg_int_irq'); a.lea(eax, mem(ebx, PIC1_VECTOR.neg())); a.call(L('serial_put_dec'));
+    say(a, 'sh_msg_int_irq_end');
     a.pop(ebx);
     a.ret();
     a.label('.bad');
@@ -168,7 +217,22 @@ const COMMANDS: readonly Command[] = [
     a.jmp(L('.out'));
     a.label('.wait');
     a.cmp(dword(L('shell_background')), 0);
-    a.jne(L('.out'), 'background: back to the prompt now');
+    a.je(L('.foreground'));
+    a.comment('Background: the programs do not get the console (read(0) returns 0); back to the prompt.');
+    a.comment('They have not run yet - the kernel task is never preempted - so no read() has begun.');
+    a.xor(ebx, ebx);
+    a.label('.mark');
+    a.cmp(ebx, edi);
+    a.jae(L('.out'));
+    a.mov(eax, dword({ index: ebx, scale: 4, disp: L('shell_pids') }));
+    a.call(L('proc_find'));
+    a.test(eax, eax);
+    a.jz(L('.marked'), 'already gone: a Ctrl-C (IRQ4) may have ended it meanwhile');
+    a.mov(dword(eax, P_BACKGROUND), 1);
+    a.label('.marked');
+    a.inc(ebx);
+    a.jmp(L('.mark'));
+    a.label('.foreground');
     a.xor(ebx, ebx);
     a.label('.next_pid');
     a.cmp(ebx, edi);
@@ -228,10 +292,31 @@ uart_rx.asm), and runs the command.
 Line editing: printable ASCII is echoed and stored; backspace (08h) or DEL
 (7Fh) erases the last character ("\\b \\b" on the terminal); CR or LF ends the
 line (an LF right after a CR is the same line end); every other byte is
-ignored.  A line longer than LINE_MAX characters is reported and discarded
-whole - the buffer never grows past LINE_MAX + 1 bytes.  Unknown commands and
-bad arguments get a one-line error; nothing a user types stops the shell,
-except "poweroff".
+ignored.  Terminal escape sequences are ignored whole - the arrow and
+function keys send them: ESC [ <parameter bytes 30h-3Fh> <intermediate
+bytes 20h-2Fh> <final byte 40h-7Eh> (CSI, ECMA-48 5.4; up-arrow is ESC [ A)
+and ESC O <final byte> (SS3, "application mode" keys).  The editor keeps
+one state variable (line_esc) and never swallows more than the sequence: a
+control byte inside one (CR, LF, another ESC) ends it and counts as typed,
+so Enter always ends the line; ESC followed by anything but [ or O drops
+only the ESC (Alt-x sends ESC x: the x is typed).
+
+A line longer than LINE_MAX characters is reported and discarded whole -
+the buffer never grows past LINE_MAX + 1 bytes - and the next line starts
+fresh.  No typed byte is lost on the way (uart_rx.asm holds input
+back while its buffer is full), so a paste of any length reaches the shell
+whole.  Should the UART itself ever lose bytes (an overrun), uart_getc
+returns RX_LOST at that place and the shell says "input overrun" and
+discards that line: a line with a gap could be the end of one command glued
+to the start of the next.  Unknown commands and bad arguments get a
+one-line error; nothing a user types stops the shell, except "poweroff".
+
+The console has one reader at a time.  "run" without & gives it to the
+programs it starts: the shell waits for them and reads nothing meanwhile.
+"run ... &" returns to the prompt and the shell keeps the console: the
+background programs' read(0) returns 0, end of file, as if their input were
+/dev/null (what a Unix shell without job control does, POSIX XCU 2.9.3).
+Ctrl-C still stops every user program, foreground or background.
 
 Commands (a table in kernel/shell.ts; dispatch and help are generated from it):
 ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}
@@ -239,12 +324,18 @@ ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}
 "int n" calls int_stubs + 4n, a generated table of "int n; ret" - int takes
 its vector as an immediate, so each vector needs its own instruction.  It
 refuses CPU exception vectors other than #BP: those without a handler would
-panic, and those with an error code would leave the stack one word short.`,
-  spec: ['TI PC16550D data sheet (the UART); ASCII control codes BS, CR, LF, DEL'],
+panic, and those with an error code would leave the stack one word short.
+It refuses the IRQ vectors 32-47 too: their handlers believe the 8259A
+sent them - "int 32" would count a timer tick that never happened (and
+charge it to a process), and every IRQ handler ends with an EOI to the PIC
+for an interrupt that is not in service.`,
+  spec: ['TI PC16550D data sheet (the UART); ASCII control codes BS, CR, LF, ESC, DEL', 'ECMA-48 (5th edition) §5.3-5.4: escape and control sequences (CSI, SS3)', 'POSIX XCU 2.9.3 Asynchronous Lists: without job control, a background command\'s standard input is /dev/null'],
   emit(a) {
     a.bss('line_buf', 128, 4, 'the line being edited (LINE_MAX characters + NUL)');
     a.bss('line_len', 4, 4, 'characters in line_buf');
     a.bss('line_too_long', 4, 4, '1 when the current line overflowed');
+    a.bss('line_lost', 4, 4, '1 when input was lost (UART overrun) in the current line');
+    a.bss('line_esc', 4, 4, 'escape-sequence state (ESC_*)');
     a.bss('last_was_cr', 4, 4, '1 right after a CR, so that CR LF ends one line, not two');
     a.bss('shell_idtr', 8, 4, 'sidt stores IDTR here');
     a.bss('shell_pids', 8 * 4, 4, 'pids started by one run command');
@@ -255,6 +346,11 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('.prompt');
     say(a, 'sh_msg_prompt');
     a.call(L('shell_readline'));
+    a.cmp(eax, RX_LOST);
+    a.jne(L('.not_lost'));
+    say(a, 'sh_msg_overrun');
+    a.jmp(L('.prompt'));
+    a.label('.not_lost');
     a.cmp(eax, -1);
     a.jne(L('.length_ok'));
     say(a, 'sh_msg_too_long');
@@ -265,13 +361,58 @@ panic, and those with an error code would leave the stack one word short.`,
     a.call(L('shell_execute'));
     a.jmp(L('.prompt'));
 
-    a.section('shell_readline: edit one line into line_buf; EAX = length, or -1 if it was too long');
+    a.section('shell_readline: edit one line into line_buf; EAX = length, -1 if it was too long, RX_LOST if input was lost in it');
     a.label('shell_readline');
     a.push(ebx);
     a.xor(ebx, ebx, 'EBX = length');
     a.mov(dword(L('line_too_long')), 0);
+    a.mov(dword(L('line_lost')), 0);
     a.label('.next');
     a.call(L('uart_getc'));
+    a.cmp(eax, RX_LOST);
+    a.jne(L('.byte'));
+    a.mov(dword(L('line_lost')), 1, 'input was lost: this line is not what was typed');
+    a.mov(dword(L('line_esc')), ESC_NONE);
+    a.jmp(L('.next'));
+
+    a.label('.byte');
+    a.comment('Escape sequences (arrow and function keys) are not text: skip them whole.');
+    a.mov(ecx, dword(L('line_esc')));
+    a.test(ecx, ecx);
+    a.jz(L('.plain'));
+    a.mov(dword(L('line_esc')), ESC_NONE, 'unless this byte continues it, the sequence ends here');
+    a.cmp(ecx, ESC_START);
+    a.jne(L('.in_sequence'));
+    a.cmp(al, chr('['));
+    a.je(L('.csi'));
+    a.cmp(al, chr('O'));
+    a.je(L('.ss3'));
+    a.jmp(L('.plain'), 'ESC and another byte: only the ESC is dropped, the byte counts as typed');
+    a.label('.csi');
+    a.mov(dword(L('line_esc')), ESC_CSI);
+    a.jmp(L('.next'));
+    a.label('.ss3');
+    a.mov(dword(L('line_esc')), ESC_SS3);
+    a.jmp(L('.next'));
+    a.label('.in_sequence');
+    a.cmp(al, CSI_FINAL_MIN);
+    a.jb(L('.not_final'));
+    a.cmp(al, CSI_FINAL_MAX);
+    a.jbe(L('.next'), 'the final byte: the whole sequence is ignored');
+    a.jmp(L('.plain'), 'DEL or a byte above 7Eh cannot be in a sequence: it ends it, and counts');
+    a.label('.not_final');
+    a.cmp(ecx, ESC_SS3);
+    a.je(L('.plain'), 'SS3 is followed by exactly one final byte; anything else ends it');
+    a.cmp(al, chr(' '));
+    a.jb(L('.plain'), 'a control byte (CR, LF, ESC ...) ends a broken sequence and counts: Enter is never swallowed');
+    a.mov(dword(L('line_esc')), ESC_CSI, 'parameter or intermediate byte (20h-3Fh): still inside the CSI');
+    a.jmp(L('.next'));
+    a.label('.plain');
+    a.cmp(al, ASCII_ESC);
+    a.jne(L('.not_esc'));
+    a.mov(dword(L('line_esc')), ESC_START);
+    a.jmp(L('.next'));
+    a.label('.not_esc');
     a.cmp(al, ASCII_LF);
     a.jne(L('.not_lf'));
     a.cmp(dword(L('last_was_cr')), 0);
@@ -313,8 +454,12 @@ panic, and those with an error code would leave the stack one word short.`,
     a.call(L('serial_newline'));
     a.mov(eax, ebx);
     a.cmp(dword(L('line_too_long')), 0);
-    a.je(L('.out'));
+    a.je(L('.check_lost'));
     a.mov(eax, -1);
+    a.label('.check_lost');
+    a.cmp(dword(L('line_lost')), 0);
+    a.je(L('.out'));
+    a.mov(eax, RX_LOST, 'a line with a gap is never run: it could glue two commands into one');
     a.label('.out');
     a.pop(ebx);
     a.ret();
@@ -404,11 +549,21 @@ panic, and those with an error code would leave the stack one word short.`,
     a.label('sh_msg_slave'); a.db(' slave=0x', 0);
     a.label('sh_msg_spurious7'); a.db('[pic] spurious IRQ7=', 0);
     a.label('sh_msg_spurious15'); a.db(' IRQ15=', 0);
-    a.label('sh_msg_uart'); a.db('[uart] rx buffer 256 bytes, overflowed bytes: ', 0);
+    a.label('sh_msg_uart'); a.db('[uart] rx buffer 256 bytes, waiting: ', 0);
+    a.label('sh_msg_uart_held'); a.db(', input held (buffer full): ', 0);
+    a.label('sh_msg_uart_dropped'); a.db(' times, dropped bytes: ', 0);
+    a.label('sh_word_overrun'); a.db('overrun', 0);
+    a.label('sh_msg_uart_overrun'); a.db('[uart] loopback: 20 bytes sent into the 16-byte RX FIFO, the UART reported an overrun; the next line is discarded\r\n', 0);
+    a.label('sh_msg_uart_no_overrun'); a.db('[uart] loopback: 20 bytes sent, but the UART reported no overrun\r\n', 0);
+    a.label('sh_msg_uart_bad'); a.db("[shell] uart: unknown argument '", 0);
+    a.label('sh_msg_uart_bad_end'); a.db("' (usage: uart [overrun])\r\n", 0);
+    a.label('sh_msg_overrun'); a.db('[shell] input overrun: bytes were lost in this line; ignored\r\n', 0);
     a.label('sh_msg_raising'); a.db('[shell] int: raising vector ', 0);
     a.label('sh_msg_returned'); a.db('[shell] int: returned from vector ', 0);
     a.label('sh_msg_int_exception'); a.db('[shell] int: refusing vector ', 0);
-    a.label('sh_msg_int_exception_end'); a.db(' (CPU exception; only 3 and 32-255 may be raised)\r\n', 0);
+    a.label('sh_msg_int_exception_end'); a.db(' (CPU exception; only 3 and 48-255 may be raised)\r\n', 0);
+    a.label('sh_msg_int_irq'); a.db(' (hardware interrupt IRQ', 0);
+    a.label('sh_msg_int_irq_end'); a.db(' of the 8259A: a software int would fake it, e.g. count a timer tick that never happened; only 3 and 48-255 may be raised)\r\n', 0);
     a.label('sh_msg_int_bad'); a.db("[shell] int: expected a vector number 0-255, got '", 0);
     a.label('sh_msg_quote_end'); a.db("'\r\n", 0);
     a.label('sh_msg_echo'); a.db('[echo] ', 0);

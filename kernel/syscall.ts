@@ -4,7 +4,7 @@ import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../t
 import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDX } from './trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
 import { PTE_P, PTE_U, PTE_W } from './paging.ts';
-import { P_PID, P_SYSCALLS } from './proc.ts';
+import { P_BACKGROUND, P_PID, P_SYSCALLS } from './proc.ts';
 import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
 
 export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
@@ -60,7 +60,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.pop(edi); a.pop(esi); a.pop(ebx);
     a.ret();
   } },
-  { name: 'read', args: ['fd', 'buf', 'len'], returns: 'bytes read: up to len, ending at the first newline; waits for at least one', errors: 'EBADF unless fd is 0; EINVAL if len > 4096; EFAULT unless the buffer is the caller\'s writable user memory', emit: (a) => {
+  { name: 'read', args: ['fd', 'buf', 'len'], returns: 'bytes read: up to len, ending at the first newline; waits for at least one; 0 (end of file) at once in a background program', errors: 'EBADF unless fd is 0; EINVAL if len > 4096; EFAULT unless the buffer is the caller\'s writable user memory', emit: (a) => {
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
@@ -77,10 +77,15 @@ export const SYSCALLS: readonly Syscall[] = [
     a.jnz(L('.out'), '-EFAULT (and len 0 returns 0 here: EAX = 0 bytes)');
     a.cmp(dword(esi, TF_EDX), 0);
     a.je(L('.out'));
+    a.mov(ecx, dword(L('proc_current')));
+    a.cmp(dword(ecx, P_BACKGROUND), 0);
+    a.jne(L('.out'), 'started with &: stdin is like /dev/null - 0 bytes, end of file (EAX = 0); the console is the shell\'s');
     a.mov(ebx, dword(esi, TF_ECX), 'EBX = buffer');
     a.xor(edi, edi, 'EDI = bytes stored');
     a.label('.next');
     a.call(L('uart_getc'), 'blocks this process until a byte arrives (others run meanwhile)');
+    a.test(eax, eax);
+    a.js(L('.next'), 'RX_LOST: input was lost here (a UART overrun; never with flow control) - skip the marker');
     a.cmp(al, 10);
     a.jne(L('.not_lf'));
     a.cmp(byte(L('read_last_cr')), 0);
@@ -184,6 +189,16 @@ fd (-EBADF), then length (-EINVAL), then buffer (-EFAULT).
 
   nr  call                 returns / errors
 ${SYSCALLS.map((s, i) => `  ${String(i).padStart(2)}  ${`${s.name}(${s.args.join(', ')})`.padEnd(20)} ${s.returns}${s.errors !== '-' ? `\n${' '.repeat(27)}${s.errors}` : ''}`).join('\n')}
+
+Who reads the console: one reader at a time, the rule of a Unix shell
+without job control (POSIX XCU 2.9.3 "Asynchronous Lists": the standard
+input of a background command is /dev/null).  A program started with
+"run ... &" (P_BACKGROUND) gets 0 - end of file - from read(0) at once,
+after the usual checks, so every line typed goes to the shell.  A program
+started in the foreground has the console while the shell waits for it
+(the shell reads nothing meanwhile), and type-ahead left when it ends goes
+to the shell.  Programs started together in the foreground share the
+console as processes sharing a terminal do.
 
 With "strace=1" on the cmdline every call is traced (strace.asm).`,
   spec: ['Intel SDM Vol. 3A §6.11 (gate types), §6.12.1.1 "Protection of Exception- and Interrupt-Handler Procedures"', 'Linux: arch/x86/entry/syscalls/syscall_32.tbl (the int 0x80 register convention), errno-base.h'],

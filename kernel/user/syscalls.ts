@@ -1,6 +1,6 @@
 // syscalls: every system call, with valid and invalid arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, eax, ebx, ecx, edx, L, dword } from '../../toolchain/x86/operands.ts';
+import { type Expr, eax, ebx, ecx, edx, L, byte, dword } from '../../toolchain/x86/operands.ts';
 import { SYS } from '../syscall.ts';
 import { USER_STACK_TOP } from '../vm.ts';
 
@@ -55,8 +55,10 @@ kernel's answers to bad arguments can be read (and checked by the boot
 test): kernel addresses, unmapped addresses, a buffer that starts in the
 hole below the stack, one that wraps around 4 GiB, over-long lengths, bad
 file descriptors, unknown call numbers.  Then it sleeps 100 ms and shows
-the ticks that passed, reads one line from the serial port with read(0),
-and ends with exit(3).
+the ticks that passed, reads from the serial port with read(0) three times
+(a line, 3 bytes of the next, the rest of it) and ends with exit(3).  In
+the background ("run syscalls &") each read returns 0 at once: end of file,
+the console belongs to the shell.
 
 ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
   emit(a) {
@@ -96,11 +98,11 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.section('read(0, ...): lines typed on the serial console');
     a.mov(eax, L('sc_msg_prompt'));
     a.call(L('u_puts'));
-    for (const [len, why] of [
+    for (const [i, [len, why]] of ([
       [64, 'a whole line: read returns at its newline'],
       [3, 'the next line is longer than 3: read returns 3 bytes ...'],
       [64, '... and the rest of that line is still there for the next read'],
-    ] as const) {
+    ] as const).entries()) {
       a.mov(ebx, 0);
       a.mov(ecx, L('sc_buf'));
       a.mov(edx, len);
@@ -116,7 +118,15 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.mov(edx, dword(L('sc_result')));
       a.mov(eax, L('sc_buf'));
       a.call(L('u_write'), 'echo what was read');
-      if (len === 3) a.call(L('u_newline'), 'these 3 bytes had no newline of their own');
+      const done = `.read_${len}_${i}_done`;
+      a.mov(ecx, dword(L('sc_result')));
+      a.test(ecx, ecx);
+      a.jle(L(`${done}_nl`), 'nothing read (end of file, or an error): end the line ourselves');
+      a.cmp(byte({ base: ecx, disp: L('sc_buf').sub(1) }), 10);
+      a.je(L(done), 'the line read ended with its own newline');
+      a.label(`${done}_nl`);
+      a.call(L('u_newline'), 'e.g. the 3 bytes of a longer line have no newline of their own');
+      a.label(done);
     }
 
     a.mov(eax, L('sc_msg_done'));

@@ -127,7 +127,7 @@ describe('the serial shell', () => {
       await new Promise((r) => setTimeout(r, 300));
       await run('x'.repeat(10 * 1024), /^\[shell\] line too long \(more than 127 characters\); ignored$/);
       await run('echo still alive', /^\[echo\] still alive$/);
-      await run('uart', /^\[uart\] rx buffer 256 bytes, overflowed bytes: \d+$/);
+      await run('uart', /^\[uart\] rx buffer 256 bytes, waiting: \d+, input held \(buffer full\): \d+ times, dropped bytes: 0$/);
       s.send('poweroff\r\n');
       const r = await s.exited;
       expectStatus(r, 33);

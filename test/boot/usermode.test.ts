@@ -265,10 +265,10 @@ describe('shell: run and ps', () => {
       await s.waitFor(/^\[proc\] pid 10 killed: Ctrl-C$/, { from });
       from = await cmd('run loop loop &');
       await s.waitFor(/^\[proc\] pid 12 started: loop$/, { from });
-      // Both must have made their one write() before ps counts it: a tick can preempt a
-      // program before its first instruction, so "started" alone does not mean it ran.
-      const firstLoop = await s.waitFor(/^\[loop\] looping forever/, { from });
-      await s.waitFor(/^\[loop\] looping forever/, { from: firstLoop.index + 1 });
+      // Both have made their one system call (each prints a line, maybe after a prompt) before ps:
+      // typed input wakes the shell at once, possibly before the second program ever ran.
+      const looping = await s.waitFor(/\[loop\] looping forever/, { from });
+      await s.waitFor(/\[loop\] looping forever/, { from: looping.index + 1 });
       from = type('ps');
       await s.waitFor(/^\[ps\] pid 12 loop runnable ticks=\d+ syscalls=1$/, { from });
       s.send('\x03');

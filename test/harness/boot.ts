@@ -138,6 +138,25 @@ export class Session {
   }
 
   /**
+   * Send a large input in chunks, waiting whenever the pipe to QEMU is full
+   * ('drain'): QEMU reads only as fast as the guest takes bytes, so this
+   * resolves once the last chunk is in the pipe, not when the guest has read it.
+   */
+  async sendAll(data: Buffer, chunkBytes = 64 * 1024): Promise<void> {
+    const stdin = this.child.stdin!;
+    for (let off = 0; off < data.length; off += chunkBytes) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`QEMU exited after ${off} of ${data.length} bytes were sent\n${report(this.snapshot())}`);
+      if (!stdin.write(data.subarray(off, off + chunkBytes))) {
+        await new Promise<void>((resolve) => {
+          const done = () => { stdin.off('drain', done); this.child.off('close', done); resolve(); };
+          stdin.on('drain', done);
+          this.child.on('close', done);
+        });
+      }
+    }
+  }
+
+  /**
    * Resolve with the first complete line matching `re` from index `from` on; with
    * `partial`, an unterminated last line (a prompt such as "tsk> ") counts too.
    */
