@@ -17,6 +17,7 @@ export const LCR_8N1 = constant('LCR_8N1', 0x03, 'LCR bits 1:0 = 11b: 8 data bit
 export const FCR_ENABLE_CLEAR_14 = constant('FCR_ENABLE_CLEAR_14', 0xc7, 'FCR: enable FIFOs (bit 0), clear RX/TX FIFOs (bits 1,2), RX trigger at 14 bytes (bits 7:6 = 11b)');
 export const MCR_DTR_RTS_OUT2 = constant('MCR_DTR_RTS_OUT2', 0x0b, 'MCR: DTR (bit 0), RTS (bit 1), OUT2 (bit 3; gates the UART interrupt line on PCs)');
 export const LSR_THRE = constant('LSR_THRE', 0x20, 'LSR bit 5: Transmitter Holding Register Empty - the UART can take another byte');
+export const LSR_TEMT = constant('LSR_TEMT', 0x40, 'LSR bit 6: Transmitter Empty - the FIFO and the shift register are both empty: every byte has left');
 export const UART_DIVISOR_115200 = constant('UART_DIVISOR_115200', 1, 'baud divisor: 1.8432 MHz / (16 * 115200) = 1');
 
 export const serial16 = defineModule({

@@ -1,6 +1,7 @@
 // Leaving the machine: poweroff and panic through QEMU's isa-debug-exit device.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { dx, eax, ebx, L, constant } from '../toolchain/x86/operands.ts';
+import { al, dx, eax, ebx, L, constant } from '../toolchain/x86/operands.ts';
+import { COM1, LSR_TEMT, UART_LSR } from '../boot/serial16.ts';
 
 export const DEBUG_EXIT_PORT = constant('DEBUG_EXIT_PORT', 0xf4, 'isa-debug-exit I/O port (QEMU -device isa-debug-exit,iobase=0xf4,iosize=0x04)');
 export const EXIT_POWEROFF = constant('EXIT_POWEROFF', 0x10, 'written by poweroff: QEMU exits with status (0x10 << 1) | 1 = 33');
@@ -17,6 +18,13 @@ to its port, with exit status (v << 1) | 1.  tskernel uses two values
 Without the device (another emulator, real hardware) the write does nothing,
 so both routines then stop the CPU for good with cli; hlt.
 
+Before the write, both wait for LSR.TEMT (Transmitter Empty): THRE only
+says the UART can take another byte, while up to 16 bytes may still sit
+in its transmit FIFO and one in the shift register.  Switching off then
+would cut the last line short - on a real PC as under QEMU, whose UART
+hands a byte to the host only when the host can take it (a busy terminal
+or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
+
   poweroff                      prints "[tsk] poweroff", never returns
   panic     EAX = message       prints "[panic] <message>", never returns`,
   spec: ['QEMU hw/misc/debugexit.c: isa-debug-exit (iobase, iosize; exit code (val << 1) | 1)'],
@@ -27,6 +35,13 @@ so both routines then stop the CPU for good with cli; hlt.
     a.mov(eax, EXIT_POWEROFF);
     a.jmp(L('.exit'));
     a.label('.exit');
+    a.mov(ebx, eax, 'keep the exit value: in al, dx overwrites AL');
+    a.mov(dx, COM1.add(UART_LSR));
+    a.label('.drain');
+    a.in(al, dx);
+    a.test(al, LSR_TEMT, 'has the last byte left the UART?');
+    a.jz(L('.drain'));
+    a.mov(eax, ebx);
     a.mov(dx, DEBUG_EXIT_PORT);
     a.out(dx, eax, 'QEMU exits here');
     a.label('.halt');
