@@ -1,5 +1,5 @@
 // Error numbers returned (negated) by system calls.  The values are Linux's
-// (include/uapi/asm-generic/errno-base.h, errno.h), as DESIGN.md §4 asks, so
+// (include/uapi/asm-generic/errno-base.h, errno.h), as docs/design.md §4 asks, so
 // that a student can look them up anywhere.
 import { constant } from '../toolchain/x86/operands.ts';
 

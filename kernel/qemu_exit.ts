@@ -14,7 +14,7 @@ export const qemuExit = defineModule({
 A teaching kernel needs a way to stop that a test can observe.  QEMU's
 isa-debug-exit device makes QEMU exit as soon as the guest writes a value v
 to its port, with exit status (v << 1) | 1.  tskernel uses two values
-(DESIGN.md §4): poweroff writes 0x10 (status 33), panic writes 0x11 (status 35).
+(docs/design.md §4): poweroff writes 0x10 (status 33), panic writes 0x11 (status 35).
 Without the device (another emulator, real hardware) the write does nothing,
 so both routines then stop the CPU for good with cli; hlt.
 

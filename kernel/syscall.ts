@@ -157,7 +157,7 @@ export const syscall = defineModule({
 A user program asks the kernel for something by raising a software
 interrupt: "int 0x80" with the call number in EAX and up to five arguments
 in EBX, ECX, EDX, ESI, EDI; the result comes back in EAX, a negative errno
-on failure (DESIGN.md §4, the Linux i386 convention).
+on failure (docs/design.md §4, the Linux i386 convention).
 
 Why the gate's DPL must be 3.  For "int n" the CPU checks CPL <= the gate's
 DPL (SDM 3A §6.12.1.1); every other gate in the IDT has DPL 0, so a ring-3

@@ -18,7 +18,7 @@ export const CMDLINE_MAX_BYTES = CMDLINE_MAX.c.value as number;
 export interface QemuOptions {
   /** Raw disk image to boot (build/tsk.img). */
   readonly image: string;
-  /** Boot cmdline, passed as fw_cfg file opt/tsk/cmdline (DESIGN.md §4). */
+  /** Boot cmdline, passed as fw_cfg file opt/tsk/cmdline (docs/design.md §4). */
   readonly cmdline?: string;
   /** Guest memory in MiB (default 32). */
   readonly memMiB?: number;
@@ -61,7 +61,7 @@ export const DEFAULT_MEM_MIB = 32;
 export const MIN_MEM_MIB = 1;
 export const MAX_MEM_MIB = 3072;
 
-/** QEMU exit statuses (DESIGN.md §4). isa-debug-exit makes QEMU exit with (v << 1) | 1. */
+/** QEMU exit statuses (docs/design.md §4). isa-debug-exit makes QEMU exit with (v << 1) | 1. */
 export const EXIT_POWEROFF = 33;
 export const EXIT_PANIC = 35;
 
@@ -85,7 +85,7 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
     throw new QemuOptionError(`machine '${machine}' is not one tskernel boots on (choose ${MACHINES.join(' or ')})`);
   }
   const args = [
-    '-nodefaults', // no default NIC, VGA, floppy or serial: only what we ask for (DESIGN.md §7)
+    '-nodefaults', // no default NIC, VGA, floppy or serial: only what we ask for (docs/design.md §7)
     '-no-reboot', // a triple fault exits QEMU (status 0) instead of rebooting forever
     '-display', 'none',
     '-machine', machine,

@@ -9,7 +9,7 @@ export const ulib = defineModule({
   about: `
 User programs run in ring 3 and cannot call kernel routines: the kernel's
 pages are supervisor-only, and a call into them would fault.  Everything
-goes through "int 0x80" (DESIGN.md §4): number in EAX, arguments in EBX,
+goes through "int 0x80" (docs/design.md §4): number in EAX, arguments in EBX,
 ECX, EDX, ESI, EDI, result in EAX.  These wrappers follow the same calling
 convention as the kernel's routines (arguments in EAX, EDX, ECX; EBX, ESI,
 EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
@@ -22,7 +22,7 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
   u_put_hex  EAX = value as 0x and hex digits, no leading zeros
   u_getpid, u_uptime -> EAX
   u_exit     EAX = exit code (does not return)`,
-  spec: ['DESIGN.md §4 (syscall ABI)'],
+  spec: ['docs/design.md §4 (syscall ABI)'],
   emit(a) {
     a.label('u_write');
     a.push(ebx);

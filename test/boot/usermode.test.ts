@@ -9,7 +9,7 @@ beforeAll(async () => { image = await ensureImage(); });
 const hex8 = (v: number) => v.toString(16).toUpperCase().padStart(8, '0');
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-// Linux errno values (DESIGN.md §4): what the syscall table documents.
+// Linux errno values (docs/design.md §4): what the syscall table documents.
 const EBADF = -9, EFAULT = -14, EINVAL = -22, ENOSYS = -38;
 
 describe('hello: a program in ring 3', () => {

@@ -1,4 +1,4 @@
-// The boot-test harness (DESIGN.md §6): start QEMU on an image, stream the
+// The boot-test harness (docs/design.md §6): start QEMU on an image, stream the
 // serial lines, stop on exit, a matching line or a timeout, and report
 // lines, exit status and elapsed time.  On failure its messages carry the
 // last serial lines and the exact QEMU command, so a person can rerun it.
