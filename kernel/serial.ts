@@ -339,7 +339,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.call(L('serial_putc'));
     a.jmp(L('.step'));
     a.label('.backslash');
-    a.call(L('serial_putc'), 'a backslash is doubled, so "\\x1b" in the output always means the byte 1Bh');
+    a.call(L('serial_putc'), 'a backslash is doubled, so "\\x1B" in the output always means the byte 1Bh');
     a.mov(al, chr('\\'));
     a.call(L('serial_putc'));
     a.jmp(L('.step'));
@@ -349,30 +349,13 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.mov(al, chr('x'));
     a.call(L('serial_putc'));
     a.movzx(eax, byte(ebx));
-    a.call(L('serial_put_hex8_lower'));
+    a.call(L('serial_put_hex8'), 'two hex digits, as C and JavaScript write \\x1B');
     a.label('.step');
     a.inc(ebx);
     a.jmp(L('.next'));
     a.label('.done');
     a.pop(ebx);
     a.ret();
-
-    a.label('serial_put_hex8_lower', 'AL = value: 2 lowercase hex digits (the \\xHH of C and JavaScript)');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.shr(al, 4);
-    a.call(L('.nibble'));
-    a.mov(eax, ebx);
-    a.and(al, 0x0f);
-    a.call(L('.nibble'));
-    a.pop(ebx);
-    a.ret();
-    a.label('.nibble');
-    a.add(al, chr('0'));
-    a.cmp(al, chr('9'));
-    a.jbe(L('serial_putc'));
-    a.add(al, chr('a').sub(chr('9')).sub(1), "skip to 'a'");
-    a.jmp(L('serial_putc'));
 
     a.section('interrupt context and the deferred ring (rule 2)');
     a.label('console_irq_enter', 'called by pic_irq before a handler (interrupts off)');

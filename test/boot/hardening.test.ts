@@ -113,8 +113,8 @@ describe('long and hostile cmdlines', () => {
   it('control bytes in the cmdline are echoed escaped (\\xHH), never raw', async () => {
     const r = await boot({ image, cmdline: 'test=boot k\x1b[2J=1 \x07bell \\x=2' });
     expectLinesInOrder(r, [
-      /^\[boot\] cmdline: test=boot k\\x1b\[2J=1 \\x07bell \\\\x=2$/,
-      /^\[boot\] unknown cmdline key 'k\\x1b\[2J' ignored/,
+      /^\[boot\] cmdline: test=boot k\\x1B\[2J=1 \\x07bell \\\\x=2$/,
+      /^\[boot\] unknown cmdline key 'k\\x1B\[2J' ignored/,
       /^\[boot\] cmdline word '\\x07bell' ignored \(not key=value\)$/,
       /^\[boot\] unknown cmdline key '\\\\x' ignored/,
       /^\[tsk\] ready$/,
@@ -125,7 +125,7 @@ describe('long and hostile cmdlines', () => {
 
   it('an unknown scenario name is echoed escaped too', async () => {
     const r = await boot({ image, cmdline: 'test=\x1bc' });
-    expectLinesInOrder(r, [/^\[tsk\] unknown test scenario '\\x1bc' \(known: /]);
+    expectLinesInOrder(r, [/^\[tsk\] unknown test scenario '\\x1Bc' \(known: /]);
     expectStatus(r, 35);
   });
 });
