@@ -38,16 +38,14 @@ export interface BootResult {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const live = new Set<ChildProcess>();
-let logDir: string | null = null;
-let logCount = 0;
-process.once('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-  if (logDir) rmSync(logDir, { recursive: true, force: true });
-});
-/** A fresh path for one QEMU run's CPU-reset log (-d cpu_reset -D). */
+process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
+/**
+ * A fresh path for one QEMU run's CPU-reset log (-d cpu_reset -D), in a folder
+ * of its own that is removed as soon as the run's log has been read (test
+ * workers may be ended without an 'exit' event, so nothing waits for that).
+ */
 function resetLogPath(): string {
-  logDir ??= mkdtempSync(path.join(tmpdir(), 'tsk-harness-'));
-  return path.join(logDir, `cpu-reset-${++logCount}.log`);
+  return path.join(mkdtempSync(path.join(tmpdir(), 'tsk-harness-')), 'cpu-reset.log');
 }
 
 let imagePromise: Promise<string> | null = null;
@@ -118,7 +116,8 @@ export class Session {
         this.wake();
         const status = this.killedByUs ? null : code;
         let log = '';
-        try { log = readFileSync(resetLog, 'latin1'); rmSync(resetLog, { force: true }); } catch { /* QEMU never started */ }
+        try { log = readFileSync(resetLog, 'latin1'); } catch { /* QEMU never started */ }
+        rmSync(path.dirname(resetLog), { recursive: true, force: true });
         const tripleFault = status === 0 && tripleFaulted(log);
         resolve({
           lines: this.split.lines, status, elapsedMs: Date.now() - this.start, timedOut: this.timedOut,
