@@ -33,8 +33,9 @@
 // as soon as it is complete, so a crash names the case it happened in.
 //
 // What can be tested: 32-bit routines that compute on registers and memory
-// (string.ts: strlen, strcmp, parse_uint, name_lookup; the fuzz program's
-// LFSR, fuzz_rand).  Privileged instructions (in/out, cli/sti, hlt, lgdt,
+// (string.ts: strlen, strcmp, parse_uint, name_lookup; serial.ts's ring
+// con_defer; the fuzz program's LFSR, fuzz_rand), in any module: the other
+// routines of the module are linked too but never run.  Privileged instructions (in/out, cli/sti, hlt, lgdt,
 // mov crN) fault in ring 3 and end the run with SIGSEGV; routines that
 // call into the rest of the kernel reach a stub.  Memory is the ELF segment
 // (code, data and bss, readable, writable and executable) and the stack.
@@ -421,8 +422,12 @@ function whyStopped(out: QemuOut, stubs: readonly string[]): string {
 function definedLabels(modules: readonly Module[]): Set<string> {
   const out = new Set<string>([IMAGE_END, BSS_START, BSS_END]);
   for (const m of modules) {
+    let scope = '';
     for (const it of collect(m, 32)) {
-      if ((it.k === 'label' && !it.name.startsWith('.')) || it.k === 'equ' || it.k === 'bss') out.add(it.name);
+      if (it.k === 'label' && !it.name.startsWith('.')) scope = it.name;
+      // A local label is also reachable from elsewhere by its full name: L('serial_put_hex8.nibble').
+      if (it.k === 'label') out.add(it.name.startsWith('.') ? scope + it.name : it.name);
+      if (it.k === 'equ' || it.k === 'bss') out.add(it.name);
     }
   }
   return out;

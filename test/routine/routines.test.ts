@@ -7,6 +7,7 @@ import { L, eax, ebx, ecx, esi, dword } from '../../toolchain/x86/operands.ts';
 import { string } from '../../kernel/string.ts';
 import { emitNameTable } from '../../kernel/name_table.ts';
 import { fuzz, LFSR_TAPS } from '../../kernel/user/fuzz.ts';
+import { serial, CON_DEFER_SIZE } from '../../kernel/serial.ts';
 import { CANARY, cstr, data, runRoutine, runRoutines } from '../harness/routine.ts';
 
 describe('parse_uint (kernel/string.ts): EAX = s; EAX = value, EDX = 0, or EDX = -1 when s is empty, has a non-digit or overflows', () => {
@@ -113,6 +114,40 @@ describe("fuzz_rand (kernel/user/fuzz.ts): the fuzzer's Galois LFSR, 16 steps pe
   });
 });
 
+describe('con_defer (kernel/serial.ts): AL = byte, appended to the deferred-output ring unless it is full', () => {
+  // A ring of CON_DEFER_SIZE (a power of two) bytes: head = next slot written, tail = next
+  // slot sent; one slot stays free, so head + 1 == tail (mod size) means full.
+  const size = CON_DEFER_SIZE.c.value as number;
+  const at = (label: string, slot = 0) => L(label).add(slot);
+  // Memory stays as the previous case left it: set the whole state, including the slot.
+  const state = (head: number, tail: number, slot: number) => [
+    { at: at('con_defer_head'), bytes: u32(head) }, { at: at('con_defer_tail'), bytes: u32(tail) }, { at: at('con_defer_lost'), bytes: u32(0) },
+    { at: at('con_defer_buf', slot), bytes: [0] },
+  ];
+  const reads = (slot: number) => [
+    { at: at('con_defer_head'), length: 4 }, { at: at('con_defer_lost'), length: 4 }, { at: at('con_defer_buf', slot), length: 1 },
+  ];
+  const cases: { name: string; head: number; tail: number; slot: number; head2: number; lost: number; stored: boolean }[] = [
+    { name: 'empty ring', head: 0, tail: 0, slot: 0, head2: 1, lost: 0, stored: true },
+    { name: 'head in the middle', head: 100, tail: 7, slot: 100, head2: 101, lost: 0, stored: true },
+    { name: 'head at the last slot wraps to 0', head: size - 1, tail: 5, slot: size - 1, head2: 0, lost: 0, stored: true },
+    { name: 'full: head just behind tail', head: 4, tail: 5, slot: 4, head2: 4, lost: 1, stored: false },
+    { name: 'full across the wrap: head last, tail 0', head: size - 1, tail: 0, slot: size - 1, head2: size - 1, lost: 1, stored: false },
+  ];
+  it('stores the byte at head and advances head modulo the size; when full it counts the byte as lost', async () => {
+    const rs = await runRoutines({
+      modules: [serial], routine: 'con_defer',
+      cases: cases.map((c) => ({ name: c.name, args: { eax: 0x41 }, memory: state(c.head, c.tail, c.slot), read: reads(c.slot) })),
+    });
+    rs.forEach((r, i) => {
+      const c = cases[i]!;
+      const got = { name: c.name, head: le32(r.memory[0]!), lost: le32(r.memory[1]!), slot: r.memory[2]![0] };
+      expect(got).toEqual({ name: c.name, head: c.head2, lost: c.lost, slot: c.stored ? 0x41 : 0 });
+      expect(r.clobbered).toEqual([]);
+    });
+  });
+});
+
 describe('the harness reports what the routine did, not what the test expects', () => {
   const probe = defineModule({
     name: 'probe', title: 'harness probes', about: 'routines that break the calling convention on purpose',
@@ -168,6 +203,8 @@ describe('the harness reports what the routine did, not what the test expects', 
     await expect(runRoutine({ modules: [string], routine: 'strlen', args: { esp: 0 } as never })).rejects.toThrow(/args\.esp is not an input register/);
   });
 });
+
+const le32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
 
 function u32(v: number): Uint8Array {
   const b = new Uint8Array(4);
