@@ -227,7 +227,11 @@ export function buildRoutineProgram(run: RoutineRun): RoutineProgram {
   };
   const valueOf = (v: Value, what: string): Expr => {
     if (isData(v)) return L(dataLabel(v));
-    if (v instanceof ExprNode) return v;
+    if (v instanceof ExprNode) {
+      const unknown = [...labelsIn(v)].filter((n) => !defined.has(n));
+      if (unknown.length) throw new RoutineHarnessError(`${what} names ${unknown.map((n) => `'${n}'`).join(', ')}: not a label in the modules under test (${run.modules.map((m) => m.name).join(', ')})`);
+      return v;
+    }
     if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v > 0xffffffff) {
       throw new RoutineHarnessError(`${what} is ${String(v)}: not a 32-bit integer, a label (L('name')) or data (cstr(), data())`);
     }
@@ -433,12 +437,11 @@ function definedLabels(modules: readonly Module[]): Set<string> {
   return out;
 }
 
-function usedLabels(modules: readonly Module[]): Set<string> {
-  const out = new Set<string>();
-  const seen = new Set<object>();
-  const expr = (e: Expr): void => {
-    if (typeof e === 'number') return;
-    const t = e.tree;
+/** The global labels an expression refers to (through named constants too). */
+function labelsIn(e: Expr, out = new Set<string>(), seen = new Set<object>()): Set<string> {
+  const expr = (x: Expr): void => {
+    if (typeof x === 'number') return;
+    const t = x.tree;
     switch (t.t) {
       case 'sym': if (!t.name.startsWith('.')) out.add(t.name); break;
       case 'const': if (!seen.has(t.c)) { seen.add(t.c); expr(t.c.value); } break;
@@ -447,6 +450,14 @@ function usedLabels(modules: readonly Module[]): Set<string> {
       default: break;
     }
   };
+  expr(e);
+  return out;
+}
+
+function usedLabels(modules: readonly Module[]): Set<string> {
+  const out = new Set<string>();
+  const seen = new Set<object>();
+  const expr = (e: Expr): void => { labelsIn(e, out, seen); };
   const operand = (o: Operand) => {
     if (isMem(o)) { if (o.addr.disp !== undefined) expr(o.addr.disp); } else if (isFar(o)) { expr(o.selector); expr(o.offset); } else if (isExpr(o)) expr(o);
   };

@@ -201,6 +201,8 @@ describe('the harness reports what the routine did, not what the test expects', 
     await expect(runRoutine({ modules: [string], routine: 'parse_int' })).rejects.toThrow(/'parse_int' is not a label in the modules under test \(string\)/);
     await expect(runRoutine({ modules: [string], routine: 'strlen', args: { eax: 2 ** 32 } })).rejects.toThrow(/args\.eax is 4294967296: not a 32-bit integer/);
     await expect(runRoutine({ modules: [string], routine: 'strlen', args: { esp: 0 } as never })).rejects.toThrow(/args\.esp is not an input register/);
+    await expect(runRoutine({ modules: [string], routine: 'name_lookup', args: { edx: L('shell_commands') } }))
+      .rejects.toThrow(/args\.edx names 'shell_commands': not a label in the modules under test \(string\)/);
   });
 });
 
