@@ -178,7 +178,7 @@ export async function runRoutines(run: RoutineRun): Promise<RoutineResult[]> {
         keep = run.keepFailed ?? true;
         if (keep) writeFileSync(path.join(dir, 'routine.lst'), listing(built.assembled));
         throw new RoutineHarnessError(`${built.caseName(i)}: ${whyStopped(out, built.stubs)}` +
-          `${i > 0 ? ` (cases 0-${i - 1} completed)` : ''}.` +
+          `${i === 1 ? ' (case 0 completed)' : i > 1 ? ` (cases 0-${i - 1} completed)` : ''}.` +
           (keep ? `\nThe program and its listing are kept in ${dir} (run it again with: qemu-i386 ${file})` : ''));
       }
       results.push(parseBlock(out.stdout.subarray(at, at + layout.size), layout));
