@@ -124,6 +124,8 @@ export interface RoutineRun {
   readonly timeoutMs?: number;
   /** When a case fails, keep the ELF and its listing in the temporary folder and name it in the error (default true). */
   readonly keepFailed?: boolean;
+  /** The user-mode emulator to run, default 'qemu-i386' (from PATH). */
+  readonly emulator?: string;
 }
 
 export interface RoutineResult {
@@ -154,8 +156,8 @@ const EFLAGS = { cf: 1 << 0, zf: 1 << 6, sf: 1 << 7, of: 1 << 11 };
 
 /** One case; see runRoutines. */
 export async function runRoutine(run: Omit<RoutineRun, 'cases'> & RoutineCase): Promise<RoutineResult> {
-  const { modules, timeoutMs, keepFailed, ...c } = run;
-  return (await runRoutines({ modules, timeoutMs, keepFailed, cases: [c] }))[0]!;
+  const { modules, timeoutMs, keepFailed, emulator, ...c } = run;
+  return (await runRoutines({ modules, timeoutMs, keepFailed, emulator, cases: [c] }))[0]!;
 }
 
 /**
@@ -170,7 +172,7 @@ export async function runRoutines(run: RoutineRun): Promise<RoutineResult[]> {
   writeFileSync(file, built.elf, { mode: 0o755 });
   let keep = false;
   try {
-    const out = await execQemu(file, dir, run.timeoutMs ?? DEFAULT_TIMEOUT_MS, built.resultBytes);
+    const out = await execQemu(run.emulator ?? 'qemu-i386', file, dir, run.timeoutMs ?? DEFAULT_TIMEOUT_MS, built.resultBytes);
     const results: RoutineResult[] = [];
     let at = 0;
     for (const [i, layout] of built.layouts.entries()) {
@@ -392,13 +394,13 @@ function parseBlock(b: Uint8Array, layout: CaseLayout): RoutineResult {
 
 interface QemuOut { stdout: Buffer; stderr: string; status: number | null; signal: NodeJS.Signals | null; timedOut: boolean; timeoutMs: number }
 
-function execQemu(file: string, cwd: string, timeoutMs: number, expectBytes: number): Promise<QemuOut> {
+function execQemu(emulator: string, file: string, cwd: string, timeoutMs: number, expectBytes: number): Promise<QemuOut> {
   return new Promise((resolve, reject) => {
     // cwd: the temporary folder, so that a core file qemu-i386 may write on a crash is removed with it.
-    execFile('qemu-i386', [file], { cwd, encoding: 'buffer', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: expectBytes + 65536 }, (err, stdout, stderr) => {
+    execFile(emulator, [file], { cwd, encoding: 'buffer', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: expectBytes + 65536 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: NodeJS.Signals }) | null;
       if (e && e.code === 'ENOENT') {
-        reject(new RoutineHarnessError("qemu-i386 not found: the routine tests run kernel routines under QEMU's user-mode emulator. Install Debian's 'qemu-user' package (apt-get install --no-install-recommends qemu-user, or npm run setup)"));
+        reject(new RoutineHarnessError(`${emulator} not found: the routine tests run kernel routines under QEMU's user-mode emulator qemu-i386. Install Debian's 'qemu-user' package (apt-get install --no-install-recommends qemu-user, or npm run setup)`));
         return;
       }
       resolve({

@@ -197,6 +197,10 @@ describe('the harness reports what the routine did, not what the test expects', 
     await expect(runRoutine({ modules: [probe], routine: 'forever', timeoutMs: 1000, keepFailed: false }))
       .rejects.toThrow(/case 0 of forever: did not return within 1 s/);
   });
+  it('names the package to install when the emulator is missing', async () => {
+    await expect(runRoutine({ modules: [string], routine: 'strlen', args: { eax: cstr('') }, emulator: 'qemu-i386-not-installed' }))
+      .rejects.toThrow(/qemu-i386-not-installed not found: .*Install Debian's 'qemu-user' package/);
+  });
   it('refuses a routine the modules do not define, and a bad input', async () => {
     await expect(runRoutine({ modules: [string], routine: 'parse_int' })).rejects.toThrow(/'parse_int' is not a label in the modules under test \(string\)/);
     await expect(runRoutine({ modules: [string], routine: 'strlen', args: { eax: 2 ** 32 } })).rejects.toThrow(/args\.eax is 4294967296: not a 32-bit integer/);
