@@ -205,6 +205,7 @@ export interface RoutineProgram {
   readonly assembled: Assembled;
   readonly elf: Uint8Array;
   readonly layouts: readonly CaseLayout[];
+  /** Bytes the program writes to stdout when every case completes. */
   readonly resultBytes: number;
   /** Labels the modules use but do not define, in stub order. */
   readonly stubs: readonly string[];
@@ -251,7 +252,10 @@ export function buildRoutineProgram(run: RoutineRun): RoutineProgram {
     for (const k of Object.keys(c.args ?? {})) {
       if (!(INPUT_REGS as readonly string[]).includes(k)) throw new RoutineHarnessError(`${caseName(i)}: args.${k} is not an input register (${INPUT_REGS.join(', ')})`);
     }
-    const args = INPUT_REGS.map((r) => [r, c.args?.[r] === undefined ? CANARY[r] : valueOf(c.args[r]!, `${caseName(i)}: args.${r}`)] as const);
+    const args = INPUT_REGS.map((r) => {
+      const given = c.args?.[r];
+      return [r, given === undefined ? CANARY[r] : valueOf(given, `${caseName(i)}: args.${r}`), given !== undefined] as const;
+    });
     const presets = (c.memory ?? []).map((m, j) => {
       if (m.bytes.length === 0) throw new RoutineHarnessError(`${caseName(i)}: memory[${j}].bytes is empty`);
       const src = data(m.bytes);
@@ -266,9 +270,8 @@ export function buildRoutineProgram(run: RoutineRun): RoutineProgram {
     });
     // Input values as loaded, for `input` and the callee-saved check (labels are resolved after assembly).
     layouts.push({ size, reads: reads.map(({ offset, length }) => ({ offset, length })), input: {} as Record<InputReg, number> });
-    const block = resultBytes;
     resultBytes += size;
-    return { routine, args, presets, reads, block, size };
+    return { routine, args, presets, reads, size };
   });
 
   const harness = defineModule({
@@ -283,7 +286,8 @@ the block to stdout (Linux write(2) via int 0x80, qemu-i386).`,
       a.label('harness_entry');
       plans.forEach((p, i) => {
         a.section(caseName(i));
-        const res = L('harness_results').add(p.block);
+        const res = a.bss(`harness_case_${i}`, p.size, 4, `${caseName(i)}: result block`);
+        const field = (off: number) => (off ? res.add(off) : res);
         a.cld('rep movsb copies upwards');
         for (const m of p.presets) {
           a.mov(esi, m.src);
@@ -291,16 +295,19 @@ the block to stdout (Linux write(2) via int 0x80, qemu-i386).`,
           a.mov(ecx, m.length);
           a.rep_movsb('preset memory');
         }
-        for (const [r, v] of p.args) a.mov(REG[r], v);
-        a.mov(dword(res.add(OUT.espBefore)), esp);
+        for (const [r, v, given] of p.args) {
+          if (given) a.mov(REG[r], v);
+          else a.mov(REG[r], v, 'not set by the case: a canary');
+        }
+        a.mov(dword(field(OUT.espBefore)), esp, 'ESP before the call, to compare with ESP after it');
         a.call(L(p.routine));
         a.pushfd('EFLAGS as the routine left them');
-        a.pop(dword(res.add(OUT.eflags)));
-        for (const r of ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const) a.mov(dword(res.add(OUT[r])), REG[r]);
+        a.pop(dword(field(OUT.eflags)));
+        for (const r of ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const) a.mov(dword(field(OUT[r])), REG[r]);
         a.cld('the routine may have left DF set');
         for (const r of p.reads) {
           a.mov(esi, r.at);
-          a.mov(edi, res.add(r.offset));
+          a.mov(edi, field(r.offset));
           a.mov(ecx, r.length);
           a.rep_movsb('read back memory');
         }
@@ -314,7 +321,6 @@ the block to stdout (Linux write(2) via int 0x80, qemu-i386).`,
       a.mov(eax, LINUX_NR_EXIT);
       a.mov(ebx, 0);
       a.int(0x80, 'exit(0)');
-      a.bss('harness_results', resultBytes, 4, 'one result block per case');
     },
   });
   const stubModule = defineModule({
