@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # npm run setup: install the system tools tskernel needs (QEMU and NASM, from
 # Debian/Ubuntu packages) when they are missing, then the npm dependencies.
+# qemu-system-x86 boots the image; qemu-user's qemu-i386 runs single kernel
+# routines for the routine tests (test/harness/routine.ts).
 set -euo pipefail
 missing=()
 command -v qemu-system-i386 >/dev/null || missing+=(qemu-system-x86)
+command -v qemu-i386 >/dev/null || missing+=(qemu-user)
 command -v nasm >/dev/null || missing+=(nasm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo"; else

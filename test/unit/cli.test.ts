@@ -172,4 +172,11 @@ describe('set-up scripts', () => {
       for (const l of installs) expect(l, f).toMatch(/apt-get install -y --no-install-recommends /);
     }
   });
+  it('both install qemu-user (qemu-i386, for the routine tests) when qemu-i386 is missing', async () => {
+    const setup = await readFile('toolchain/setup.sh', 'utf8');
+    expect(setup).toMatch(/^command -v qemu-i386 >\/dev\/null \|\| missing\+=\(qemu-user\)$/m);
+    const ci = await readFile('.ci/run', 'utf8');
+    expect(ci).toMatch(/^if .*! command -v qemu-i386 >\/dev\/null/m);
+    expect(ci).toMatch(/^\s*apt-get install -y --no-install-recommends .*\bqemu-user\b/m);
+  });
 });
