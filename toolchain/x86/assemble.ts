@@ -246,12 +246,12 @@ export function assemble(def: ComponentDef): Assembled {
             bytes = enc.bytes;
             break;
           }
-          case 'data': bytes = encodeData(it.width, it.values.map((v) => (typeof v === 'string' ? v : evaluate(v, f.scope, pc, it.loc).v)), final); break;
+          case 'data': bytes = encodeData(it.width, it.values.map((v) => (typeof v === 'string' || typeof v === 'bigint' ? v : evaluate(v, f.scope, pc, it.loc).v)), final); break;
           case 'times': {
             const n = evaluate(it.count, f.scope, pc, it.loc);
             if (n.reloc) throw new Error('times count is an address, not a number');
             if (n.v < 0 && final) throw new Error(`times count is negative (${n.v}): the code before it is ${-n.v} bytes too long`);
-            const one = encodeData(it.width, [evaluate(it.value, f.scope, pc, it.loc).v], final);
+            const one = encodeData(it.width, [typeof it.value === 'bigint' ? it.value : evaluate(it.value, f.scope, pc, it.loc).v], final);
             bytes = repeat(one, Math.max(0, n.v));
             break;
           }
@@ -332,10 +332,12 @@ function repeat(one: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-function encodeData(width: 1 | 2 | 4, values: readonly (number | string)[], final: boolean): Uint8Array {
+function encodeData(width: 1 | 2 | 4 | 8, values: readonly (number | string | bigint)[], final: boolean): Uint8Array {
   const out: number[] = [];
-  const lo = width === 4 ? -(2 ** 31) : -(2 ** (width * 8 - 1));
-  const hi = 2 ** (width * 8) - 1;
+  const bits = BigInt(width * 8);
+  // NASM accepts any value from the most negative signed to the largest unsigned one.
+  const lo = -(1n << (bits - 1n));
+  const hi = (1n << bits) - 1n;
   for (const v of values) {
     if (typeof v === 'string') {
       if (width !== 1) throw new Error('strings are only allowed in db');
@@ -346,9 +348,14 @@ function encodeData(width: 1 | 2 | 4, values: readonly (number | string)[], fina
       }
       continue;
     }
-    if (final && (v < lo || v > hi)) throw new Error(`value ${v} does not fit in ${width * 8} bits`);
-    const u = width === 4 ? v >>> 0 : v & (2 ** (width * 8) - 1);
-    for (let i = 0; i < width; i++) out.push(Math.floor(u / 2 ** (8 * i)) & 0xff);
+    if (typeof v === 'bigint' && width !== 8) throw new Error(`bigint value ${v} in a ${width * 8}-bit data item: bigints are for dq`);
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+      if (final) throw new Error(`value ${v} is not an exact integer: write 64-bit values beyond 2^53 as a bigint (${BigInt.asUintN(64, BigInt(Math.trunc(v))).toString(16)}n?)`);
+    }
+    const b = typeof v === 'bigint' ? v : BigInt(Number.isSafeInteger(v) ? v : 0);
+    if (final && (b < lo || b > hi)) throw new Error(`value ${v} does not fit in ${width * 8} bits`);
+    let u = BigInt.asUintN(width * 8, b);
+    for (let i = 0; i < width; i++) { out.push(Number(u & 0xffn)); u >>= 8n; }
   }
   return Uint8Array.from(out);
 }

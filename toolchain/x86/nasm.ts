@@ -91,11 +91,17 @@ function quote(s: string): string[] {
   return out;
 }
 
-function dataText(values: readonly DataValue[]): string {
-  return values.flatMap((v) => (typeof v === 'string' ? quote(v) : [exprText(v)])).join(', ');
+/** A bigint (dq only) is printed like a number: decimal below 10, hex otherwise. */
+function bigText(v: bigint): string {
+  if (v < 0n) return `-${bigText(-v)}`;
+  return v < 10n ? String(v) : '0x' + v.toString(16).toUpperCase();
 }
 
-const D = { 1: 'db', 2: 'dw', 4: 'dd' } as const;
+function dataText(values: readonly DataValue[]): string {
+  return values.flatMap((v) => (typeof v === 'string' ? quote(v) : typeof v === 'bigint' ? [bigText(v)] : [exprText(v)])).join(', ');
+}
+
+const D = { 1: 'db', 2: 'dw', 4: 'dd', 8: 'dq' } as const;
 
 function withComment(code: string, comment?: string): string {
   if (!comment) return code;
@@ -113,7 +119,7 @@ export function itemText(it: Item, component: string): string {
     }
     case 'label': return withComment(`${it.name}:`, it.comment);
     case 'data': return withComment(`    ${D[it.width]} ${dataText(it.values)}`, it.comment);
-    case 'times': return withComment(`    times ${exprText(it.count)} ${D[it.width]} ${exprText(it.value)}`, it.comment);
+    case 'times': return withComment(`    times ${exprText(it.count)} ${D[it.width]} ${typeof it.value === 'bigint' ? bigText(it.value) : exprText(it.value)}`, it.comment);
     case 'incbin': return withComment(`    incbin "../bin/${it.component}.bin"`, it.comment ?? `the bytes of ${it.component}.asm, assembled (path relative to build/asm)`);
     case 'align': return withComment(`    align ${it.n}, db 0`, it.comment);
     case 'equ': return withComment(`${it.name} equ ${exprText(it.value)}`, it.comment);
