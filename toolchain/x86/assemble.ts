@@ -302,10 +302,16 @@ export function assemble(def: ComponentDef): Assembled {
   for (const b of bssSyms) symbols.set(b.name, { name: b.name, value: bssStart + b.offset, kind: 'bss', file: b.file, size: b.size });
   symbols.set(BSS_START, { name: BSS_START, value: bssStart, kind: 'equ', file: 'image layout' });
   symbols.set(BSS_END, { name: BSS_END, value: bssStart + bssSize, kind: 'equ', file: 'image layout' });
-  for (const c of usedConsts.values()) symbols.set(c.name, { name: c.name, value: evaluate(c.value, '', 0, c.name).v, kind: 'const', file: c.file });
+  // A structure used at all is emitted whole (its struc block defines every field), nested ones first.
+  const consts = orderConsts(withStructs([...usedConsts.values()]));
+  for (const c of consts) {
+    const clash = symbols.get(c.name) ?? (c.struct && c.name.endsWith('_size') ? symbols.get(c.struct.name) : undefined);
+    if (clash) throw new AsmError(def.name, clash.file, '', `'${clash.name}' is defined in ${clash.file} and also by ${c.struct ? `struct '${c.struct.name}'` : 'a constant'} (${c.file})`);
+  }
+  for (const c of consts) symbols.set(c.name, { name: c.name, value: evaluate(c.value, '', 0, c.name).v, kind: 'const', file: c.file });
 
   return {
-    def, bytes: Uint8Array.from(final.out), rows: final.rows, symbols, consts: orderConsts([...usedConsts.values()]),
+    def, bytes: Uint8Array.from(final.out), rows: final.rows, symbols, consts,
     bssStart, bssEnd: bssStart + bssSize, bssAlign, passes,
   };
 }
@@ -388,7 +394,25 @@ export function normaliseMem(m: Mem, component: string, loc: string, scope: stri
   return { ...m, addr: { ...m.addr, base, index, scale } };
 }
 
-/** Constants whose value refers to other constants come after them (NASM equ order). */
+/** Add every constant of each structure in use, and of the structures nested in it. */
+function withStructs(list: Const[]): Const[] {
+  const out = new Map<string, Const>(list.map((c) => [c.name, c]));
+  const seen = new Set<string>();
+  const add = (info: NonNullable<Const['struct']>) => {
+    if (seen.has(info.name)) return;
+    seen.add(info.name);
+    info.nested().forEach(add);
+    for (const c of info.consts()) if (!out.has(c.name)) out.set(c.name, c);
+  };
+  for (const c of list) if (c.struct) add(c.struct);
+  return [...out.values()];
+}
+
+/**
+ * Constants whose value refers to other constants come after them (NASM equ
+ * order); a structure's block comes after the structures it embeds (NASM
+ * needs their sizes for `resb`).
+ */
 function orderConsts(list: Const[]): Const[] {
   const out: Const[] = [];
   const seen = new Set<string>();
@@ -404,6 +428,7 @@ function orderConsts(list: Const[]): Const[] {
     seen.add(c.name);
     const d: Const[] = [];
     deps(c.value, d);
+    for (const n of c.struct?.nested() ?? []) d.push(n.consts()[n.consts().length - 1]!);
     d.forEach(visit);
     out.push(c);
   };

@@ -136,12 +136,26 @@ function box(lines: string[]): string[] {
 
 function constLines(consts: readonly Const[]): string[] {
   const out: string[] = [];
+  const structs = new Set<string>();
   for (const c of consts) {
+    if (c.struct) {
+      // A structure: its whole struc block, once, where its first constant would go.
+      if (!structs.has(c.struct.name)) { structs.add(c.struct.name); out.push(...c.struct.nasm()); }
+      continue;
+    }
     const doc = c.doc.split('\n');
     out.push(withComment(`${c.name} equ ${exprText(c.value)}`, doc[0]));
     for (const d of doc.slice(1)) out.push(`${' '.repeat(COMMENT_COL - 1)} ; ${d}`);
   }
   return out;
+}
+
+function constsTitle(consts: readonly Const[]): string {
+  const s = consts.some((c) => c.struct);
+  const k = consts.some((c) => !c.struct);
+  return s && k ? 'Constants and structure layouts (named as in the specification)'
+    : s ? 'Structure layouts (offsets in bytes; NASM struc defines name.field and name_size)'
+    : 'Constants (named as in the specification)';
 }
 
 function moduleHeader(a: Assembled, mi: number, generatedBy: string): string[] {
@@ -166,15 +180,28 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
   // Constants go to the module whose TypeScript file defines them, else to the main file.
   const constsByModule = new Map<number, Const[]>();
   const mainConsts: Const[] = [];
+  // A structure's block must come before the blocks of structures that embed it (NASM needs its size
+  // for `resb`): one defined in a later module than a structure embedding it goes to the main file.
+  const place = new Map<Const, number>();
+  for (const c of a.consts) place.set(c, single ? -1 : def.modules.findIndex((m) => m.file === c.file));
+  const structPlace = (name: string) => [...place].find(([c]) => c.struct?.name === name)?.[1] ?? -1;
+  const toMain = (info: NonNullable<Const['struct']>) => {
+    for (const c of info.consts()) place.set(c, -1);
+    info.nested().forEach(toMain);
+  };
+  for (const c of [...a.consts].reverse()) {
+    if (!c.struct) continue;
+    for (const n of c.struct.nested()) if (structPlace(n.name) > place.get(c)!) toMain(n);
+  }
   for (const c of a.consts) {
-    const mi = def.modules.findIndex((m) => m.file === c.file);
-    if (mi >= 0 && !single) constsByModule.set(mi, [...(constsByModule.get(mi) ?? []), c]);
+    const mi = place.get(c)!;
+    if (mi >= 0) constsByModule.set(mi, [...(constsByModule.get(mi) ?? []), c]);
     else mainConsts.push(c);
   }
   const bodies = def.modules.map((_, mi) => {
     const out: string[] = [];
     const consts = constsByModule.get(mi);
-    if (consts?.length) out.push('', '; Constants (named as in the specification):', ...constLines(consts));
+    if (consts?.length) out.push('', `; ${constsTitle(consts)}:`, ...constLines(consts));
     out.push('');
     for (const row of a.rows) if (row.module === mi) { const t = itemText(row.item, def.name); if (row.item.k !== 'bss') out.push(t); }
     const bss = a.rows.filter((r) => r.module === mi && r.item.k === 'bss');
@@ -207,7 +234,7 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
     main.push('', '; Addresses in other components, fixed by the image layout (toolchain/image.ts):');
     for (const e of def.externs) main.push(withComment(`${e.name} equ ${hex(e.value)}`, e.doc));
   }
-  if (mainConsts.length) main.push('', '; Constants (named as in the specification):', ...constLines(mainConsts));
+  if (mainConsts.length) main.push('', `; ${constsTitle(mainConsts)}:`, ...constLines(mainConsts));
   if (single) {
     main.push('', ...moduleHeader(a, 0, 'the only module of this component'), ...bodies[0]!);
   } else {
