@@ -140,13 +140,18 @@ function constLines(consts: readonly Const[]): string[] {
   for (const c of consts) {
     if (c.struct) {
       // A structure: its whole struc block, once, where its first constant would go.
-      if (!structs.has(c.struct.name)) { structs.add(c.struct.name); out.push(...c.struct.nasm()); }
+      if (!structs.has(c.struct.name)) {
+        structs.add(c.struct.name);
+        if (out.length && out[out.length - 1] !== '') out.push('');
+        out.push(...c.struct.nasm(), '');
+      }
       continue;
     }
     const doc = c.doc.split('\n');
     out.push(withComment(`${c.name} equ ${exprText(c.value)}`, doc[0]));
     for (const d of doc.slice(1)) out.push(`${' '.repeat(COMMENT_COL - 1)} ; ${d}`);
   }
+  if (out[out.length - 1] === '') out.pop();
   return out;
 }
 
