@@ -34,3 +34,17 @@ export const TRAPFRAME = defineStruct('trapframe', {
   doc: 'trap frame, lowest address first (kernel/trapframe.ts; isr.asm builds it)',
   size: 76,
 });
+
+/**
+ * What context_switch (sched.ts) leaves on a kernel stack that is not running:
+ * the callee-saved registers it pushed, above them the return address of its
+ * caller.  proc_spawn builds one by hand below a new process's first trap
+ * frame, with trap_return as the return address.
+ */
+export const CONTEXT = defineStruct('context', {
+  edi: u32('EDI, pushed last by context_switch: the saved ESP (proc.kesp) points here'),
+  esi: u32('ESI'),
+  ebx: u32('EBX'),
+  ebp: u32('EBP, pushed first'),
+  eip: u32('return address of the call to context_switch'),
+}, { doc: 'context-switch frame, lowest address first (sched.asm context_switch)', size: 20 });

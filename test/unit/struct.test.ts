@@ -3,7 +3,7 @@
 // `struc` block and instructions that name fields, assembled by real NASM to
 // the same bytes and the same offsets.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -139,6 +139,7 @@ const ROWS: [string, (a: Asm) => void, string][] = [
   ['mov eax, dword [(frame_buf + t_frame.ip) + t_ipv4_hdr.dst]', (a) => a.mov(eax, dword(L('frame_buf').add(FRAME.f.ip).add(IPV4.f.dst))), 'a11e000100'],
   ['lea ecx, [ebx+t_ring.desc]', (a) => a.lea(ecx, mem(ebx, RING.f.desc)), '8d4b10'],
   ['mov eax, dword [ebx+t_ring.count]', (a) => a.mov(eax, RING.at(ebx).count), '8b03'],
+  ['lea eax, [ebx-t_virtq_desc_size]', (a) => a.lea(eax, mem(ebx, VIRTQ_DESC.SIZE.neg())), '8d43f0'],
   ['dd t_virtq_desc.len, t_virtq_desc_size, t_eth_hdr.type, t_eth_hdr_size', (a) => a.dd(VIRTQ_DESC.f.len, VIRTQ_DESC.SIZE, ETH.f.type, ETH.SIZE), '08000000' + '10000000' + '0c000000' + '0e000000'],
   ['dd t_ipv4_hdr.dst, t_ipv4_hdr_size, t_frame.ip, t_frame_size', (a) => a.dd(IPV4.f.dst, IPV4.SIZE, FRAME.f.ip, FRAME.SIZE), '10000000' + '14000000' + '0e000000' + '22000000'],
   ['dd t_ring.desc, t_ring.ids, t_ring_size', (a) => a.dd(RING.f.desc, RING.f.ids, RING.SIZE), '10000000' + '50000000' + '60000000'],
@@ -191,6 +192,28 @@ describe('NASM: struc blocks and field names assemble to the same bytes', () => 
     expect(asm.symbols.get('t_virtq_desc.next')?.value).toBe(14);
     expect(asm.symbols.get('t_ipv4_hdr.checksum')?.value).toBe(10);
     expect(asm.symbols.get('t_ring_size')?.value).toBe(96);
+  });
+
+  it('a structure embedded by one in an earlier module is printed first (in the main file): NASM needs its size', async () => {
+    const { outerModule, OUTER } = await import('./fixtures/struct-outer.ts');
+    const { innerModule } = await import('./fixtures/struct-inner.ts');
+    const two = assemble({ name: 'two', title: 'two', about: 'test', bits: 32, origin: 0, modules: [outerModule, innerModule] });
+    const out = emitComponent(two);
+    const main = out.find((f) => f.path === 'two.asm')!.text;
+    const outer = out.find((f) => f.path === 'two/outer.asm')!.text;
+    expect(main).toContain('struc fx_inner');
+    expect(outer).toContain('struc fx_outer');
+    expect(outer).toContain('    .more:  resb fx_inner_size * 2');
+    expect(out.find((f) => f.path === 'two/inner.asm')!.text).not.toContain('struc fx_inner');
+    expect(OUTER.f.more.offset).toBe(12);
+    const dir = mkdtempSync(path.join(tmpdir(), 'tsk-struct-'));
+    try {
+      for (const f of out) { mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true }); writeFileSync(path.join(dir, f.path), f.text); }
+      execFileSync('nasm', ['-f', 'bin', 'two.asm', '-o', 'out.bin'], { cwd: dir, stdio: 'pipe' });
+      expect(readFileSync(path.join(dir, 'out.bin')).toString('hex')).toBe(Buffer.from(two.bytes).toString('hex'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a label that clashes with a field name is refused', () => {

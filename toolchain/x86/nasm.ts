@@ -60,6 +60,7 @@ function memText(m0: Mem, component: string): string {
     if (!s) s = d;
     else if (typeof disp === 'number' && disp < 0) s += `-${num(-disp)}`;
     else if (typeof disp === 'number' && disp === 0) { /* NASM drops +0 anyway */ }
+    else if (typeof disp !== 'number' && disp.tree.t === 'neg') s += `-${exprText(disp.tree.a, false)}`;
     else s += `+${typeof disp === 'number' ? d : exprText(disp, false)}`;
   }
   if (seg) s = `${seg.name}:${s}`;
