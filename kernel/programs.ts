@@ -14,9 +14,9 @@ export const programs = defineModule({
 tskernel has no file system yet, so the user programs travel inside the
 kernel: each is assembled on its own (build/asm/<program>.asm, origin
 USER_BASE) and its bytes are included here with incbin.  program_table has
-one entry per program (struc prog, in proc.asm): its name, where its image is, its
-size, and how much memory it needs including its bss (MEMSZ_* constants,
-computed by the image builder).  proc_spawn copies the image into the new
+one entry per program (struc prog, in proc.asm): its name, where its image
+is, its size, and how much memory it needs including its bss (MEMSZ_*
+constants, computed by the image builder).  proc_spawn copies the image into the new
 process's own pages - the copy here is never executed.
 
   program_find   EAX = name -> EAX = program entry, or 0
@@ -52,6 +52,7 @@ ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
 
     a.section('the table');
     a.align(4);
+    a.comment('One entry per program: prog.name, prog.start, prog.filesz, prog.memsz (struc prog).');
     a.label('program_table');
     for (const p of USER_PROGRAMS) {
       a.dataC(4, [L(`prog_name_${p.name}`), L(`prog_image_${p.name}`), L(`prog_image_${p.name}_end`).sub(L(`prog_image_${p.name}`)), L(memszExtern(p.name))], p.name);

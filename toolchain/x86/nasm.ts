@@ -6,6 +6,12 @@
 //   <component>.asm            header, bits/org, constants, %include lines, bss
 //   <component>/<module>.asm   one file per TypeScript source module
 // A component with a single module is written as one file.
+//
+// Named constants (operands.ts constant()) are printed as `equ` lines in the
+// module whose TypeScript file defines them (else in <component>.asm), only if
+// the component uses them.  A structure (struct.ts) used at all is printed
+// there whole, as a `struc … endstruc` block in field order; a structure
+// embedded in another comes first (NASM needs its size for `resb`).
 
 import type { DataValue, Item } from './asm.ts';
 import { type Assembled, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
