@@ -18,7 +18,7 @@ const VIRTQ_DESC = defineStruct('t_virtq_desc', {
   len: u32('length of the buffer in bytes'),
   flags: u16('VIRTQ_DESC_F_*'),
   next: u16('next descriptor if flags & NEXT'),
-}, { doc: 'virtqueue descriptor (virtio 1.1 §2.7.5)', align: 16, size: 16 });
+}, { doc: 'virtqueue descriptor (virtio 1.1 §2.6.5)', align: 16, size: 16 });
 
 const ETH = defineStruct('t_eth_hdr', {
   dst: array(u8(), 6, 'destination MAC address'),
@@ -160,7 +160,7 @@ describe('NASM: struc blocks and field names assemble to the same bytes', () => 
   it('the layout is printed as a struc block in field order, with offsets, types and docs', () => {
     const block = text.slice(text.indexOf('struc t_virtq_desc'), text.indexOf('t_virtq_desc_size = 16') + 22);
     expect(block).toBe([
-      'struc t_virtq_desc                              ; virtqueue descriptor (virtio 1.1 §2.7.5) (16 bytes, align 16)',
+      'struc t_virtq_desc                              ; virtqueue descriptor (virtio 1.1 §2.6.5) (16 bytes, align 16)',
       '    .addr:  resq 1                              ; +0 u64: guest-physical address of the buffer',
       '    .len:   resd 1                              ; +8 u32: length of the buffer in bytes',
       '    .flags: resw 1                              ; +12 u16: VIRTQ_DESC_F_*',
