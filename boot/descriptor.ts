@@ -13,6 +13,17 @@
 
 import type { Asm } from '../toolchain/x86/asm.ts';
 import { type Expr, constant } from '../toolchain/x86/operands.ts';
+import { defineStruct, u16, u8 } from '../toolchain/x86/struct.ts';
+
+/** The eight bytes of a segment descriptor, as fields (the picture above). */
+export const SEG_DESC = defineStruct('seg_desc', {
+  limit_lo: u16('limit 15:0'),
+  base_lo: u16('base 15:0'),
+  base_mid: u8('base 23:16'),
+  access: u8('P, DPL, S, type'),
+  flags_limit_hi: u8('G, D/B, L, AVL (bits 7:4) | limit 19:16 (bits 3:0)'),
+  base_hi: u8('base 31:24'),
+}, { doc: 'segment descriptor (SDM 3A §3.4.5, Figure 3-8)', size: 8 });
 
 export const DESC_P = constant('DESC_P', 0x80, 'access byte bit 7: segment present (SDM 3A §3.4.5)');
 export const DESC_DPL3 = constant('DESC_DPL3', 0x60, 'access byte bits 6:5 = 3: descriptor privilege level 3 (user)');

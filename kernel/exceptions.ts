@@ -1,7 +1,7 @@
 // CPU exceptions: vectors 0-31, their names, and what the kernel does with them.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { cr2, eax, ebx, ecx, edx, L, dword, constant } from '../toolchain/x86/operands.ts';
-import { TF_CS, TF_EAX, TF_EBP, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ESI, TF_ESP, TF_VECTOR } from './trapframe.ts';
+import { TRAPFRAME } from './trapframe.ts';
 
 /** Intel SDM Vol. 3A §6.15 / Table 6-1: protected-mode exceptions and interrupts. */
 export interface ExceptionInfo {
@@ -87,7 +87,7 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.mov(ebx, eax);
     a.mov(eax, L('exc_msg_bp'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_EIP), 'the instruction after int3');
+    a.mov(eax, dword(ebx, TRAPFRAME.f.eip), 'the instruction after int3');
     a.call(L('serial_put_hex32'));
     a.mov(eax, L('exc_msg_bp_resume'));
     a.call(L('serial_puts'));
@@ -100,26 +100,26 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.call(L('console_panic'), 'the dump starts on a fresh line, even if the fault came inside an interrupt handler');
     a.mov(eax, L('exc_msg_exc'));
     a.call(L('serial_puts'));
-    a.mov(ecx, dword(ebx, TF_VECTOR));
+    a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
     a.mov(eax, dword({ index: ecx, scale: 4, disp: L('exception_names') }), 'name string for this vector');
     a.call(L('serial_puts'));
     a.mov(eax, L('exc_msg_vector'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_VECTOR));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
     a.call(L('serial_put_dec'));
     a.mov(eax, L('exc_msg_error'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_ERROR));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.error));
     a.call(L('serial_put_hex32'));
     a.mov(eax, L('exc_msg_eip'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_EIP));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.eip));
     a.call(L('serial_put_hex32'));
     a.call(L('serial_newline'));
-    const regs: [string, typeof TF_EAX][][] = [
-      [['CS', TF_CS], ['EFLAGS', TF_EFLAGS]],
-      [['EAX', TF_EAX], ['EBX', TF_EBX], ['ECX', TF_ECX], ['EDX', TF_EDX]],
-      [['ESI', TF_ESI], ['EDI', TF_EDI], ['EBP', TF_EBP], ['ESP', TF_ESP]],
+    const regs: [string, typeof TRAPFRAME.f.eax][][] = [
+      [['CS', TRAPFRAME.f.cs], ['EFLAGS', TRAPFRAME.f.eflags]],
+      [['EAX', TRAPFRAME.f.eax], ['EBX', TRAPFRAME.f.ebx], ['ECX', TRAPFRAME.f.ecx], ['EDX', TRAPFRAME.f.edx]],
+      [['ESI', TRAPFRAME.f.esi], ['EDI', TRAPFRAME.f.edi], ['EBP', TRAPFRAME.f.ebp], ['ESP', TRAPFRAME.f.esp]],
     ];
     regs.forEach((line, i) => {
       a.mov(eax, L('exc_msg_exc_prefix'));
@@ -132,13 +132,13 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
       });
       a.call(L('serial_newline'));
     });
-    a.cmp(dword(ebx, TF_VECTOR), VEC_PF);
+    a.cmp(dword(ebx, TRAPFRAME.f.vector), VEC_PF);
     a.jne(L('.no_cr2'));
     a.mov(eax, L('exc_msg_cr2'));
     a.call(L('serial_puts'));
     a.mov(eax, cr2, 'CR2 = the linear address whose access faulted');
     a.call(L('serial_put_hex32'));
-    a.mov(eax, dword(ebx, TF_ERROR));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.error));
     a.call(L('pf_print_error'));
     a.call(L('serial_newline'));
     a.label('.no_cr2');

@@ -2,12 +2,51 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../boot/gdt.ts';
-import { FLAT, emitDescriptor } from '../boot/descriptor.ts';
+import { FLAT, SEG_DESC, emitDescriptor } from '../boot/descriptor.ts';
+import { defineStruct, pad, u16, u32 } from '../toolchain/x86/struct.ts';
 
-export const TSS_ESP0 = constant('TSS_ESP0', 4, 'TSS +4: ESP0, the stack pointer loaded on an interrupt from ring 3 (SDM 3A Figure 8-2)');
-export const TSS_SS0 = constant('TSS_SS0', 8, 'TSS +8: SS0, the stack segment loaded with it');
-export const TSS_IOMAP = constant('TSS_IOMAP', 102, 'TSS +102: offset of the I/O permission bitmap from the TSS base');
-export const TSS_SIZE = constant('TSS_SIZE', 104, 'a 32-bit TSS is 104 bytes (SDM 3A §8.2.1)');
+const sel = u16;
+/** The 32-bit task-state segment (SDM 3A §8.2.1, Figure 8-2). tskernel uses only ss0, esp0 and iomap. */
+export const TSS = defineStruct('tss32', {
+  link: sel('previous task link (hardware task switching; unused)'),
+  _r0: pad(2, 'reserved'),
+  esp0: u32('ESP0: the stack pointer loaded on an interrupt from ring 3'),
+  ss0: sel('SS0: the stack segment loaded with it'),
+  _r1: pad(2, 'reserved'),
+  esp1: u32('ESP1 (ring 1; unused)'),
+  ss1: sel('SS1'),
+  _r2: pad(2, 'reserved'),
+  esp2: u32('ESP2 (ring 2; unused)'),
+  ss2: sel('SS2'),
+  _r3: pad(2, 'reserved'),
+  cr3: u32('CR3 of the task (the rest is state saved by a hardware task switch; unused)'),
+  eip: u32('EIP'),
+  eflags: u32('EFLAGS'),
+  eax: u32('EAX'),
+  ecx: u32('ECX'),
+  edx: u32('EDX'),
+  ebx: u32('EBX'),
+  esp: u32('ESP'),
+  ebp: u32('EBP'),
+  esi: u32('ESI'),
+  edi: u32('EDI'),
+  es: sel('ES'),
+  _r4: pad(2, 'reserved'),
+  cs: sel('CS'),
+  _r5: pad(2, 'reserved'),
+  ss: sel('SS'),
+  _r6: pad(2, 'reserved'),
+  ds: sel('DS'),
+  _r7: pad(2, 'reserved'),
+  fs: sel('FS'),
+  _r8: pad(2, 'reserved'),
+  gs: sel('GS'),
+  _r9: pad(2, 'reserved'),
+  ldt: sel('LDT selector'),
+  _r10: pad(2, 'reserved'),
+  trap: u16('bit 0 T: debug trap on a task switch to this task'),
+  iomap: u16('offset of the I/O permission bitmap from the TSS base'),
+}, { doc: '32-bit task-state segment (SDM 3A §8.2.1, Figure 8-2)', size: 104 });
 export const DESC_TSS32 = constant('DESC_TSS32', 0x89, 'access byte of a TSS descriptor: present, DPL 0, S = 0 (system), type 1001b = 32-bit available TSS');
 
 export const kgdt = defineModule({
@@ -48,17 +87,17 @@ new table - CS needs a far jump), and loads TR with ltr.`,
     'Intel SDM Vol. 1 §19.5 "Protected-Mode I/O" (IOPL, I/O permission bitmap)',
   ],
   emit(a) {
-    a.bss('tss', 104, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
+    a.bss('tss', TSS.size, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
 
     a.label('gdt_init');
-    a.mov(dword(L('tss').add(TSS_SS0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment');
-    a.mov(dword(L('tss').add(TSS_ESP0)), L('kernel_stack').add(16384), 'ESP0: the boot stack until the scheduler switches');
-    a.mov(word(L('tss').add(TSS_IOMAP)), TSS_SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
+    a.mov(dword(L('tss').add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
+    a.mov(dword(L('tss').add(TSS.f.esp0)), L('kernel_stack').add(16384), 'ESP0: the boot stack until the scheduler switches');
+    a.mov(word(L('tss').add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
     a.mov(eax, L('tss'), 'EAX = TSS base: patch it into the descriptor');
-    a.mov(word(L('kgdt_tss').add(2)), ax, 'base 15:0');
+    a.mov(word(L('kgdt_tss').add(SEG_DESC.f.base_lo)), ax, 'base 15:0');
     a.shr(eax, 16);
-    a.mov(byte(L('kgdt_tss').add(4)), al, 'base 23:16');
-    a.mov(byte(L('kgdt_tss').add(7)), ah, 'base 31:24');
+    a.mov(byte(L('kgdt_tss').add(SEG_DESC.f.base_mid)), al, 'base 23:16');
+    a.mov(byte(L('kgdt_tss').add(SEG_DESC.f.base_hi)), ah, 'base 31:24');
     a.lgdt(mem(L('kgdtr')), 'GDTR = this table');
     a.jmp(far(SEL_KERNEL_CODE, L('.reload_cs'), { wide: true }), 'far jump: reload CS from the new table');
     a.label('.reload_cs');
@@ -75,7 +114,7 @@ new table - CS needs a far jump), and loads TR with ltr.`,
 
     a.section('tss_set_esp0: EAX = top of the kernel stack to use on the next entry from ring 3');
     a.label('tss_set_esp0');
-    a.mov(dword(L('tss').add(TSS_ESP0)), eax);
+    a.mov(dword(L('tss').add(TSS.f.esp0)), eax);
     a.ret();
 
     a.section('the table');
@@ -88,7 +127,7 @@ new table - CS needs a far jump), and loads TR with ltr.`,
     emitDescriptor(a, { ...FLAT, kind: 'data', dpl: 3 }, 'entry 4 (0x20, selector 0x23): user data');
     a.comment('entry 5 (0x28): the TSS descriptor; gdt_init fills in the base');
     a.label('kgdt_tss');
-    a.dataC(2, [TSS_SIZE.sub(1)], 'limit 15:0: 103 (byte granularity)');
+    a.dataC(2, [TSS.SIZE.sub(1)], 'limit 15:0: 103 (byte granularity)');
     a.dataC(2, [0], 'base 15:0 (patched)');
     a.dataC(1, [0], 'base 23:16 (patched)');
     a.dataC(1, [DESC_TSS32], 'access: present, DPL 0, 32-bit available TSS (ltr marks it busy)');

@@ -2,9 +2,17 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { ax, dl, eax, ebx, ecx, L, word, dword, mem, byte, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_CODE } from '../boot/gdt.ts';
+import { defineStruct, u16, u8 } from '../toolchain/x86/struct.ts';
 
 export const IDT_ENTRIES = constant('IDT_ENTRIES', 256, 'the IDT has one gate per vector, 0-255 (SDM 3A §6.10)');
-export const GATE_SIZE = constant('GATE_SIZE', 8, 'an IDT gate descriptor is 8 bytes (SDM 3A Figure 6-2)');
+/** One IDT entry (the picture in the module text below). */
+export const GATE = defineStruct('gate', {
+  offset_lo: u16('handler offset 15:0'),
+  selector: u16('code segment selector of the handler'),
+  zero: u8('reserved, 0'),
+  type: u8('P (bit 7), DPL (bits 6:5), 0, type (bits 3:0): GATE_*'),
+  offset_hi: u16('handler offset 31:16'),
+}, { doc: 'interrupt/trap gate descriptor (SDM 3A §6.11, Figure 6-2)', size: 8 });
 export const GATE_P = constant('GATE_P', 0x80, 'gate type byte bit 7: present');
 export const GATE_DPL3 = constant('GATE_DPL3', 0x60, 'gate bits 6:5 = 3: software may raise this vector with int from ring 3');
 export const GATE_INT32 = constant('GATE_INT32', 0x0e, 'type 1110b: 32-bit interrupt gate - the CPU clears IF on entry');
@@ -42,12 +50,12 @@ changes one gate's type/DPL byte (EAX = vector, EDX = type byte).`,
     a.xor(ecx, ecx, 'ECX = vector');
     a.label('.gate');
     a.mov(eax, dword({ index: ecx, scale: 4, disp: L('isr_table') }), 'EAX = stub address for this vector');
-    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table') }), ax, 'offset 15:0');
-    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(2) }), SEL_KERNEL_CODE, 'selector: kernel code');
-    a.mov(byte({ index: ecx, scale: 8, disp: L('idt_table').add(4) }), 0, 'reserved');
-    a.mov(byte({ index: ecx, scale: 8, disp: L('idt_table').add(5) }), GATE_P.or(GATE_INT32), 'present, DPL 0, 32-bit interrupt gate');
+    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(GATE.f.offset_lo) }), ax, 'offset 15:0');
+    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(GATE.f.selector) }), SEL_KERNEL_CODE, 'selector: kernel code');
+    a.mov(byte({ index: ecx, scale: 8, disp: L('idt_table').add(GATE.f.zero) }), 0, 'reserved');
+    a.mov(byte({ index: ecx, scale: 8, disp: L('idt_table').add(GATE.f.type) }), GATE_P.or(GATE_INT32), 'present, DPL 0, 32-bit interrupt gate');
     a.shr(eax, 16);
-    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(6) }), ax, 'offset 31:16');
+    a.mov(word({ index: ecx, scale: 8, disp: L('idt_table').add(GATE.f.offset_hi) }), ax, 'offset 31:16');
     a.inc(ecx);
     a.cmp(ecx, IDT_ENTRIES);
     a.jb(L('.gate'));
@@ -56,11 +64,11 @@ changes one gate's type/DPL byte (EAX = vector, EDX = type byte).`,
     a.ret();
 
     a.label('idt_set_gate', 'EAX = vector, EDX = type byte (GATE_P | DPL | type)');
-    a.mov(byte({ index: eax, scale: 8, disp: L('idt_table').add(5) }), dl);
+    a.mov(byte({ index: eax, scale: 8, disp: L('idt_table').add(GATE.f.type) }), dl);
     a.ret();
 
     a.label('idtr', 'operand of lidt');
-    a.dataC(2, [IDT_ENTRIES.mul(GATE_SIZE).sub(1)], 'limit: 256 * 8 - 1');
+    a.dataC(2, [IDT_ENTRIES.mul(GATE.SIZE).sub(1)], 'limit: 256 * 8 - 1');
     a.dataC(4, [L('idt_table')], 'linear base address');
   },
 });

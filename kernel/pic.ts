@@ -1,7 +1,7 @@
 // The 8259A programmable interrupt controllers (master and slave).
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../toolchain/x86/operands.ts';
-import { TF_VECTOR } from './trapframe.ts';
+import { TRAPFRAME } from './trapframe.ts';
 
 export const PIC1_CMD = constant('PIC1_CMD', 0x20, 'master 8259A command port (A0 = 0): ICW1, OCW2, OCW3');
 export const PIC1_DATA = constant('PIC1_DATA', 0x21, 'master 8259A data port (A0 = 1): ICW2-4, OCW1 (the mask)');
@@ -167,7 +167,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.push(eax);
     a.call(L('console_irq_enter'), 'interrupt context: what the handler prints must not tear a line (serial.asm, rule 2)');
     a.mov(eax, dword(esp), 'the trap frame again');
-    a.mov(ebx, dword(eax, TF_VECTOR));
+    a.mov(ebx, dword(eax, TRAPFRAME.f.vector));
     a.sub(ebx, PIC1_VECTOR, 'EBX = IRQ line');
     a.cmp(ebx, 7);
     a.je(L('.check_spurious'));

@@ -1,7 +1,7 @@
 // The 8253/8254 programmable interval timer, channel 0: the kernel's clock.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { ah, al, eax, ebx, ecx, edx, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
-import { TF_VECTOR } from './trapframe.ts';
+import { TRAPFRAME } from './trapframe.ts';
 import { PS_SLEEPING } from './proc.ts';
 
 export const PIT_CH0 = constant('PIT_CH0', 0x40, '8254 counter 0 data port; its OUT pin drives IRQ0');
@@ -101,7 +101,7 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.jne(L('.done'));
     a.mov(byte(L('pit_vector_checked')), 1);
     a.push(ebx);
-    a.mov(ebx, dword(eax, TF_VECTOR));
+    a.mov(ebx, dword(eax, TRAPFRAME.f.vector));
     a.mov(eax, L('pit_msg_first_tick'));
     a.call(L('serial_puts'));
     a.mov(eax, ebx);

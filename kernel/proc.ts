@@ -1,40 +1,44 @@
 // Processes: the process table, starting a program in ring 3, ending it.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, cr2, eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
+import { defineStruct, pad, u32 } from '../toolchain/x86/struct.ts';
 import { SEL_USER_CODE, SEL_USER_DATA } from '../boot/gdt.ts';
-import { TF_CS, TF_DS, TF_EAX, TF_EFLAGS, TF_EIP, TF_ERROR, TF_ES, TF_FS, TF_GS, TF_USER_ESP, TF_USER_SS, TF_VECTOR, TRAP_FRAME_USER_SIZE } from './trapframe.ts';
+import { CONTEXT, TRAPFRAME } from './trapframe.ts';
 import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, USER_BASE, USER_STACK_TOP } from './vm.ts';
 import { VEC_PF } from './exceptions.ts';
 import { EAGAIN, ENOENT, ESRCH } from './errno.ts';
 import { putDec, putHex32, say } from './print.ts';
 
-const field = (name: string, offset: number, doc: string) => constant(`P_${name}`, offset, `process entry +${offset}: ${doc}`);
-export const P_STATE = field('STATE', 0, 'state (PS_*)');
-export const P_PID = field('PID', 4, 'process id (0 = the kernel task)');
-export const P_KESP = field('KESP', 8, 'saved kernel ESP while not running (context_switch)');
-export const P_CR3 = field('CR3', 12, 'physical address of the page directory');
-export const P_KSTACK_TOP = field('KSTACK_TOP', 16, 'top of the kernel stack: TSS ESP0 while running');
-export const P_WAIT = field('WAIT', 20, 'what a blocked process waits for: wake-up tick, or a pid');
-export const P_NAME = field('NAME', 24, 'program name (pointer to a string)');
-export const P_TICKS = field('TICKS', 28, 'timer ticks charged to this process');
-export const P_SYSCALLS = field('SYSCALLS', 32, 'system calls made');
-export const P_MEM = field('MEM', 36, 'physical base of its 64 KiB memory slot');
-export const P_KILLED = field('KILLED', 40, '1: end this process when it next returns to ring 3 (Ctrl-C while it ran)');
-export const P_BACKGROUND = field('BACKGROUND', 44, '1: started in the background ("run ... &"): not the console\'s reader, read(0) returns 0 (EOF)');
-export const PROC_SIZE = constant('PROC_SIZE', 64, 'bytes per process-table entry');
+/** One entry of proc_table: what the kernel keeps about a process. */
+export const PROC = defineStruct('proc', {
+  state: u32('state (PS_*)'),
+  pid: u32('process id (0 = the kernel task)'),
+  kesp: u32('saved kernel ESP while not running (context_switch)'),
+  cr3: u32('physical address of the page directory'),
+  kstack_top: u32('top of the kernel stack: TSS ESP0 while running'),
+  wait: u32('what a blocked process waits for: wake-up tick, or a pid'),
+  name: u32('program name (pointer to a string)'),
+  ticks: u32('timer ticks charged to this process'),
+  syscalls: u32('system calls made'),
+  mem: u32('physical base of its 64 KiB memory slot'),
+  killed: u32('1: end this process when it next returns to ring 3 (Ctrl-C while it ran)'),
+  background: u32('1: started in the background ("run ... &"): not the console\'s reader, read(0) returns 0 (EOF)'),
+  _spare: pad(16, 'room for more fields; the size stays 64 because proc_spawn turns an entry offset into a slot offset by * 1024 (64 * 1024 = PROC_MEM_SIZE)'),
+}, { doc: 'process-table entry (proc_table has MAX_PROCS of them)', size: 64 });
 export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes');
 
 export const PS_FREE = constant('PS_FREE', 0, 'entry unused');
 export const PS_RUNNABLE = constant('PS_RUNNABLE', 1, 'ready to run (or running)');
-export const PS_SLEEPING = constant('PS_SLEEPING', 2, 'sleeping until ticks >= P_WAIT');
+export const PS_SLEEPING = constant('PS_SLEEPING', 2, 'sleeping until ticks >= proc.wait');
 export const PS_WAIT_INPUT = constant('PS_WAIT_INPUT', 3, 'waiting for a byte from the serial port');
-export const PS_WAIT_EXIT = constant('PS_WAIT_EXIT', 4, 'waiting for process P_WAIT to end');
-/** Program table entries (programs.asm). */
-export const PROG_NAME = constant('PROG_NAME', 0, 'program entry +0: name (pointer to a string)');
-export const PROG_START = constant('PROG_START', 4, 'program entry +4: address of its image in the kernel');
-export const PROG_SIZE = constant('PROG_SIZE', 8, 'program entry +8: bytes of the image');
-export const PROG_MEMSZ = constant('PROG_MEMSZ', 12, 'program entry +12: bytes of image + bss (what must be mapped)');
-export const PROG_ENTRY_SIZE = constant('PROG_ENTRY_SIZE', 16, 'bytes per program entry');
+export const PS_WAIT_EXIT = constant('PS_WAIT_EXIT', 4, 'waiting for process proc.wait to end');
+/** One entry of the program table (programs.asm). */
+export const PROG = defineStruct('prog', {
+  name: u32('name (pointer to a string)'),
+  start: u32('address of its image in the kernel'),
+  filesz: u32('bytes of the image'),
+  memsz: u32('bytes of image + bss (what must be mapped)'),
+}, { doc: 'program-table entry (programs.asm)', size: 16 });
 
 const STATE_NAMES = ['free', 'runnable', 'sleeping', 'wait-input', 'wait-exit'];
 
@@ -51,7 +55,7 @@ export const proc = defineModule({
   title: 'Processes: the process table, entering ring 3 with iret, exit and faults',
   about: `
 A process is a program running in ring 3 in its own address space (vm.asm),
-plus what the kernel keeps about it: one entry of proc_table (P_* fields).
+plus what the kernel keeps about it: one entry of proc_table (struc proc, below).
 Entry 0 is the kernel's own task - the one that booted, runs the shell or a
 test scenario, and waits for programs; it never leaves ring 0.
 
@@ -109,16 +113,16 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
 "-m ${MEM_NEEDED_MIB}" is the least that works.`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit, exit, wait)'],
   emit(a) {
-    a.bss('proc_table', 8 * 64, 64, 'MAX_PROCS entries of PROC_SIZE bytes');
+    a.bss('proc_table', 8 * 64, 64, 'MAX_PROCS entries of proc_size bytes');
     a.bss('proc_current', 4, 4, 'the entry of the running process');
     a.bss('next_pid', 4, 4, 'pid for the next spawn');
-    a.equ('proc_table_end', L('proc_table').add(MAX_PROCS.mul(PROC_SIZE)), 'first byte after the table');
+    a.equ('proc_table_end', L('proc_table').add(MAX_PROCS.mul(PROC.SIZE)), 'first byte after the table');
 
     a.label('proc_init');
-    a.mov(dword(L('proc_table').add(P_STATE)), PS_RUNNABLE, 'entry 0: the kernel task, running now');
-    a.mov(dword(L('proc_table').add(P_CR3)), L('kernel_pgdir'));
-    a.mov(dword(L('proc_table').add(P_KSTACK_TOP)), L('kernel_stack').add(16384));
-    a.mov(dword(L('proc_table').add(P_NAME)), L('proc_name_kernel'));
+    a.mov(dword(L('proc_table').add(PROC.f.state)), PS_RUNNABLE, 'entry 0: the kernel task, running now');
+    a.mov(dword(L('proc_table').add(PROC.f.cr3)), L('kernel_pgdir'));
+    a.mov(dword(L('proc_table').add(PROC.f.kstack_top)), L('kernel_stack').add(16384));
+    a.mov(dword(L('proc_table').add(PROC.f.name)), L('proc_name_kernel'));
     a.mov(dword(L('proc_current')), L('proc_table'));
     a.mov(dword(L('next_pid')), 1);
     say(a, 'proc_msg_init');
@@ -155,11 +159,11 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.cli();
     a.mov(esi, eax, 'ESI = program');
     a.mov(ebp, edx, 'EBP = start argument');
-    a.mov(ebx, L('proc_table').add(PROC_SIZE), 'entry 0 is the kernel task');
+    a.mov(ebx, L('proc_table').add(PROC.SIZE), 'entry 0 is the kernel task');
     a.label('.find');
-    a.cmp(dword(ebx, P_STATE), PS_FREE);
+    a.cmp(dword(ebx, PROC.f.state), PS_FREE);
     a.je(L('.found'));
-    a.add(ebx, PROC_SIZE);
+    a.add(ebx, PROC.SIZE);
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.find'));
     say(a, 'proc_msg_full');
@@ -167,59 +171,60 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.jmp(L('.out'));
     a.label('.found');
     a.mov(eax, ebx);
-    a.sub(eax, L('proc_table').add(PROC_SIZE), 'EAX = (entry index - 1) * PROC_SIZE');
-    a.shl(eax, 10, '* 1024: (index - 1) * 64 KiB (PROC_SIZE * 1024 = PROC_MEM_SIZE)');
+    a.sub(eax, L('proc_table').add(PROC.SIZE), 'EAX = (entry index - 1) * PROC.SIZE');
+    a.shl(eax, 10, '* 1024: (index - 1) * 64 KiB (proc_size * 1024 = PROC_MEM_SIZE)');
     a.add(eax, PROC_MEM_BASE);
-    a.mov(dword(ebx, P_MEM), eax, 'this entry\'s memory slot');
+    a.mov(dword(ebx, PROC.f.mem), eax, 'this entry\'s memory slot');
     a.mov(edi, eax);
     a.mov(ecx, PROC_MEM_SIZE.div(4));
     a.xor(eax, eax);
     a.rep_stosd('zero the slot: tables, stacks, image and bss all start as 0');
-    a.mov(edi, dword(ebx, P_MEM));
+    a.mov(edi, dword(ebx, PROC.f.mem));
     a.add(edi, PM_IMAGE);
-    a.mov(ecx, dword(esi, PROG_SIZE));
+    a.mov(ecx, dword(esi, PROG.f.filesz));
     a.push(esi);
-    a.mov(esi, dword(esi, PROG_START));
+    a.mov(esi, dword(esi, PROG.f.start));
     a.rep_movsb('copy the program image into its pages');
     a.pop(esi);
-    a.mov(eax, dword(ebx, P_MEM));
-    a.mov(edx, dword(esi, PROG_MEMSZ));
+    a.mov(eax, dword(ebx, PROC.f.mem));
+    a.mov(edx, dword(esi, PROG.f.memsz));
     a.call(L('vm_create'), 'its page directory and user page table');
 
     a.comment('The first trap frame, as if the process had been interrupted at USER_BASE.');
-    a.mov(edi, dword(ebx, P_MEM));
-    a.add(edi, PM_KSTACK_TOP.sub(TRAP_FRAME_USER_SIZE), 'EDI = trap frame at the top of its kernel stack');
-    a.mov(dword(edi, TF_USER_SS), SEL_USER_DATA, 'iretd pops these two only because CS is ring 3');
-    a.mov(dword(edi, TF_USER_ESP), USER_STACK_TOP);
-    a.mov(dword(edi, TF_EFLAGS), EFLAGS_USER, 'interrupts on in ring 3, IOPL 0');
-    a.mov(dword(edi, TF_CS), SEL_USER_CODE, 'RPL 3: iretd drops to ring 3');
-    a.mov(dword(edi, TF_EIP), USER_BASE, 'the program\'s first instruction');
-    a.mov(dword(edi, TF_EAX), ebp, 'the start argument');
-    for (const f of [TF_DS, TF_ES, TF_FS, TF_GS]) a.mov(dword(edi, f), SEL_USER_DATA);
-    a.mov(dword(edi, -4), L('trap_return'), 'context_switch returns here: pop the frame, iretd');
-    a.lea(eax, mem(edi, -20), 'below it: EBP, EBX, ESI, EDI = 0 for context_switch to pop');
-    a.mov(dword(ebx, P_KESP), eax);
-    a.mov(eax, dword(ebx, P_MEM));
-    a.mov(dword(ebx, P_CR3), eax, 'the page directory is the first page of the slot');
+    a.mov(edi, dword(ebx, PROC.f.mem));
+    a.add(edi, PM_KSTACK_TOP.sub(TRAPFRAME.SIZE), 'EDI = trap frame at the top of its kernel stack');
+    a.mov(dword(edi, TRAPFRAME.f.user_ss), SEL_USER_DATA, 'iretd pops these two only because CS is ring 3');
+    a.mov(dword(edi, TRAPFRAME.f.user_esp), USER_STACK_TOP);
+    a.mov(dword(edi, TRAPFRAME.f.eflags), EFLAGS_USER, 'interrupts on in ring 3, IOPL 0');
+    a.mov(dword(edi, TRAPFRAME.f.cs), SEL_USER_CODE, 'RPL 3: iretd drops to ring 3');
+    a.mov(dword(edi, TRAPFRAME.f.eip), USER_BASE, 'the program\'s first instruction');
+    a.mov(dword(edi, TRAPFRAME.f.eax), ebp, 'the start argument');
+    for (const f of [TRAPFRAME.f.ds, TRAPFRAME.f.es, TRAPFRAME.f.fs, TRAPFRAME.f.gs]) a.mov(dword(edi, f), SEL_USER_DATA);
+    a.comment('Below it a context (struc context) whose return address is trap_return.');
+    a.mov(dword(edi, CONTEXT.f.eip.sub(CONTEXT.SIZE)), L('trap_return'), 'context_switch returns here: pop the frame, iretd');
+    a.lea(eax, mem(edi, CONTEXT.SIZE.neg()), 'below it: EBP, EBX, ESI, EDI = 0 for context_switch to pop');
+    a.mov(dword(ebx, PROC.f.kesp), eax);
+    a.mov(eax, dword(ebx, PROC.f.mem));
+    a.mov(dword(ebx, PROC.f.cr3), eax, 'the page directory is the first page of the slot');
     a.add(eax, PM_KSTACK_TOP);
-    a.mov(dword(ebx, P_KSTACK_TOP), eax);
-    a.mov(eax, dword(esi, PROG_NAME));
-    a.mov(dword(ebx, P_NAME), eax);
-    a.mov(dword(ebx, P_TICKS), 0);
-    a.mov(dword(ebx, P_SYSCALLS), 0);
-    a.mov(dword(ebx, P_KILLED), 0);
-    a.mov(dword(ebx, P_BACKGROUND), 0, 'foreground unless the shell says otherwise (run ... &)');
+    a.mov(dword(ebx, PROC.f.kstack_top), eax);
+    a.mov(eax, dword(esi, PROG.f.name));
+    a.mov(dword(ebx, PROC.f.name), eax);
+    a.mov(dword(ebx, PROC.f.ticks), 0);
+    a.mov(dword(ebx, PROC.f.syscalls), 0);
+    a.mov(dword(ebx, PROC.f.killed), 0);
+    a.mov(dword(ebx, PROC.f.background), 0, 'foreground unless the shell says otherwise (run ... &)');
     a.mov(eax, dword(L('next_pid')));
     a.inc(dword(L('next_pid')));
-    a.mov(dword(ebx, P_PID), eax);
-    a.mov(dword(ebx, P_STATE), PS_RUNNABLE, 'the scheduler may pick it from now on');
+    a.mov(dword(ebx, PROC.f.pid), eax);
+    a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE, 'the scheduler may pick it from now on');
     say(a, 'proc_msg_pid');
-    putDec(a, dword(ebx, P_PID));
+    putDec(a, dword(ebx, PROC.f.pid));
     say(a, 'proc_msg_started');
-    a.mov(eax, dword(ebx, P_NAME));
+    a.mov(eax, dword(ebx, PROC.f.name));
     a.call(L('serial_puts'));
     a.call(L('serial_newline'));
-    a.mov(eax, dword(ebx, P_PID));
+    a.mov(eax, dword(ebx, PROC.f.pid));
     a.label('.out');
     a.popfd();
     a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
@@ -269,18 +274,18 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.call(L('con_user_end'));
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_killed');
-    a.mov(ecx, dword(esi, TF_VECTOR));
+    a.mov(ecx, dword(esi, TRAPFRAME.f.vector));
     a.mov(eax, dword({ index: ecx, scale: 4, disp: L('exception_names') }));
     a.call(L('serial_puts'));
     say(a, 'proc_msg_at');
-    putHex32(a, dword(esi, TF_EIP));
+    putHex32(a, dword(esi, TRAPFRAME.f.eip));
     a.call(L('serial_newline'));
-    a.cmp(dword(esi, TF_VECTOR), VEC_PF);
+    a.cmp(dword(esi, TRAPFRAME.f.vector), VEC_PF);
     a.jne(L('proc_end'));
     a.call(L('proc_say_pid'));
     say(a, 'proc_msg_cr2');
     putHex32(a, cr2, 'the address the program touched');
-    a.mov(eax, dword(esi, TF_ERROR));
+    a.mov(eax, dword(esi, TRAPFRAME.f.error));
     a.call(L('pf_print_error'));
     a.call(L('serial_newline'));
     a.comment('fall through');
@@ -299,19 +304,19 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.push(eax);
     a.call(L('con_user_end'), 'normally done already; a new process in this slot must start with an empty line buffer');
     a.pop(eax);
-    a.mov(edx, dword(eax, P_PID));
+    a.mov(edx, dword(eax, PROC.f.pid));
     a.mov(ecx, L('proc_table'));
     a.label('.wake');
-    a.cmp(dword(ecx, P_STATE), PS_WAIT_EXIT);
+    a.cmp(dword(ecx, PROC.f.state), PS_WAIT_EXIT);
     a.jne(L('.next'));
-    a.cmp(dword(ecx, P_WAIT), edx);
+    a.cmp(dword(ecx, PROC.f.wait), edx);
     a.jne(L('.next'));
-    a.mov(dword(ecx, P_STATE), PS_RUNNABLE, 'it was waiting for this process');
+    a.mov(dword(ecx, PROC.f.state), PS_RUNNABLE, 'it was waiting for this process');
     a.label('.next');
-    a.add(ecx, PROC_SIZE);
+    a.add(ecx, PROC.SIZE);
     a.cmp(ecx, L('proc_table_end'));
     a.jb(L('.wake'));
-    a.mov(dword(eax, P_STATE), PS_FREE, 'never scheduled again; the slot may be reused by the next spawn');
+    a.mov(dword(eax, PROC.f.state), PS_FREE, 'never scheduled again; the slot may be reused by the next spawn');
     a.ret();
 
     a.section('proc_interrupt: EAX = trap frame of the serial IRQ that brought a Ctrl-C');
@@ -319,20 +324,20 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.push(ebx);
     a.push(esi);
     a.mov(esi, eax);
-    a.mov(ebx, L('proc_table').add(PROC_SIZE), 'user processes only: the kernel task is never stopped');
+    a.mov(ebx, L('proc_table').add(PROC.SIZE), 'user processes only: the kernel task is never stopped');
     a.label('.entry');
-    a.cmp(dword(ebx, P_STATE), PS_FREE);
+    a.cmp(dword(ebx, PROC.f.state), PS_FREE);
     a.je(L('.next'));
     a.mov(eax, ebx);
     a.call(L('con_user_end'));
     say(a, 'proc_msg_pid');
-    putDec(a, dword(ebx, P_PID));
+    putDec(a, dword(ebx, PROC.f.pid));
     say(a, 'proc_msg_ctrl_c');
     a.cmp(ebx, dword(L('proc_current')));
     a.jne(L('.free'));
-    a.test(dword(esi, TF_CS), 3);
+    a.test(dword(esi, TRAPFRAME.f.cs), 3);
     a.jz(L('.free'), 'interrupted in ring 0: it is blocked inside the kernel (we idle on its behalf)');
-    a.mov(dword(ebx, P_KILLED), 1, 'it is running: it ends at the return to ring 3 (sched_trap_exit)');
+    a.mov(dword(ebx, PROC.f.killed), 1, 'it is running: it ends at the return to ring 3 (sched_trap_exit)');
     a.jmp(L('.next'));
     a.label('.free');
     a.comment('Not running: it is stopped inside context_switch (or idle) on its own kernel stack, and');
@@ -340,7 +345,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.mov(eax, ebx);
     a.call(L('proc_free'));
     a.label('.next');
-    a.add(ebx, PROC_SIZE);
+    a.add(ebx, PROC.SIZE);
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.entry'));
     a.pop(esi);
@@ -359,7 +364,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.mov(ebx, eax);
     a.call(L('con_user_end'));
     say(a, 'proc_msg_pid');
-    putDec(a, dword(ebx, P_PID));
+    putDec(a, dword(ebx, PROC.f.pid));
     say(a, 'proc_msg_kill');
     a.comment('The caller is the kernel task, so the victim is not running: it is stopped inside');
     a.comment('context_switch on its own kernel stack, which nothing else refers to. Free it now.');
@@ -371,14 +376,14 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
 
     a.section('proc_find: EAX = pid -> EAX = its entry among the user processes, or 0');
     a.label('proc_find');
-    a.mov(ecx, L('proc_table').add(PROC_SIZE), 'user processes only');
+    a.mov(ecx, L('proc_table').add(PROC.SIZE), 'user processes only');
     a.label('.entry');
-    a.cmp(dword(ecx, P_STATE), PS_FREE);
+    a.cmp(dword(ecx, PROC.f.state), PS_FREE);
     a.je(L('.next'));
-    a.cmp(dword(ecx, P_PID), eax);
+    a.cmp(dword(ecx, PROC.f.pid), eax);
     a.je(L('.found'));
     a.label('.next');
-    a.add(ecx, PROC_SIZE);
+    a.add(ecx, PROC.SIZE);
     a.cmp(ecx, L('proc_table_end'));
     a.jb(L('.entry'));
     a.xor(ecx, ecx, 'no such process');
@@ -390,7 +395,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.label('proc_say_pid');
     say(a, 'proc_msg_pid');
     a.mov(eax, dword(L('proc_current')));
-    putDec(a, dword(eax, P_PID));
+    putDec(a, dword(eax, PROC.f.pid));
     a.mov(al, chr(' '));
     a.jmp(L('serial_putc'));
 
@@ -419,30 +424,30 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.push(ebx);
     a.mov(ebx, L('proc_table'));
     a.label('.entry');
-    a.cmp(dword(ebx, P_STATE), PS_FREE);
+    a.cmp(dword(ebx, PROC.f.state), PS_FREE);
     a.je(L('.next'));
     say(a, 'proc_msg_ps');
-    putDec(a, dword(ebx, P_PID));
+    putDec(a, dword(ebx, PROC.f.pid));
     a.mov(al, chr(' '));
     a.call(L('serial_putc'));
-    a.mov(eax, dword(ebx, P_NAME));
+    a.mov(eax, dword(ebx, PROC.f.name));
     a.call(L('serial_puts'));
     a.mov(al, chr(' '));
     a.call(L('serial_putc'));
     a.mov(eax, L('proc_state_running'));
     a.cmp(ebx, dword(L('proc_current')));
     a.je(L('.state'));
-    a.mov(ecx, dword(ebx, P_STATE));
+    a.mov(ecx, dword(ebx, PROC.f.state));
     a.mov(eax, dword({ index: ecx, scale: 4, disp: L('proc_state_names') }));
     a.label('.state');
     a.call(L('serial_puts'));
     say(a, 'proc_msg_ticks');
-    putDec(a, dword(ebx, P_TICKS));
+    putDec(a, dword(ebx, PROC.f.ticks));
     say(a, 'proc_msg_syscalls');
-    putDec(a, dword(ebx, P_SYSCALLS));
+    putDec(a, dword(ebx, PROC.f.syscalls));
     a.call(L('serial_newline'));
     a.label('.next');
-    a.add(ebx, PROC_SIZE);
+    a.add(ebx, PROC.SIZE);
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.entry'));
     say(a, 'proc_msg_ps_idle');

@@ -2,7 +2,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { eax, ebx, edx, esi, L, dword } from '../toolchain/x86/operands.ts';
 import { USER_PROGRAMS } from './user/index.ts';
-import { PROG_ENTRY_SIZE, PROG_NAME } from './proc.ts';
+import { PROG } from './proc.ts';
 
 /** Name of the extern (set by the image builder) that holds a program's image + bss size. */
 export const memszExtern = (name: string) => `MEMSZ_${name.toUpperCase()}`;
@@ -14,9 +14,9 @@ export const programs = defineModule({
 tskernel has no file system yet, so the user programs travel inside the
 kernel: each is assembled on its own (build/asm/<program>.asm, origin
 USER_BASE) and its bytes are included here with incbin.  program_table has
-one entry per program (PROG_* fields): its name, where its image is, its
-size, and how much memory it needs including its bss (MEMSZ_* constants,
-computed by the image builder).  proc_spawn copies the image into the new
+one entry per program (struc prog, in proc.asm): its name, where its image
+is, its size, and how much memory it needs including its bss (MEMSZ_*
+constants, computed by the image builder).  proc_spawn copies the image into the new
 process's own pages - the copy here is never executed.
 
   program_find   EAX = name -> EAX = program entry, or 0
@@ -32,11 +32,11 @@ ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
     a.mov(ebx, L('program_table'));
     a.label('.next');
     a.mov(eax, esi);
-    a.mov(edx, dword(ebx, PROG_NAME));
+    a.mov(edx, dword(ebx, PROG.f.name));
     a.call(L('strcmp'));
     a.test(eax, eax);
     a.jz(L('.found'));
-    a.add(ebx, PROG_ENTRY_SIZE);
+    a.add(ebx, PROG.SIZE);
     a.cmp(ebx, L('program_table_end'));
     a.jb(L('.next'));
     a.xor(ebx, ebx, 'not found');
@@ -52,6 +52,7 @@ ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
 
     a.section('the table');
     a.align(4);
+    a.comment('One entry per program: prog.name, prog.start, prog.filesz, prog.memsz (struc prog).');
     a.label('program_table');
     for (const p of USER_PROGRAMS) {
       a.dataC(4, [L(`prog_name_${p.name}`), L(`prog_image_${p.name}`), L(`prog_image_${p.name}_end`).sub(L(`prog_image_${p.name}`)), L(memszExtern(p.name))], p.name);

@@ -2,7 +2,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
 import {
-  MAX_PROCS, PROC_SIZE, P_CR3, P_KILLED, P_KESP, P_KSTACK_TOP, P_STATE, P_TICKS, P_WAIT, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
+  PROC, MAX_PROCS, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
 } from './proc.ts';
 
 export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted');
@@ -97,18 +97,18 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.mov(ebx, dword(L('proc_current')));
     a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
     a.label('.next');
-    a.add(ebx, PROC_SIZE);
+    a.add(ebx, PROC.SIZE);
     a.cmp(ebx, L('proc_table_end'));
     a.jb(L('.check'));
     a.mov(ebx, L('proc_table'), 'wrap around');
     a.label('.check');
-    a.mov(eax, dword(ebx, P_STATE));
+    a.mov(eax, dword(ebx, PROC.f.state));
     a.cmp(eax, PS_RUNNABLE);
     a.je(L('.found'));
     a.cmp(eax, PS_SLEEPING);
     a.jne(L('.not_sleeping'));
     a.mov(edx, dword(L('ticks')));
-    a.sub(edx, dword(ebx, P_WAIT), 'EDX = ticks - wake-up tick, modulo 2^32');
+    a.sub(edx, dword(ebx, PROC.f.wait), 'EDX = ticks - wake-up tick, modulo 2^32');
     a.jns(L('.wake'), 'its wake-up tick has come: the difference is >= 0 read as signed, even across the wrap');
     a.label('.not_sleeping');
     a.cmp(eax, PS_WAIT_INPUT);
@@ -126,7 +126,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.mov(dword(L('sched_idle')), 0);
     a.jmp(L('.scan'));
     a.label('.wake');
-    a.mov(dword(ebx, P_STATE), PS_RUNNABLE);
+    a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE);
     a.label('.found');
     a.mov(dword(L('quantum_left')), SCHED_QUANTUM, 'a fresh quantum');
     a.mov(dword(L('need_resched')), 0);
@@ -134,14 +134,14 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.cmp(ebx, eax);
     a.je(L('.same'), 'the current process goes on: no switch');
     a.mov(dword(L('proc_current')), ebx);
-    a.mov(edx, dword(ebx, P_CR3));
+    a.mov(edx, dword(ebx, PROC.f.cr3));
     a.mov(cr3, edx, 'the new address space (the kernel half is the same in all)');
     a.push(eax);
-    a.mov(eax, dword(ebx, P_KSTACK_TOP));
+    a.mov(eax, dword(ebx, PROC.f.kstack_top));
     a.call(L('tss_set_esp0'), 'the next entry from ring 3 lands on the new kernel stack');
     a.pop(eax);
-    a.lea(eax, mem(eax, P_KESP));
-    a.mov(edx, dword(ebx, P_KESP));
+    a.lea(eax, mem(eax, PROC.f.kesp));
+    a.mov(edx, dword(ebx, PROC.f.kesp));
     a.call(L('context_switch'), 'returns when someone switches back to us');
     a.label('.same');
     a.pop(ebx);
@@ -151,7 +151,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.section('sched_yield: give up the CPU, stay runnable');
     a.label('sched_yield');
     a.mov(eax, dword(L('proc_current')));
-    a.mov(dword(eax, P_STATE), PS_RUNNABLE);
+    a.mov(dword(eax, PROC.f.state), PS_RUNNABLE);
     a.jmp(L('schedule'));
 
     a.section('sched_block: EAX = state, EDX = wait value (wake-up tick, pid); the scheduler wakes us');
@@ -164,8 +164,8 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.pop(edx);
     a.pop(eax);
     a.mov(ecx, dword(L('proc_current')));
-    a.mov(dword(ecx, P_WAIT), edx);
-    a.mov(dword(ecx, P_STATE), eax);
+    a.mov(dword(ecx, PROC.f.wait), edx);
+    a.mov(dword(ecx, PROC.f.state), eax);
     a.jmp(L('schedule'));
 
     a.section('sched_tick: called by pit_irq on every tick');
@@ -177,7 +177,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.ret();
     a.label('.busy');
     a.mov(eax, dword(L('proc_current')));
-    a.inc(dword(eax, P_TICKS), 'charge the tick to the process that was running');
+    a.inc(dword(eax, PROC.f.ticks), 'charge the tick to the process that was running');
     a.dec(dword(L('quantum_left')));
     a.jg(L('.done'), 'ticks left in this quantum');
     a.mov(dword(L('need_resched')), 1, 'quantum used up: switch before returning to ring 3');
@@ -187,7 +187,7 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.section('sched_trap_exit: EAX = trap frame, about to return to ring 3');
     a.label('sched_trap_exit');
     a.mov(ecx, dword(L('proc_current')));
-    a.cmp(dword(ecx, P_KILLED), 0);
+    a.cmp(dword(ecx, PROC.f.killed), 0);
     a.jne(L('proc_end'), 'Ctrl-C arrived while it ran: end it instead of returning');
     a.cmp(dword(L('need_resched')), 0);
     a.je(L('.done'));

@@ -5,12 +5,12 @@ import {
   COM1, FCR_ENABLE_CLEAR_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
   UART_IER, UART_LCR, UART_LSR, UART_MCR, UART_THR,
 } from '../boot/serial16.ts';
-import { MAX_PROCS, PROC_SIZE } from './proc.ts';
+import { PROC, MAX_PROCS } from './proc.ts';
 
 export const CON_DEFER_SIZE = constant('CON_DEFER_SIZE', 1024, 'bytes in the deferred-message ring (a power of two): interrupt-time lines wait here');
 const PROC_SIZE_SHIFT = 6;
-if (PROC_SIZE.c.value !== 1 << PROC_SIZE_SHIFT) throw new Error('serial.ts assumes PROC_SIZE = 64');
-/** con_ubuf + (entry - proc_table) * LINE_SCALE = that slot's buffer: CON_LINE_MAX = PROC_SIZE * LINE_SCALE. */
+if (PROC.SIZE.c.value !== 1 << PROC_SIZE_SHIFT) throw new Error('serial.ts assumes proc_size = 64');
+/** con_ubuf + (entry - proc_table) * LINE_SCALE = that slot's buffer: CON_LINE_MAX = PROC.SIZE * LINE_SCALE. */
 const LINE_SCALE = 2;
 export const CON_LINE_MAX = constant('CON_LINE_MAX', 128, 'bytes of a user line kept until its LF; a longer line goes out in pieces');
 
@@ -396,7 +396,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.section('user output, line-buffered per process (rule 3)');
     a.label('con_user_putc', 'AL = a byte the current process writes (sys_write, interrupts off)');
     a.mov(ecx, dword(L('proc_current')));
-    a.sub(ecx, L('proc_table'), 'ECX = slot * PROC_SIZE');
+    a.sub(ecx, L('proc_table'), 'ECX = slot * PROC.SIZE');
     a.cmp(al, 10);
     a.je(L('.eol'));
     a.mov(edx, ecx);

@@ -5,7 +5,7 @@ import {
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
 import { NUM_IRQS, PIC1_VECTOR } from './pic.ts';
-import { P_BACKGROUND } from './proc.ts';
+import { PROC } from './proc.ts';
 import { putDec, putHex32, say } from './print.ts';
 import { RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
 import { emitNameTable } from './name_table.ts';
@@ -228,7 +228,7 @@ const COMMANDS: readonly Command[] = [
     a.call(L('proc_find'));
     a.test(eax, eax);
     a.jz(L('.marked'), 'already gone: a Ctrl-C (IRQ4) may have ended it meanwhile');
-    a.mov(dword(eax, P_BACKGROUND), 1);
+    a.mov(dword(eax, PROC.f.background), 1);
     a.label('.marked');
     a.inc(ebx);
     a.jmp(L('.mark'));

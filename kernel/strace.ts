@@ -1,11 +1,11 @@
 // System-call tracing: what strace=1 prints for every int 0x80.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, eax, ebx, edx, esi, L, byte, dword, chr } from '../toolchain/x86/operands.ts';
-import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDI, TF_EDX, TF_ESI } from './trapframe.ts';
-import { P_PID } from './proc.ts';
+import { TRAPFRAME } from './trapframe.ts';
+import { PROC } from './proc.ts';
 import { NSYSCALLS, SYSCALLS } from './syscall.ts';
 
-const FRAME_ARGS = [TF_EBX, TF_ECX, TF_EDX, TF_ESI, TF_EDI];
+const FRAME_ARGS = [TRAPFRAME.f.ebx, TRAPFRAME.f.ecx, TRAPFRAME.f.edx, TRAPFRAME.f.esi, TRAPFRAME.f.edi];
 
 export const strace = defineModule({
   name: 'strace',
@@ -36,11 +36,11 @@ because it does not return.`,
     a.call(L('strace_prefix'));
     a.mov(eax, L('strace_msg_cs'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_CS));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
     a.call(L('serial_put_hex8'));
     a.mov(eax, L('strace_msg_arrow_in'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_EAX));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.eax));
     a.call(L('strace_name'), 'EAX = argument count');
     a.mov(esi, eax);
     a.mov(al, chr('('));
@@ -71,7 +71,7 @@ because it does not return.`,
     a.call(L('strace_name'));
     a.mov(eax, L('strace_msg_equals'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_EAX));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.eax));
     a.call(L('serial_put_int'));
     a.call(L('serial_newline'));
     a.pop(esi);
@@ -82,7 +82,7 @@ because it does not return.`,
     a.mov(eax, L('strace_msg_strace'));
     a.call(L('serial_puts'));
     a.mov(eax, dword(L('proc_current')));
-    a.mov(eax, dword(eax, P_PID));
+    a.mov(eax, dword(eax, PROC.f.pid));
     a.jmp(L('serial_put_dec'));
 
     a.label('strace_name', 'EAX = call number: prints its name (the number, if unknown); EAX = its argument count');

@@ -1,10 +1,10 @@
 // System calls: the int 0x80 gate, the dispatch table, and each call.
 import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
 import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
-import { TF_CS, TF_EAX, TF_EBX, TF_ECX, TF_EDX } from './trapframe.ts';
+import { TRAPFRAME } from './trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
 import { PTE_P, PTE_U, PTE_W } from './paging.ts';
-import { P_BACKGROUND, P_PID, P_SYSCALLS } from './proc.ts';
+import { PROC } from './proc.ts';
 import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
 
 export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
@@ -24,29 +24,29 @@ export interface Syscall {
 
 export const SYSCALLS: readonly Syscall[] = [
   { name: 'exit', args: ['code'], returns: 'does not return', errors: '-', emit: (a) => {
-    a.mov(eax, dword(eax, TF_EBX), 'the exit code');
+    a.mov(eax, dword(eax, TRAPFRAME.f.ebx), 'the exit code');
     a.jmp(L('proc_exit'));
   } },
   { name: 'write', args: ['fd', 'buf', 'len'], returns: 'len', errors: 'EBADF unless fd is 1 or 2; EINVAL if len > 4096; EFAULT unless buf..buf+len-1 is the caller\'s user memory', emit: (a) => {
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
-    a.mov(ecx, dword(esi, TF_EBX));
+    a.mov(ecx, dword(esi, TRAPFRAME.f.ebx));
     a.dec(ecx);
     a.cmp(ecx, 1);
     a.ja(L('.out'), 'fd - 1 above 1: fd is not 1 (stdout) or 2 (stderr), both the serial port');
     a.mov(eax, EINVAL.neg());
-    a.mov(edx, dword(esi, TF_EDX));
+    a.mov(edx, dword(esi, TRAPFRAME.f.edx));
     a.cmp(edx, IO_MAX);
     a.ja(L('.out'), 'unsigned: a "negative" length is huge, and refused too');
-    a.mov(eax, dword(esi, TF_ECX));
+    a.mov(eax, dword(esi, TRAPFRAME.f.ecx));
     a.mov(ecx, PTE_P.or(PTE_U), 'the buffer must be readable from ring 3');
     a.call(L('vm_check_user'));
     a.test(eax, eax);
     a.jnz(L('.out'), '-EFAULT');
-    a.mov(ebx, dword(esi, TF_ECX));
+    a.mov(ebx, dword(esi, TRAPFRAME.f.ecx));
     a.mov(edi, ebx);
-    a.add(edi, dword(esi, TF_EDX), 'EDI = end of the buffer');
+    a.add(edi, dword(esi, TRAPFRAME.f.edx), 'EDI = end of the buffer');
     a.label('.next');
     a.cmp(ebx, edi);
     a.jae(L('.done'));
@@ -55,7 +55,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.inc(ebx);
     a.jmp(L('.next'));
     a.label('.done');
-    a.mov(eax, dword(esi, TF_EDX), 'all of it was written');
+    a.mov(eax, dword(esi, TRAPFRAME.f.edx), 'all of it was written');
     a.label('.out');
     a.pop(edi); a.pop(esi); a.pop(ebx);
     a.ret();
@@ -64,23 +64,23 @@ export const SYSCALLS: readonly Syscall[] = [
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
-    a.cmp(dword(esi, TF_EBX), 0);
+    a.cmp(dword(esi, TRAPFRAME.f.ebx), 0);
     a.jne(L('.out'), 'only fd 0 (stdin, the serial port) can be read');
     a.mov(eax, EINVAL.neg());
-    a.mov(edx, dword(esi, TF_EDX));
+    a.mov(edx, dword(esi, TRAPFRAME.f.edx));
     a.cmp(edx, IO_MAX);
     a.ja(L('.out'));
-    a.mov(eax, dword(esi, TF_ECX));
+    a.mov(eax, dword(esi, TRAPFRAME.f.ecx));
     a.mov(ecx, PTE_P.or(PTE_U).or(PTE_W), 'the buffer must be writable from ring 3');
     a.call(L('vm_check_user'));
     a.test(eax, eax);
     a.jnz(L('.out'), '-EFAULT (and len 0 returns 0 here: EAX = 0 bytes)');
-    a.cmp(dword(esi, TF_EDX), 0);
+    a.cmp(dword(esi, TRAPFRAME.f.edx), 0);
     a.je(L('.out'));
     a.mov(ecx, dword(L('proc_current')));
-    a.cmp(dword(ecx, P_BACKGROUND), 0);
+    a.cmp(dword(ecx, PROC.f.background), 0);
     a.jne(L('.out'), 'started with &: stdin is like /dev/null - 0 bytes, end of file (EAX = 0); the console is the shell\'s');
-    a.mov(ebx, dword(esi, TF_ECX), 'EBX = buffer');
+    a.mov(ebx, dword(esi, TRAPFRAME.f.ecx), 'EBX = buffer');
     a.xor(edi, edi, 'EDI = bytes stored');
     a.label('.next');
     a.call(L('uart_getc'), 'blocks this process until a byte arrives (others run meanwhile)');
@@ -103,7 +103,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.inc(edi);
     a.cmp(al, 10);
     a.je(L('.done'), 'a line is complete');
-    a.cmp(edi, dword(esi, TF_EDX));
+    a.cmp(edi, dword(esi, TRAPFRAME.f.edx));
     a.jb(L('.next'));
     a.label('.done');
     a.mov(eax, edi);
@@ -113,7 +113,7 @@ export const SYSCALLS: readonly Syscall[] = [
   } },
   { name: 'getpid', args: [], returns: 'the caller\'s pid', errors: '-', emit: (a) => {
     a.mov(eax, dword(L('proc_current')));
-    a.mov(eax, dword(eax, P_PID));
+    a.mov(eax, dword(eax, PROC.f.pid));
     a.ret();
   } },
   { name: 'uptime', args: [], returns: 'timer ticks since boot', errors: '-', emit: (a) => {
@@ -121,7 +121,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.ret();
   } },
   { name: 'sleep', args: ['ms'], returns: '0 after at least ms milliseconds (0: just yield)', errors: 'EINVAL if ms > 60000', emit: (a) => {
-    a.mov(ecx, dword(eax, TF_EBX));
+    a.mov(ecx, dword(eax, TRAPFRAME.f.ebx));
     a.mov(eax, EINVAL.neg());
     a.cmp(ecx, SLEEP_MAX_MS);
     a.ja(L('.out'));
@@ -193,7 +193,7 @@ ${SYSCALLS.map((s, i) => `  ${String(i).padStart(2)}  ${`${s.name}(${s.args.join
 Who reads the console: one reader at a time, the rule of a Unix shell
 without job control (POSIX XCU 2.9.3 "Asynchronous Lists": the standard
 input of a background command is /dev/null).  A program started with
-"run ... &" (P_BACKGROUND) gets 0 - end of file - from read(0) at once,
+"run ... &" (proc.background) gets 0 - end of file - from read(0) at once,
 after the usual checks, so every line typed goes to the shell.  A program
 started in the foreground has the console while the shell waits for it
 (the shell reads nothing meanwhile), and type-ahead left when it ends goes
@@ -220,22 +220,22 @@ With "strace=1" on the cmdline every call is traced (strace.asm).`,
     a.push(ebx);
     a.push(esi);
     a.mov(ebx, eax, 'EBX = frame');
-    a.mov(esi, dword(ebx, TF_EAX), 'ESI = call number (TF_EAX will hold the result)');
-    a.mov(eax, dword(ebx, TF_CS));
+    a.mov(esi, dword(ebx, TRAPFRAME.f.eax), 'ESI = call number (TRAPFRAME.f.eax will hold the result)');
+    a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
     a.and(eax, 3, 'RPL of the saved CS: the privilege level that executed int 0x80');
     a.cmp(eax, 3);
     a.je(L('.from_user'));
     a.mov(eax, L('sys_msg_ring0'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_CS));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
     a.call(L('serial_put_hex8'));
     a.mov(eax, L('sys_msg_ring0_end'));
     a.call(L('serial_puts'));
-    a.mov(dword(ebx, TF_EAX), EPERM.neg());
+    a.mov(dword(ebx, TRAPFRAME.f.eax), EPERM.neg());
     a.jmp(L('.out'));
     a.label('.from_user');
     a.mov(eax, dword(L('proc_current')));
-    a.inc(dword(eax, P_SYSCALLS));
+    a.inc(dword(eax, PROC.f.syscalls));
     a.cmp(dword(L('strace_on')), 0);
     a.je(L('.dispatch'));
     a.mov(eax, ebx);
@@ -248,7 +248,7 @@ With "strace=1" on the cmdline every call is traced (strace.asm).`,
     a.mov(eax, ebx, 'sys_*(frame)');
     a.call(dword({ index: ecx, scale: 4, disp: L('syscall_table') }));
     a.label('.result');
-    a.mov(dword(ebx, TF_EAX), eax, 'the result: iretd brings it back to the program in EAX');
+    a.mov(dword(ebx, TRAPFRAME.f.eax), eax, 'the result: iretd brings it back to the program in EAX');
     a.cmp(dword(L('strace_on')), 0);
     a.je(L('.out'));
     a.mov(eax, ebx);

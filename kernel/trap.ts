@@ -1,7 +1,7 @@
 // Trap dispatch: from a vector number to the handler registered for it.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { eax, ebx, ecx, edx, L, byte, dword } from '../toolchain/x86/operands.ts';
-import { TF_CS, TF_VECTOR } from './trapframe.ts';
+import { TRAPFRAME } from './trapframe.ts';
 import { NUM_EXCEPTIONS } from './exceptions.ts';
 
 export const trap = defineModule({
@@ -36,7 +36,7 @@ to ring 3, dispatch gives the scheduler its chance to preempt
     a.label('trap_dispatch', 'EAX = trap frame');
     a.push(ebx);
     a.mov(ebx, eax);
-    a.mov(ecx, dword(ebx, TF_VECTOR));
+    a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
     a.inc(dword({ index: ecx, scale: 4, disp: L('trap_counts') }));
     a.mov(edx, dword({ index: ecx, scale: 4, disp: L('trap_handlers') }));
     a.test(edx, edx);
@@ -44,7 +44,7 @@ to ring 3, dispatch gives the scheduler its chance to preempt
     a.mov(eax, ebx, 'handler(frame)');
     a.call(edx);
     a.label('.return');
-    a.test(byte(ebx, TF_CS), 3, 'returning to ring 3?');
+    a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'returning to ring 3?');
     a.jz(L('.out'));
     a.mov(eax, ebx);
     a.call(L('sched_trap_exit'), 'the one place a user program can be preempted');
@@ -55,13 +55,13 @@ to ring 3, dispatch gives the scheduler its chance to preempt
     a.cmp(ecx, NUM_EXCEPTIONS);
     a.jae(L('.report'));
     a.mov(eax, ebx);
-    a.test(byte(ebx, TF_CS), 3, 'RPL of the saved CS = the privilege level that faulted');
+    a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'RPL of the saved CS = the privilege level that faulted');
     a.jnz(L('proc_fault'), 'ring 3: kill the program, not the kernel (no return)');
     a.jmp(L('exception_unhandled'), 'ring 0: a kernel bug - dump and panic (no return)');
     a.label('.report');
     a.mov(eax, L('trap_msg_unhandled'));
     a.call(L('serial_puts'));
-    a.mov(eax, dword(ebx, TF_VECTOR));
+    a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
     a.call(L('serial_put_dec'));
     a.mov(eax, L('trap_msg_unhandled_end'));
     a.call(L('serial_puts'));

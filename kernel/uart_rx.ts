@@ -3,7 +3,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, ah, cl, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
 import { COM1, LSR_THRE, MCR_DTR_RTS_OUT2, UART_IER, UART_LSR, UART_MCR, UART_THR } from '../boot/serial16.ts';
-import { PROC_SIZE, P_STATE, PS_WAIT_EXIT, PS_WAIT_INPUT } from './proc.ts';
+import { PROC, PS_WAIT_EXIT, PS_WAIT_INPUT } from './proc.ts';
 
 export const ASCII_ETX = constant('ASCII_ETX', 0x03, 'Ctrl-C (end of text): stops the user programs instead of being input');
 
@@ -173,7 +173,7 @@ from ring 3 waits the same way.`,
     a.label('.full');
     a.cmp(dword(L('rx_discarding')), 0);
     a.je(L('.hold'));
-    a.cmp(dword(L('proc_table').add(P_STATE)), PS_WAIT_EXIT);
+    a.cmp(dword(L('proc_table').add(PROC.f.state)), PS_WAIT_EXIT);
     a.je(L('.discard'));
     a.mov(dword(L('rx_discarding')), 0, 'the shell reads again (a Ctrl-C just ended its program): keep the rest');
     a.jmp(L('.hold'));
@@ -211,9 +211,9 @@ from ring 3 waits the same way.`,
     a.label('uart_wake_reader');
     a.mov(ecx, L('proc_table'));
     a.label('.entry');
-    a.cmp(dword(ecx, P_STATE), PS_WAIT_INPUT);
+    a.cmp(dword(ecx, PROC.f.state), PS_WAIT_INPUT);
     a.je(L('.found'));
-    a.add(ecx, PROC_SIZE);
+    a.add(ecx, PROC.SIZE);
     a.cmp(ecx, L('proc_table_end'));
     a.jb(L('.entry'));
     a.ret();
@@ -227,7 +227,7 @@ from ring 3 waits the same way.`,
     a.je(L('.reset'));
     a.cmp(dword(L('rx_discarding')), 0);
     a.jne(L('.out'), 'already reading on');
-    a.cmp(dword(L('proc_table').add(P_STATE)), PS_WAIT_EXIT);
+    a.cmp(dword(L('proc_table').add(PROC.f.state)), PS_WAIT_EXIT);
     a.jne(L('.reset'), 'the kernel task (the shell) is not waiting for programs: it is the reader, it will take the bytes');
     a.inc(dword(L('rx_hold_ticks')));
     a.mov(eax, dword(L('pit_hz')));

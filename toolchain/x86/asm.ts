@@ -7,11 +7,26 @@
 // below), so `a.mov(eax, bl)` or `a.add(dword(ebx), dword(ecx))` do not
 // compile.  Every method takes an optional trailing string: the end-of-line
 // comment that says *why* the instruction is there.
+//
+// Atomics and barriers (for rings shared with devices, and SMP later):
+//   a.lock.add(dword(ebx), 1)         lock add dword [ebx], 1
+//   a.lock.cmpxchg(dword(ebx), ecx)   lock cmpxchg dword [ebx], ecx
+//   a.lock.xadd(dword(ebx), eax)      lock xadd dword [ebx], eax
+//   a.xchg(dword(ebx), eax)           xchg is locked by the CPU whenever it touches memory
+//   a.barrier()                       lock add dword [esp], 0: a full fence on any 486+
+// `a.lock.*` only takes a memory destination (LOCK with a register destination
+// raises #UD, SDM Vol. 2A "LOCK"): `a.lock.add(eax, 1)` does not compile, and
+// the untyped `a.ins('lock add', eax, 1)` is an error naming the TS line.
+// mfence/lfence/sfence exist too, but need SSE2/SSE (not on a 486: see them).
+//
+// Data: a.db/dw/dd/dq(...) and a.times(count, width, value) with width 1, 2, 4
+// or 8; dq takes numbers, expressions or bigints (a 64-bit physical address).
+// Structure layouts (offsets, sizes, NASM struc blocks) are in struct.ts.
 
 import {
   type AnyGpr, type Const, type CtrlReg, type Expr, type FarPtr, type Gpr, type Mem, type Mem8, type Mem16,
   type Mem32, type Operand, type Reg8, type Reg16, type Reg32, type SegReg,
-  L, callerLocation, ExprNode,
+  L, callerLocation, ExprNode, dword as memOf32, esp,
 } from './operands.ts';
 
 export type Bits = 16 | 32;
@@ -52,6 +67,13 @@ export type Rm16Ops = [RM16];
 export type BtOps = [RM16, Reg16 | I] | [RM32, Reg32 | I];
 export type BsfOps = [Reg16, RM16] | [Reg32, RM32];
 export type Rm8Ops = [RM8];
+/** cmpxchg/xadd: r/m destination, register source of the same size (486+). */
+export type XaddOps = [RM8, Reg8] | [RM16, Reg16] | [RM32, Reg32];
+/** The memory-destination forms LOCK may prefix (SDM Vol. 2A "LOCK"). */
+export type LockAluOps = [Mem8, Reg8 | I] | [Mem16, Reg16 | I] | [Mem32, Reg32 | I];
+export type LockUnaryOps = [Mem8 | Mem16 | Mem32];
+export type LockBtOps = [Mem16, Reg16 | I] | [Mem32, Reg32 | I];
+export type LockXaddOps = [Mem8, Reg8] | [Mem16, Reg16] | [Mem32, Reg32];
 export type RetOps = [] | [I];
 export type NoOps = [];
 
@@ -65,6 +87,7 @@ type Cond = (typeof CONDITIONS)[number];
 export const FAMILIES = {
   alu: ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp', 'test'],
   mov: ['mov'],
+  /** xchg with a memory operand is atomic without a LOCK prefix: the CPU asserts LOCK itself (SDM Vol. 2B XCHG). */
   xchg: ['xchg'],
   shift: ['shl', 'shr', 'sar', 'sal', 'rol', 'ror', 'rcl', 'rcr'],
   unary: ['inc', 'dec', 'neg', 'not', 'mul', 'div', 'idiv'],
@@ -84,6 +107,16 @@ export const FAMILIES = {
   bsf: ['bsf', 'bsr'],
   rm8: CONDITIONS.map((c) => `set${c}` as const),
   reg32: ['bswap'],
+  /** Compare-and-exchange and exchange-and-add (486+); see also `a.lock`. */
+  xadd: ['cmpxchg', 'xadd'],
+  /** cmpxchg8b [m64]: EDX:EAX vs the quadword, ECX:EBX stored if equal (Pentium+, not on a 486). */
+  m64: ['cmpxchg8b'],
+  /**
+   * Memory fences: lfence/mfence are SSE2, sfence is SSE (Pentium 4 / Pentium III). They raise #UD
+   * on a 486 or Pentium (tests boot `--cpu 486`), so the kernel must not use them unconditionally
+   * (check CPUID first); `a.barrier()` is a full barrier on every 486+.
+   */
+  fence: ['lfence', 'mfence', 'sfence'],
   ret: ['ret', 'retf'],
   none: [
     'cli', 'sti', 'hlt', 'nop', 'iret', 'iretd', 'pusha', 'pushad', 'popa', 'popad', 'pushf', 'pushfd',
@@ -109,21 +142,44 @@ export type InstructionMethods =
   & Methods<'movx', MovxOps> & Methods<'lea', LeaOps> & Methods<'in', InOps> & Methods<'out', OutOps>
   & Methods<'branch', BranchOps> & Methods<'jmp', JmpOps> & Methods<'imm', ImmOps> & Methods<'mem', MemOps>
   & Methods<'rm16', Rm16Ops> & Methods<'bt', BtOps> & Methods<'bsf', BsfOps> & Methods<'rm8', Rm8Ops>
-  & Methods<'reg32', [Reg32]> & Methods<'ret', RetOps> & Methods<'none', NoOps> & Methods<'string', NoOps>;
+  & Methods<'reg32', [Reg32]> & Methods<'ret', RetOps> & Methods<'none', NoOps> & Methods<'string', NoOps>
+  & Methods<'xadd', XaddOps> & Methods<'m64', MemOps> & Methods<'fence', NoOps>;
+
+/**
+ * The instructions LOCK may prefix, each with a memory destination only
+ * (SDM Vol. 2A "LOCK": with a register destination, or on any other
+ * instruction, LOCK raises #UD).  xchg is not here: with a memory operand the
+ * CPU locks it anyway, so `a.xchg(dword(ebx), eax)` is already atomic.
+ */
+export const LOCKABLE = {
+  alu: ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor'],
+  unary: ['inc', 'dec', 'neg', 'not'],
+  bt: ['bts', 'btr', 'btc'],
+  xadd: ['cmpxchg', 'xadd'],
+  m64: ['cmpxchg8b'],
+} as const;
+type LM<K extends keyof typeof LOCKABLE> = (typeof LOCKABLE)[K][number];
+type LockMethodsOf<K extends keyof typeof LOCKABLE, T extends unknown[]> = { [m in LM<K>]: (...args: C<T>) => void };
+/** `a.lock.<mnemonic>(...)`: the same instruction with a LOCK prefix (F0), memory destination only. */
+export type LockMethods =
+  & LockMethodsOf<'alu', LockAluOps> & LockMethodsOf<'unary', LockUnaryOps> & LockMethodsOf<'bt', LockBtOps>
+  & LockMethodsOf<'xadd', LockXaddOps> & LockMethodsOf<'m64', MemOps>;
+export const LOCKABLE_MNEMONICS: readonly string[] = Object.values(LOCKABLE).flat();
 
 export type Mnemonic = { [K in keyof typeof FAMILIES]: M<K> }[keyof typeof FAMILIES];
 export const isCondition = (s: string): s is Cond => (CONDITIONS as readonly string[]).includes(s);
 
 // -------------------------------------------------------------------- items
 
-export type DataWidth = 1 | 2 | 4;
-export type DataValue = Expr | string;
+export type DataWidth = 1 | 2 | 4 | 8;
+/** A data value: an expression, a string (db only), or a bigint (for 64-bit values beyond 2^53). */
+export type DataValue = Expr | string | bigint;
 
 export type Item =
   | { readonly k: 'ins'; readonly mn: string; readonly ops: readonly Operand[]; readonly comment?: string; readonly loc: string }
   | { readonly k: 'label'; readonly name: string; readonly comment?: string; readonly loc: string }
   | { readonly k: 'data'; readonly width: DataWidth; readonly values: readonly DataValue[]; readonly comment?: string; readonly loc: string }
-  | { readonly k: 'times'; readonly count: Expr; readonly width: DataWidth; readonly value: Expr; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'times'; readonly count: Expr; readonly width: DataWidth; readonly value: Expr | bigint; readonly comment?: string; readonly loc: string }
   | { readonly k: 'align'; readonly n: number; readonly comment?: string; readonly loc: string }
   | { readonly k: 'incbin'; readonly component: string; readonly comment?: string; readonly loc: string }
   | { readonly k: 'equ'; readonly name: string; readonly value: Expr; readonly comment?: string; readonly loc: string }
@@ -164,6 +220,8 @@ export class Asm {
   db(...args: DataValue[]): void { this.data(1, args); }
   dw(...args: DataValue[]): void { this.data(2, args); }
   dd(...args: DataValue[]): void { this.data(4, args); }
+  /** 64-bit data (e.g. a virtqueue descriptor's guest-physical address); bigints for values beyond 2^53. */
+  dq(...args: DataValue[]): void { this.data(8, args); }
   /** Data with a comment: `a.dataC(2, [0xFFFF], 'limit 15:0')`. */
   dataC(width: DataWidth, values: DataValue[], comment: string): void {
     this.items.push({ k: 'data', width, values, comment, loc: callerLocation() });
@@ -173,8 +231,9 @@ export class Asm {
     this.items.push({ k: 'data', width, values, loc: callerLocation() });
   }
 
-  /** `times count d{b,w,d} value` */
-  times(count: Expr, width: DataWidth, value: Expr, comment?: string): void {
+  /** `times count d{b,w,d,q} value` */
+  times(count: Expr, width: DataWidth, value: Expr | bigint, comment?: string): void {
+    if (typeof value === 'bigint' && width !== 8) throw new Error(`times: a bigint value needs width 8 (dq), not ${width} (${callerLocation()})`);
     this.items.push({ k: 'times', count, width, value, comment, loc: callerLocation() });
   }
 
@@ -222,6 +281,39 @@ export class Asm {
   }
 
   blank(): void { this.items.push({ k: 'blank' }); }
+
+  private lockMethods?: LockMethods;
+  /**
+   * The LOCK prefix (F0): `a.lock.cmpxchg(dword(ebx), ecx)` emits
+   * `lock cmpxchg dword [ebx], ecx`.  The read-modify-write of the memory
+   * destination is atomic with respect to other processors and bus masters
+   * (SDM Vol. 3A §9.1.2.2).  Memory destinations only (a register destination
+   * does not compile).
+   */
+  get lock(): LockMethods {
+    if (!this.lockMethods) {
+      const m: Record<string, (...args: (Operand | string)[]) => void> = {};
+      for (const mn of LOCKABLE_MNEMONICS) {
+        m[mn] = (...args) => {
+          const { ops, comment } = splitComment(args);
+          this.items.push({ k: 'ins', mn: `lock ${mn}`, ops, comment, loc: callerLocation() });
+        };
+      }
+      this.lockMethods = m as unknown as LockMethods;
+    }
+    return this.lockMethods;
+  }
+
+  /**
+   * A full memory barrier on any 486 or later: `lock add dword [esp], 0`.
+   * A locked instruction waits for all earlier loads and stores and keeps
+   * later ones behind it (SDM Vol. 3A §9.2.2, "Locked instructions have a
+   * total order"); adding 0 to the top of the stack changes nothing but the
+   * flags (it clobbers EFLAGS).  mfence does the same but needs SSE2.
+   */
+  barrier(comment = 'full memory barrier: a locked instruction orders all loads and stores around it'): void {
+    this.items.push({ k: 'ins', mn: 'lock add', ops: [memOf32(esp), 0], comment, loc: callerLocation() });
+  }
 }
 
 // Install one method per mnemonic; the static types come from InstructionMethods.

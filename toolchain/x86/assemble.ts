@@ -246,12 +246,12 @@ export function assemble(def: ComponentDef): Assembled {
             bytes = enc.bytes;
             break;
           }
-          case 'data': bytes = encodeData(it.width, it.values.map((v) => (typeof v === 'string' ? v : evaluate(v, f.scope, pc, it.loc).v)), final); break;
+          case 'data': bytes = encodeData(it.width, it.values.map((v) => (typeof v === 'string' || typeof v === 'bigint' ? v : evaluate(v, f.scope, pc, it.loc).v)), final); break;
           case 'times': {
             const n = evaluate(it.count, f.scope, pc, it.loc);
             if (n.reloc) throw new Error('times count is an address, not a number');
             if (n.v < 0 && final) throw new Error(`times count is negative (${n.v}): the code before it is ${-n.v} bytes too long`);
-            const one = encodeData(it.width, [evaluate(it.value, f.scope, pc, it.loc).v], final);
+            const one = encodeData(it.width, [typeof it.value === 'bigint' ? it.value : evaluate(it.value, f.scope, pc, it.loc).v], final);
             bytes = repeat(one, Math.max(0, n.v));
             break;
           }
@@ -302,10 +302,16 @@ export function assemble(def: ComponentDef): Assembled {
   for (const b of bssSyms) symbols.set(b.name, { name: b.name, value: bssStart + b.offset, kind: 'bss', file: b.file, size: b.size });
   symbols.set(BSS_START, { name: BSS_START, value: bssStart, kind: 'equ', file: 'image layout' });
   symbols.set(BSS_END, { name: BSS_END, value: bssStart + bssSize, kind: 'equ', file: 'image layout' });
-  for (const c of usedConsts.values()) symbols.set(c.name, { name: c.name, value: evaluate(c.value, '', 0, c.name).v, kind: 'const', file: c.file });
+  // A structure used at all is emitted whole (its struc block defines every field), nested ones first.
+  const consts = orderConsts(withStructs([...usedConsts.values()]));
+  for (const c of consts) {
+    const clash = symbols.get(c.name) ?? (c.struct && c.name.endsWith('_size') ? symbols.get(c.struct.name) : undefined);
+    if (clash) throw new AsmError(def.name, clash.file, '', `'${clash.name}' is defined in ${clash.file} and also by ${c.struct ? `struct '${c.struct.name}'` : 'a constant'} (${c.file})`);
+  }
+  for (const c of consts) symbols.set(c.name, { name: c.name, value: evaluate(c.value, '', 0, c.name).v, kind: 'const', file: c.file });
 
   return {
-    def, bytes: Uint8Array.from(final.out), rows: final.rows, symbols, consts: orderConsts([...usedConsts.values()]),
+    def, bytes: Uint8Array.from(final.out), rows: final.rows, symbols, consts,
     bssStart, bssEnd: bssStart + bssSize, bssAlign, passes,
   };
 }
@@ -332,10 +338,12 @@ function repeat(one: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-function encodeData(width: 1 | 2 | 4, values: readonly (number | string)[], final: boolean): Uint8Array {
+function encodeData(width: 1 | 2 | 4 | 8, values: readonly (number | string | bigint)[], final: boolean): Uint8Array {
   const out: number[] = [];
-  const lo = width === 4 ? -(2 ** 31) : -(2 ** (width * 8 - 1));
-  const hi = 2 ** (width * 8) - 1;
+  const bits = BigInt(width * 8);
+  // NASM accepts any value from the most negative signed to the largest unsigned one.
+  const lo = -(1n << (bits - 1n));
+  const hi = (1n << bits) - 1n;
   for (const v of values) {
     if (typeof v === 'string') {
       if (width !== 1) throw new Error('strings are only allowed in db');
@@ -346,9 +354,14 @@ function encodeData(width: 1 | 2 | 4, values: readonly (number | string)[], fina
       }
       continue;
     }
-    if (final && (v < lo || v > hi)) throw new Error(`value ${v} does not fit in ${width * 8} bits`);
-    const u = width === 4 ? v >>> 0 : v & (2 ** (width * 8) - 1);
-    for (let i = 0; i < width; i++) out.push(Math.floor(u / 2 ** (8 * i)) & 0xff);
+    if (typeof v === 'bigint' && width !== 8) throw new Error(`bigint value ${v} in a ${width * 8}-bit data item: bigints are for dq`);
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+      if (final) throw new Error(`value ${v} is not an exact integer: write 64-bit values beyond 2^53 as a bigint (${BigInt.asUintN(64, BigInt(Math.trunc(v))).toString(16)}n?)`);
+    }
+    const b = typeof v === 'bigint' ? v : BigInt(Number.isSafeInteger(v) ? v : 0);
+    if (final && (b < lo || b > hi)) throw new Error(`value ${v} does not fit in ${width * 8} bits`);
+    let u = BigInt.asUintN(width * 8, b);
+    for (let i = 0; i < width; i++) { out.push(Number(u & 0xffn)); u >>= 8n; }
   }
   return Uint8Array.from(out);
 }
@@ -381,7 +394,25 @@ export function normaliseMem(m: Mem, component: string, loc: string, scope: stri
   return { ...m, addr: { ...m.addr, base, index, scale } };
 }
 
-/** Constants whose value refers to other constants come after them (NASM equ order). */
+/** Add every constant of each structure in use, and of the structures nested in it. */
+function withStructs(list: Const[]): Const[] {
+  const out = new Map<string, Const>(list.map((c) => [c.name, c]));
+  const seen = new Set<string>();
+  const add = (info: NonNullable<Const['struct']>) => {
+    if (seen.has(info.name)) return;
+    seen.add(info.name);
+    info.nested().forEach(add);
+    for (const c of info.consts()) if (!out.has(c.name)) out.set(c.name, c);
+  };
+  for (const c of list) if (c.struct) add(c.struct);
+  return [...out.values()];
+}
+
+/**
+ * Constants whose value refers to other constants come after them (NASM equ
+ * order); a structure's block comes after the structures it embeds (NASM
+ * needs their sizes for `resb`).
+ */
 function orderConsts(list: Const[]): Const[] {
   const out: Const[] = [];
   const seen = new Set<string>();
@@ -397,6 +428,7 @@ function orderConsts(list: Const[]): Const[] {
     seen.add(c.name);
     const d: Const[] = [];
     deps(c.value, d);
+    for (const n of c.struct?.nested() ?? []) d.push(n.consts()[n.consts().length - 1]!);
     d.forEach(visit);
     out.push(c);
   };

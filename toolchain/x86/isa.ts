@@ -10,6 +10,7 @@
 import iced from 'iced-x86';
 import type { Bits } from './asm.ts';
 import type { Mem, Register } from './operands.ts';
+import { LOCKABLE_MNEMONICS } from './asm.ts';
 
 const { Code, CodeExt, EncodingKind, Instruction, Mnemonic, MemoryOperand, MemorySize, MemorySizeExt, Encoder, Register: IReg } = iced;
 type IcedInstruction = InstanceType<typeof Instruction>;
@@ -57,6 +58,8 @@ export function formsByMnemonic(): Map<string, Form[]> {
     const info = CodeExt.opCode(v);
     try {
       if (!info.isInstruction || info.encoding !== EncodingKind.Legacy || !(info.mode16 || info.mode32)) continue;
+      // Cmpxchg486_*: 0F A6/A7, the opcode of early 486 steppings, later reassigned; NASM emits 0F B0/B1.
+      if (String(Code[v]).startsWith('Cmpxchg486')) continue;
       const ins = Instruction.create(v);
       const mn = String(Mnemonic[ins.mnemonic]).toLowerCase();
       ins.free();
@@ -300,6 +303,7 @@ const reg16Of = (r: Register): Register => ({ kind: 'gpr', name: r.name.slice(1)
  *  label branches use rel8 unless `near` is set (or rel8 cannot reach).
  */
 export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: Bits, ip: number, near: boolean, final = true): Encoded {
+  if (mn.startsWith('lock ')) return encodeLocked(mn.slice(5), ops, bits, ip);
   const str = ops.length === 0 ? encodeString(mn, bits, ip) : null;
   if (str) return str;
   const name = icedMnemonic(mn, bits);
@@ -348,6 +352,26 @@ export function encodeInstruction(mn: string, ops: readonly ResolvedOp[], bits: 
     return { ...encodeBest(long, ops, bits, ip), near: true };
   }
   return { ...encodeBest(cands, ops, bits, ip), near: false };
+}
+
+/**
+ * `lock <mn>`: the instruction with a LOCK prefix.  Only the read-modify-write
+ * instructions the SDM lists may take it, and only with a memory destination;
+ * anything else raises #UD at run time, so it is an error here.  NASM writes
+ * F0 before any operand-size prefix (F0 66 ...); iced the other way round.
+ */
+function encodeLocked(mn: string, ops: readonly ResolvedOp[], bits: Bits, ip: number): Encoded {
+  if (!LOCKABLE_MNEMONICS.includes(mn)) {
+    throw new EncodeError(`'lock ${mn}': LOCK may only prefix ${LOCKABLE_MNEMONICS.join(', ')} (and xchg, which locks itself) with a memory destination; on '${mn}' it raises #UD (SDM Vol. 2A, LOCK)`);
+  }
+  if (ops[0]?.t !== 'mem') {
+    throw new EncodeError(`'lock ${mn}' needs a memory destination: with a register destination LOCK raises #UD (SDM Vol. 2A, LOCK), and a register is never shared anyway`);
+  }
+  const enc = encodeInstruction(mn, ops, bits, ip, false);
+  const bytes = new Uint8Array(enc.bytes.length + 1);
+  bytes[0] = 0xf0;
+  bytes.set(enc.bytes, 1);
+  return { ...enc, bytes, form: `lock ${enc.form}` };
 }
 
 function rangeError(mn: string, e: unknown): EncodeError {

@@ -6,6 +6,12 @@
 //   <component>.asm            header, bits/org, constants, %include lines, bss
 //   <component>/<module>.asm   one file per TypeScript source module
 // A component with a single module is written as one file.
+//
+// Named constants (operands.ts constant()) are printed as `equ` lines in the
+// module whose TypeScript file defines them (else in <component>.asm), only if
+// the component uses them.  A structure (struct.ts) used at all is printed
+// there whole, as a `struc … endstruc` block in field order; a structure
+// embedded in another comes first (NASM needs its size for `resb`).
 
 import type { DataValue, Item } from './asm.ts';
 import { type Assembled, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
@@ -60,6 +66,7 @@ function memText(m0: Mem, component: string): string {
     if (!s) s = d;
     else if (typeof disp === 'number' && disp < 0) s += `-${num(-disp)}`;
     else if (typeof disp === 'number' && disp === 0) { /* NASM drops +0 anyway */ }
+    else if (typeof disp !== 'number' && disp.tree.t === 'neg') s += `-${exprText(disp.tree.a, false)}`;
     else s += `+${typeof disp === 'number' ? d : exprText(disp, false)}`;
   }
   if (seg) s = `${seg.name}:${s}`;
@@ -91,11 +98,17 @@ function quote(s: string): string[] {
   return out;
 }
 
-function dataText(values: readonly DataValue[]): string {
-  return values.flatMap((v) => (typeof v === 'string' ? quote(v) : [exprText(v)])).join(', ');
+/** A bigint (dq only) is printed like a number: decimal below 10, hex otherwise. */
+function bigText(v: bigint): string {
+  if (v < 0n) return `-${bigText(-v)}`;
+  return v < 10n ? String(v) : '0x' + v.toString(16).toUpperCase();
 }
 
-const D = { 1: 'db', 2: 'dw', 4: 'dd' } as const;
+function dataText(values: readonly DataValue[]): string {
+  return values.flatMap((v) => (typeof v === 'string' ? quote(v) : typeof v === 'bigint' ? [bigText(v)] : [exprText(v)])).join(', ');
+}
+
+const D = { 1: 'db', 2: 'dw', 4: 'dd', 8: 'dq' } as const;
 
 function withComment(code: string, comment?: string): string {
   if (!comment) return code;
@@ -113,7 +126,7 @@ export function itemText(it: Item, component: string): string {
     }
     case 'label': return withComment(`${it.name}:`, it.comment);
     case 'data': return withComment(`    ${D[it.width]} ${dataText(it.values)}`, it.comment);
-    case 'times': return withComment(`    times ${exprText(it.count)} ${D[it.width]} ${exprText(it.value)}`, it.comment);
+    case 'times': return withComment(`    times ${exprText(it.count)} ${D[it.width]} ${typeof it.value === 'bigint' ? bigText(it.value) : exprText(it.value)}`, it.comment);
     case 'incbin': return withComment(`    incbin "../bin/${it.component}.bin"`, it.comment ?? `the bytes of ${it.component}.asm, assembled (path relative to build/asm)`);
     case 'align': return withComment(`    align ${it.n}, db 0`, it.comment);
     case 'equ': return withComment(`${it.name} equ ${exprText(it.value)}`, it.comment);
@@ -130,12 +143,31 @@ function box(lines: string[]): string[] {
 
 function constLines(consts: readonly Const[]): string[] {
   const out: string[] = [];
+  const structs = new Set<string>();
   for (const c of consts) {
+    if (c.struct) {
+      // A structure: its whole struc block, once, where its first constant would go.
+      if (!structs.has(c.struct.name)) {
+        structs.add(c.struct.name);
+        if (out.length && out[out.length - 1] !== '') out.push('');
+        out.push(...c.struct.nasm(), '');
+      }
+      continue;
+    }
     const doc = c.doc.split('\n');
     out.push(withComment(`${c.name} equ ${exprText(c.value)}`, doc[0]));
     for (const d of doc.slice(1)) out.push(`${' '.repeat(COMMENT_COL - 1)} ; ${d}`);
   }
+  if (out[out.length - 1] === '') out.pop();
   return out;
+}
+
+function constsTitle(consts: readonly Const[]): string {
+  const s = consts.some((c) => c.struct);
+  const k = consts.some((c) => !c.struct);
+  return s && k ? 'Constants and structure layouts (named as in the specification)'
+    : s ? 'Structure layouts (offsets in bytes; NASM struc defines name.field and name_size)'
+    : 'Constants (named as in the specification)';
 }
 
 function moduleHeader(a: Assembled, mi: number, generatedBy: string): string[] {
@@ -160,15 +192,28 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
   // Constants go to the module whose TypeScript file defines them, else to the main file.
   const constsByModule = new Map<number, Const[]>();
   const mainConsts: Const[] = [];
+  // A structure's block must come before the blocks of structures that embed it (NASM needs its size
+  // for `resb`): one defined in a later module than a structure embedding it goes to the main file.
+  const place = new Map<Const, number>();
+  for (const c of a.consts) place.set(c, single ? -1 : def.modules.findIndex((m) => m.file === c.file));
+  const structPlace = (name: string) => [...place].find(([c]) => c.struct?.name === name)?.[1] ?? -1;
+  const toMain = (info: NonNullable<Const['struct']>) => {
+    for (const c of info.consts()) place.set(c, -1);
+    info.nested().forEach(toMain);
+  };
+  for (const c of [...a.consts].reverse()) {
+    if (!c.struct) continue;
+    for (const n of c.struct.nested()) if (structPlace(n.name) > place.get(c)!) toMain(n);
+  }
   for (const c of a.consts) {
-    const mi = def.modules.findIndex((m) => m.file === c.file);
-    if (mi >= 0 && !single) constsByModule.set(mi, [...(constsByModule.get(mi) ?? []), c]);
+    const mi = place.get(c)!;
+    if (mi >= 0) constsByModule.set(mi, [...(constsByModule.get(mi) ?? []), c]);
     else mainConsts.push(c);
   }
   const bodies = def.modules.map((_, mi) => {
     const out: string[] = [];
     const consts = constsByModule.get(mi);
-    if (consts?.length) out.push('', '; Constants (named as in the specification):', ...constLines(consts));
+    if (consts?.length) out.push('', `; ${constsTitle(consts)}:`, ...constLines(consts));
     out.push('');
     for (const row of a.rows) if (row.module === mi) { const t = itemText(row.item, def.name); if (row.item.k !== 'bss') out.push(t); }
     const bss = a.rows.filter((r) => r.module === mi && r.item.k === 'bss');
@@ -201,7 +246,7 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
     main.push('', '; Addresses in other components, fixed by the image layout (toolchain/image.ts):');
     for (const e of def.externs) main.push(withComment(`${e.name} equ ${hex(e.value)}`, e.doc));
   }
-  if (mainConsts.length) main.push('', '; Constants (named as in the specification):', ...constLines(mainConsts));
+  if (mainConsts.length) main.push('', `; ${constsTitle(mainConsts)}:`, ...constLines(mainConsts));
   if (single) {
     main.push('', ...moduleHeader(a, 0, 'the only module of this component'), ...bodies[0]!);
   } else {

@@ -126,6 +126,23 @@ export interface Const {
   readonly doc: string;
   /** The TypeScript file that defines it (for the generated listing). */
   readonly file: string;
+  /**
+   * Set for the offsets and size of a structure (struct.ts): they are not
+   * printed as `equ` lines but as the structure's whole `struc … endstruc`
+   * block, once, where the structure is defined.
+   */
+  readonly struct?: StructInfo;
+}
+
+/** What the assembler and the NASM emitter need to know about a structure (struct.ts builds it). */
+export interface StructInfo {
+  readonly name: string;
+  /** All its named constants: the field offsets in field order, then the size (`name_size`). */
+  readonly consts: () => readonly Const[];
+  /** The structures it embeds (fields or array elements): their blocks must come first. */
+  readonly nested: () => readonly StructInfo[];
+  /** The NASM `struc` block, with comments. */
+  readonly nasm: () => string[];
 }
 
 export interface ConstRef extends ExprNode {
@@ -140,12 +157,16 @@ const constNames = new Map<string, Const>();
  */
 export function constant(name: string, value: Expr, doc: string): ConstRef {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`constant name '${name}' is not a valid NASM identifier`);
-  const file = callerFile();
+  return registerConst(name, value, doc, callerFile());
+}
+
+/** The registry behind constant() (and struct.ts, whose names contain a dot: `virtq_desc.len`). */
+export function registerConst(name: string, value: Expr, doc: string, file: string, struct?: StructInfo): ConstRef {
   const prev = constNames.get(name);
   if (prev && (prev.file !== file || !sameExpr(prev.value, value))) {
     throw new Error(`constant '${name}' is defined twice: in ${prev.file} and in ${file}`);
   }
-  const c: Const = Object.freeze({ name, value, doc, file });
+  const c: Const = Object.freeze(struct ? { name, value, doc, file, struct } : { name, value, doc, file });
   constNames.set(name, c);
   const node = new ExprNode({ t: 'const', c }) as ConstRef;
   (node as { c: Const }).c = c;
