@@ -471,8 +471,8 @@ function usedLabels(modules: readonly Module[]): Set<string> {
   };
   const item = (it: Item) => {
     if (it.k === 'ins') it.ops.forEach(operand);
-    else if (it.k === 'data') it.values.forEach((v) => { if (typeof v !== 'string') expr(v); });
-    else if (it.k === 'times') { expr(it.count); expr(it.value); } else if (it.k === 'equ') expr(it.value);
+    else if (it.k === 'data') it.values.forEach((v) => { if (typeof v !== 'string' && typeof v !== 'bigint') expr(v); }); // strings and dq bigints name no label
+    else if (it.k === 'times') { expr(it.count); if (typeof it.value !== 'bigint') expr(it.value); } else if (it.k === 'equ') expr(it.value);
   };
   for (const m of modules) collect(m, 32).forEach(item);
   return out;
