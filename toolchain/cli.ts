@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { type BuildResult, ImageError, buildImage } from './image.ts';
+import { type BuildResult, ImageError, buildImage, checkBootImage } from './image.ts';
 import {
   DEFAULT_MEM_MIB, MACHINES, MAX_MEM_MIB, MIN_MEM_MIB, type Machine, QemuNotFoundError, QemuOptionError, describeExit, exitOutcome,
   findQemu, formatCommand, qemuCommand, runExitStatus, tripleFaulted,
@@ -56,6 +56,7 @@ async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
   let image = path.join(flags.out, 'tsk.img');
   if (flags.build) image = (await build(flags.out)).imagePath;
   else if (!existsSync(image)) throw new ImageError(`--no-build: there is no image at '${image}': build it first (tsk build -o ${flags.out}) or drop --no-build`);
+  else await checkBootImage(image);
   const logDir = await mkdtemp(path.join(tmpdir(), 'tsk-run-'));
   const resetLog = path.join(logDir, 'cpu-reset.log');
   try {

@@ -12,7 +12,7 @@
 // entry address and the boot sector needs the sector counts of both.
 // Nothing is written unless every component assembled and fits.
 
-import { lstat, mkdir, stat, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, stat, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Assembled, type ComponentDef, assemble } from './x86/assemble.ts';
 import { emitComponent, hex, listing } from './x86/nasm.ts';
@@ -246,7 +246,9 @@ async function checkBuildDir(outDir: string, given: string): Promise<Set<string>
   const entries = await readdir(outDir).catch((e: Error) => { throw new ImageError(`cannot read the build directory '${given}': ${e.message}`); });
   if (entries.length === 0) return new Set();
   if (entries.includes(BUILD_MANIFEST)) {
-    const text = await readFile(path.join(outDir, BUILD_MANIFEST), 'utf8');
+    const text = await readFile(path.join(outDir, BUILD_MANIFEST), 'utf8').catch((e: Error) => {
+      throw new ImageError(`cannot read the build manifest '${path.join(given, BUILD_MANIFEST)}': ${e.message}`);
+    });
     const listed = text.split('\n').filter((l) => l && !l.startsWith('#'));
     // Only plain relative paths inside DIR (a hand-edited manifest cannot aim outside it).
     return new Set(listed.filter((l) => !path.isAbsolute(l) && !l.split(/[\\/]/).includes('..')));
@@ -310,25 +312,141 @@ async function makeDir(dir: string, given: string): Promise<void> {
 }
 
 async function writeBuildDir(outDir: string, given: string, files: ReadonlyMap<string, string | Uint8Array>, previous: ReadonlySet<string>): Promise<void> {
+  try {
+    await writeBuildFiles(outDir, given, files, previous);
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(`cannot write the build directory '${given}': ${(e as Error).message}`);
+  }
+}
+
+/** The top-level folders of the layout: the only folders a build ever removes (once empty). */
+const LAYOUT_DIRS = new Set(['asm', 'bin', 'lst']);
+
+/**
+ * Make sure DIR/rel (a folder below the build folder) is a real folder,
+ * creating what is missing.  A symbolic link below DIR is refused: following
+ * it would let a build write or delete outside DIR.  (DIR itself may be a
+ * link: that is the folder the user named.)  With create = false, answers
+ * whether the folder exists and is real, without creating anything.
+ */
+async function realDir(outDir: string, rel: string, given: string, create: boolean): Promise<boolean> {
+  let at = outDir;
+  for (const part of rel === '.' ? [] : rel.split(path.sep)) {
+    at = path.join(at, part);
+    const st = await lstat(at).catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return null; throw e; });
+    if (st === null) {
+      if (!create) return false;
+      await mkdir(at).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; }); // EEXIST: a concurrent build made it
+      if (!(await lstat(at)).isDirectory()) throw new ImageError(`refusing to build into '${given}': '${path.relative(outDir, at)}' in it is not a real folder`);
+    } else if (!st.isDirectory()) {
+      if (!create) return false;
+      const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a folder';
+      throw new ImageError(`refusing to build into '${given}': '${path.relative(outDir, at)}' in it is ${what}, and a build writes only into real folders it can call its own`);
+    }
+  }
+  return true;
+}
+
+/** Throws if any existing part of DIR/rel is a symbolic link or not a folder (creates nothing). */
+async function refuseLinks(outDir: string, rel: string, given: string): Promise<void> {
+  let at = outDir;
+  for (const part of rel === '.' ? [] : rel.split(path.sep)) {
+    at = path.join(at, part);
+    const st = await lstat(at).catch(() => null);
+    if (st === null) return;
+    if (!st.isDirectory()) {
+      const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a folder';
+      throw new ImageError(`refusing to build into '${given}': '${path.relative(outDir, at)}' in it is ${what}, and a build writes only into real folders it can call its own`);
+    }
+  }
+}
+
+async function writeBuildFiles(outDir: string, given: string, files: ReadonlyMap<string, string | Uint8Array>, previous: ReadonlySet<string>): Promise<void> {
   await makeDir(outDir, given);
   const manifest = async (names: Iterable<string>) => {
     const tmp = path.join(outDir, `${BUILD_MANIFEST}.tmp-${process.pid}`);
     await writeFile(tmp, [MANIFEST_HEADER, ...[...names].sort()].join('\n') + '\n');
     await rename(tmp, path.join(outDir, BUILD_MANIFEST));
   };
+  // Every folder the build will write into is checked before anything is written.
+  for (const d of new Set([...files.keys()].map((rel) => path.dirname(rel)))) await refuseLinks(outDir, d, given);
   await manifest(new Set([...previous, ...files.keys()]));
   for (const [rel, data] of files) {
+    await realDir(outDir, path.dirname(rel), given, true);
     const p = path.join(outDir, rel);
-    await makeDir(path.dirname(p), given);
+    if ((await lstat(p).catch(() => null))?.isDirectory()) {
+      throw new ImageError(`cannot write '${rel}' in the build directory '${given}': a folder of that name is in the way`);
+    }
     // Write then rename: a boot test reading tsk.img meanwhile sees the old or the new file, never half of one.
+    // (rename replaces a symbolic link itself, never the file it points to.)
     const tmp = `${p}.tmp-${process.pid}`;
-    await writeFile(tmp, data);
-    await rename(tmp, p);
+    try {
+      await writeFile(tmp, data);
+      await rename(tmp, p);
+    } catch (e) {
+      await unlink(tmp).catch(() => { /* never created */ });
+      throw e;
+    }
   }
   const stale = [...previous].filter((rel) => !files.has(rel));
-  for (const rel of stale) await unlink(path.join(outDir, rel)).catch(() => { /* already gone */ });
-  // Directories that held only stale files (deepest first); rmdir refuses a non-empty one.
+  for (const rel of stale) {
+    if (await realDir(outDir, path.dirname(rel), given, false)) await unlink(path.join(outDir, rel)).catch(() => { /* already gone */ });
+  }
+  // Directories of the layout that held only stale files (deepest first); rmdir refuses a non-empty one.
   const dirs = new Set(stale.flatMap((rel) => { const out: string[] = []; for (let d = path.dirname(rel); d !== '.'; d = path.dirname(d)) out.push(d); return out; }));
-  for (const d of [...dirs].sort((x, y) => y.length - x.length)) await rmdir(path.join(outDir, d)).catch(() => { /* not empty: keep it */ });
+  for (const d of [...dirs].sort((x, y) => y.length - x.length)) {
+    if (!LAYOUT_DIRS.has(d.split(path.sep)[0]!) || !(await realDir(outDir, d, given, false))) continue;
+    await rmdir(path.join(outDir, d)).catch(() => { /* not empty: keep it */ });
+  }
+  await removeLeftovers(outDir, given, [...files.keys()]);
   await manifest(files.keys());
 }
+
+/**
+ * Temporary files an interrupted build left behind ('<file>.tmp-<pid>' next
+ * to a file it writes, '.tsk-build.tmp-<pid>'): the build wrote them, so it
+ * removes them; nothing else matches their names.
+ */
+/** Is process `pid` running (another build writing into the same folder right now)? */
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+async function removeLeftovers(outDir: string, given: string, written: readonly string[]): Promise<void> {
+  const byDir = new Map<string, Set<string>>([['.', new Set([BUILD_MANIFEST])]]);
+  for (const rel of written) {
+    const d = path.dirname(rel);
+    if (!byDir.has(d)) byDir.set(d, new Set());
+    byDir.get(d)!.add(path.basename(rel));
+  }
+  for (const [d, names] of byDir) {
+    if (!(await realDir(outDir, d, given, false))) continue;
+    for (const e of await readdir(path.join(outDir, d), { withFileTypes: true })) {
+      const m = /^(.+)\.tmp-(\d+)$/.exec(e.name);
+      if (!m || !names.has(m[1]!) || !e.isFile() || processAlive(Number(m[2]))) continue; // a build running now owns its own
+      await unlink(path.join(outDir, d, e.name)).catch(() => { /* gone */ });
+    }
+  }
+}
+
+/**
+ * Is the file at `imagePath` something the BIOS would boot?  `tsk run
+ * --no-build` checks before starting QEMU, because SeaBIOS meets a
+ * non-bootable disk with "No bootable device" on a screen we do not show,
+ * and then waits forever: the user would see nothing at all.
+ */
+export async function checkBootImage(imagePath: string): Promise<void> {
+  const st = await stat(imagePath).catch(() => null);
+  if (!st) throw new ImageError(`there is no image at '${imagePath}': build it first (tsk build) or drop --no-build`);
+  if (!st.isFile()) throw new ImageError(`'${imagePath}' is not a file: expected a disk image written by tsk build`);
+  if (st.size < SECTOR_SIZE) throw new ImageError(`'${imagePath}' is ${st.size} bytes, less than one 512-byte sector: not a disk image`);
+  const head = Buffer.alloc(SECTOR_SIZE);
+  const fh = await open(imagePath, 'r');
+  try { await fh.read(head, 0, SECTOR_SIZE, 0); } finally { await fh.close(); }
+  if (head[510] !== 0x55 || head[511] !== 0xaa) {
+    throw new ImageError(`'${imagePath}' has no boot signature (bytes 510-511 are 0x${hex2(head[510]!)} 0x${hex2(head[511]!)}, not 0x55 0xAA): the BIOS would not boot it`);
+  }
+}
+
+const hex2 = (b: number) => b.toString(16).toUpperCase().padStart(2, '0');

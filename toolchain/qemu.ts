@@ -60,6 +60,8 @@ export const DEFAULT_MEM_MIB = 32;
 /** 1, so that too little memory is the kernel's own message ('[mem] ... needs N KiB'), not ours. */
 export const MIN_MEM_MIB = 1;
 export const MAX_MEM_MIB = 3072;
+/** The least memory with which SeaBIOS boots from the q35 machine's AHCI disk. */
+export const Q35_MIN_MEM_MIB = 2;
 
 /** QEMU exit statuses (docs/design.md §4). isa-debug-exit makes QEMU exit with (v << 1) | 1. */
 export const EXIT_POWEROFF = 33;
@@ -83,6 +85,11 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
   const machine = o.machine ?? 'pc';
   if (!(MACHINES as readonly string[]).includes(machine)) {
     throw new QemuOptionError(`machine '${machine}' is not one tskernel boots on (choose ${MACHINES.join(' or ')})`);
+  }
+  // With 1 MiB, SeaBIOS on q35 cannot read the disk behind AHCI ("Boot failed: could not read
+  // the boot disk"): the kernel never runs, so it could not report the shortage itself.
+  if (machine === 'q35' && mem < Q35_MIN_MEM_MIB) {
+    throw new QemuOptionError(`the q35 machine needs at least ${Q35_MIN_MEM_MIB} MiB (its BIOS cannot read the boot disk with ${mem}); tskernel itself needs 1472 KiB`);
   }
   const args = [
     '-nodefaults', // no default NIC, VGA, floppy or serial: only what we ask for (docs/design.md §7)

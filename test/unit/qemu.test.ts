@@ -69,9 +69,32 @@ describe('qemuCommand', () => {
       expect(r.stderr, opt).toBe(`run.sh: option '${opt}' needs a value (see --help)\n`);
       expect(r.status, opt).toBe(2);
     }
+    for (const opt of ['-c', '-m', '--cpu', '--machine']) { // "-c --print": the value forgotten, the next option taken for it
+      const r = spawnSync('bash', ['qemu-scripts/run.sh', opt, '--print'], { encoding: 'utf8', timeout: 10_000, killSignal: 'SIGKILL' });
+      expect(r.stderr, opt).toBe(`run.sh: option '${opt}' needs a value, got the option '--print' (see --help)\n`);
+      expect(r.status, opt).toBe(2);
+    }
     const bad = spawnSync('bash', ['qemu-scripts/run.sh', '--print', '--machine', 'isapc'], { encoding: 'utf8' });
     expect(bad.stderr).toMatch(/machine 'isapc' is not one tskernel boots on/);
     expect(bad.status).toBe(2);
+  });
+  it('qemu-scripts/run.sh checks the memory size as tsk run does', () => {
+    for (const [mem, msg] of [['abc', /memory 'abc' is not a whole number of MiB from 1 to 3072/], ['0', /memory '0' is not/], ['3073', /memory '3073' is not/], ['1x', /memory '1x' is not/]] as const) {
+      const r = spawnSync('bash', ['qemu-scripts/run.sh', '--print', '-m', mem], { encoding: 'utf8' });
+      expect(r.stderr, mem).toMatch(msg);
+      expect(r.status, mem).toBe(2);
+    }
+    const q35 = spawnSync('bash', ['qemu-scripts/run.sh', '--print', '-m', '1', '--machine', 'q35'], { encoding: 'utf8' });
+    expect(q35.stderr).toMatch(/q35 machine needs at least 2 MiB/);
+    expect(q35.status).toBe(2);
+  });
+});
+
+describe('q35 and memory', () => {
+  it('refuses q35 below 2 MiB (its BIOS cannot read the disk, so the kernel could not say so), takes pc at 1 MiB', () => {
+    expect(() => qemuCommand({ image: 'x', machine: 'q35', memMiB: 1 })).toThrow(/q35 machine needs at least 2 MiB/);
+    expect(qemuCommand({ image: 'x', machine: 'q35', memMiB: 2 }).args.join(' ')).toContain('-machine q35 -m 2 ');
+    expect(qemuCommand({ image: 'x', machine: 'pc', memMiB: 1 }).args.join(' ')).toContain('-machine pc -m 1 ');
   });
 });
 
