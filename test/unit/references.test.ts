@@ -4,6 +4,12 @@
 //     module or component of that name (unambiguous where it is read);
 //   - `<label> (<module>.asm)` and `<label> in <module>.asm`: the label is
 //     defined there;
+//   - a name with an underscore in a comment (`proc_spawn`, `line_esc`): a
+//     label, constant, structure or field, module or component of the build -
+//     or a name from another project's source, cited as such nearby (QEMU's
+//     serial_update_irq, Linux's time_after: "QEMU", "Linux", "xv6" or a .c/.h
+//     file on that line or the two before, or on a line of the same file that
+//     names it with one);
 //   - `docs/design.md §N`: docs/design.md has a `## N.` section;
 //   - `kernel/….ts`, `boot/….ts`, `toolchain/….ts`, `test/….ts` (with an
 //     optional `:line`): the file exists (and has that line);
@@ -58,6 +64,8 @@ function danglingIn(file: string, text: string, ctx: {
   modulesOf: ReadonlyMap<string, readonly Module[]>;
   labelsOf: (component: string, module: Module | null) => Set<string>;
   sections: Set<string>;
+  /** Every name the build defines (symbols, constants, structures and fields, modules, components). */
+  names: Set<string>;
 }): string[] {
   const out: string[] = [];
   const allModules = [...new Set([...ctx.modulesOf.values()].flat())];
@@ -88,8 +96,17 @@ function danglingIn(file: string, text: string, ctx: {
     if (any.length > 1) return `ambiguous: ${any.length} modules are named '${name}' (name the component: <component>/${name}.asm)`;
     return 'no file, module or component of that name';
   };
+  const foreign = /\b(?:QEMU|Linux|xv6)\b|\.[ch]\b/;
+  const citedNames = new Set(lines.filter((l) => foreign.test(l)).flatMap((l) => [...l.matchAll(/\w+/g)].map((m) => m[0])));
   lines.forEach((line, i) => {
     const at = `${file}:${i + 1}`;
+    const semi = line.indexOf(';');
+    if (file.endsWith('.asm') && semi >= 0) {
+      const near = lines.slice(Math.max(0, i - 2), i + 1).join('\n');
+      for (const m of line.slice(semi).matchAll(/(?<![\w./-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/-]|\.\w)/g)) {
+        if (!ctx.names.has(m[1]!) && !foreign.test(near) && !citedNames.has(m[1]!)) out.push(`${at}: ${m[1]} - no label, constant, structure, module or component of that name`);
+      }
+    }
     for (const m of line.matchAll(/(?<![\w./<>-])((?:[\w-]+\/)*[\w-]+\.asm)\b/g)) {
       const r = resolveAsm(m[1]!);
       if (typeof r === 'string') out.push(`${at}: ${m[1]} - ${r}`);
@@ -121,6 +138,17 @@ function danglingIn(file: string, text: string, ctx: {
   return out;
 }
 
+function allNames(): Set<string> {
+  const names = new Set<string>();
+  for (const c of build.plan.components) {
+    names.add(c.def.name);
+    for (const m of c.def.modules) names.add(m.name);
+    for (const s of c.symbols.values()) for (const n of [s.name, ...s.name.split('.')]) names.add(n);
+    for (const k of c.consts) names.add(k.name);
+  }
+  return names;
+}
+
 describe('references in the generated text', () => {
   it('every file, section and label the course text names exists', async () => {
     const comps = build.plan.components;
@@ -137,12 +165,13 @@ describe('references in the generated text', () => {
       for (const p of [l.main, ...l.modules]) if (p) owners.set(`asm/${p}`, [...(owners.get(`asm/${p}`) ?? []), name]);
     }
     const sections = designSections();
+    const names = allNames();
     const problems: string[] = [];
     const files = (await listFiles(dir)).filter((f) => /^(asm|lst)\//.test(f) || f === 'tsk.map');
     expect(files.filter((f) => f.startsWith('asm/')).length).toBeGreaterThan(40);
     for (const f of files) {
       const text = await readFile(path.join(dir, f), 'utf8');
-      problems.push(...danglingIn(f, text, { asmFiles, owners: owners.get(f) ?? [], modulesOf, labelsOf, sections }));
+      problems.push(...danglingIn(f, text, { asmFiles, owners: owners.get(f) ?? [], modulesOf, labelsOf, sections, names }));
     }
     expect(problems).toEqual([]);
   });
@@ -152,12 +181,13 @@ describe('references in the generated text', () => {
     const ctx = {
       asmFiles: new Set(['3-kernel.asm']), owners: ['kernel'], modulesOf: new Map(comps.map((c) => [c.def.name, c.def.modules])),
       labelsOf: (c: string, m: Module | null) => new Set([...comps.find((x) => x.def.name === c)!.symbols.values()].filter((s) => m === null || s.file === m.file).map((s) => s.name)),
-      sections: designSections(),
+      sections: designSections(), names: allNames(),
     };
     const text = [
       '; the trap frame (trapframe.asm)', '; its own GDT (boot/gdt.asm)', '; see docs/design.md §4 and §9', '; DESIGN.md §6',
       '; isr_common (trap.asm) calls it', '; from kernel/nothing.ts', '; kernel/entry.ts:99999', '; see notes.md', '; builds one in a later lesson.',
-      '; fine: isr_common (isr.asm), stage2/gdt.asm, gdt.asm, pmode.asm, kernel/entry.ts:1, docs/design.md §4',
+      '; then calls proc_spawnn', '; fine: proc_spawn, proc.state, trapframe_size, fault_cli, uart_rx, KERNEL_LBA',
+      '; fine: isr_common (isr.asm), stage2/gdt.asm, gdt.asm, pmode.asm, kernel/entry.ts:1, docs/design.md §4', '; fine: QEMU calls serial_update_irq',
     ].join('\n');
     expect(danglingIn('asm/x.asm', text, ctx)).toEqual([
       'asm/x.asm:1: trapframe.asm - no file, module or component of that name',
@@ -170,6 +200,7 @@ describe('references in the generated text', () => {
       `asm/x.asm:7: kernel/entry.ts:99999 - kernel/entry.ts has ${tsFileLines('kernel/entry.ts')} lines`,
       'asm/x.asm:8: notes.md - no such file',
       'asm/x.asm:9: "a later lesson" - name it (the module or chapter, e.g. proc.asm)',
+      'asm/x.asm:10: proc_spawnn - no label, constant, structure, module or component of that name',
     ]);
   });
 });
