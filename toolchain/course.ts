@@ -29,16 +29,21 @@ import type { Module } from './x86/asm.ts';
 import type { Assembled } from './x86/assemble.ts';
 import { type AsmFile, type EmitLayout, emitComponent, hex, moduleBodies } from './x86/nasm.ts';
 
-export interface Chapter {
-  /** A module of the part's component (or of its programs): one file. */
-  readonly module?: string;
-  /** A whole user program (a component): one file, its own module inline, shared modules included. */
-  readonly program?: string;
+interface ChapterText {
   /** What the reader learns from it, in one line. */
   readonly teaches: string;
   /** Starts a section of the part (a heading in the index). */
   readonly section?: string;
 }
+
+/**
+ * A chapter is one module of the part's component (or a module shared by the
+ * part's programs): one file; or one whole user program (a component): one
+ * file, its own module inline and its shared modules %included.
+ */
+export type Chapter =
+  | (ChapterText & { readonly module: string; readonly program?: undefined })
+  | (ChapterText & { readonly program: string; readonly module?: undefined });
 
 export interface Part {
   /** Folder (and, with a component, main file) name in build/asm/, after its number. */
@@ -148,6 +153,8 @@ export interface CoursePlan {
 }
 
 const num = (i: number, count: number) => String(i + 1).padStart(String(count).length, '0');
+/** Byte order of paths: the numbered names sort the way `ls` shows them. */
+const byPath = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 
 /** Check the course against the assembled components and lay out build/asm/. Throws CourseError naming what is wrong. */
 export function planCourse(components: readonly Assembled[], parts: readonly Part[] = COURSE): CoursePlan {
@@ -218,7 +225,7 @@ export function planCourse(components: readonly Assembled[], parts: readonly Par
   // A component's modules are read in its link order, so its numbered files are included in numeric order.
   for (const c of components) {
     const own = c.def.modules.filter((m) => modulePath.get(m)?.startsWith(mains.get(c.def.name)!.replace(/\.asm$/, '/')));
-    const sorted = [...own].sort((x, y) => modulePath.get(x)!.localeCompare(modulePath.get(y)!));
+    const sorted = [...own].sort((x, y) => byPath(modulePath.get(x)!, modulePath.get(y)!));
     if (own.some((m, i) => m !== sorted[i])) {
       throw new CourseError(
         `toolchain/course.ts reads component '${c.def.name}' in the order ${sorted.map((m) => m.name).join(', ')}, but it is linked in the order ` +
@@ -301,7 +308,7 @@ export function courseIndex(components: readonly Assembled[], plan: CoursePlan):
       out.push('', `Main file: [${plan.mains.get(part.component)}](${plan.mains.get(part.component)}) (${c.def.bits}-bit, org ${hex(c.def.origin)}; chapters in \`${dir}/\`).`);
     }
     let first = true;
-    for (const pc of plan.chapters.filter((x) => x.part === pi).sort((x, y) => x.path.localeCompare(y.path))) {
+    for (const pc of plan.chapters.filter((x) => x.part === pi).sort((x, y) => byPath(x.path, y.path))) {
       const ch = pc.chapter;
       if (ch.section) { out.push('', `### ${ch.section}`); first = true; }
       if (first) out.push('');
