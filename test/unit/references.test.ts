@@ -15,6 +15,8 @@
 //     optional `:line`): the file exists (and has that line);
 //   - any other `<path>.md`, and the links of build/asm/README.md: they exist;
 //   - no unnamed "a later lesson": name the module.
+// The same checks (but the one for names in comments) run over the sources
+// (boot/, kernel/, toolchain/), README.md and docs/design.md.
 // A failure names the file, the line and the reference that leads nowhere.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -66,6 +68,8 @@ function danglingIn(file: string, text: string, ctx: {
   sections: Set<string>;
   /** Every name the build defines (symbols, constants, structures and fields, modules, components). */
   names: Set<string>;
+  /** The folder that relative links and .md names are resolved against (besides the project root and docs/). */
+  base: string;
 }): string[] {
   const out: string[] = [];
   const allModules = [...new Set([...ctx.modulesOf.values()].flat())];
@@ -127,11 +131,11 @@ function danglingIn(file: string, text: string, ctx: {
       else if (m[2] && Number(m[2]) > n) out.push(`${at}: ${m[1]}:${m[2]} - ${m[1]} has ${n} lines`);
     }
     for (const m of line.matchAll(/(?<![\w/.-])((?:[\w-]+\/)*[\w-]+\.md)\b/g)) {
-      if (!existsSync(path.join(ROOT, m[1]!)) && !existsSync(path.join(dir, 'asm', m[1]!))) out.push(`${at}: ${m[1]} - no such file`);
+      if (![ROOT, path.join(ROOT, 'docs'), path.join(dir, 'asm'), ctx.base].some((b) => existsSync(path.join(b, m[1]!)))) out.push(`${at}: ${m[1]} - no such file`);
     }
     if (file.endsWith('.md')) {
       for (const m of line.matchAll(/\]\(([^)#]+)\)/g)) {
-        if (!existsSync(path.join(dir, path.dirname(file), m[1]!))) out.push(`${at}: link ${m[1]} - no such file`);
+        if (!/^[a-z]+:/.test(m[1]!) && !existsSync(path.join(ctx.base, path.dirname(file), m[1]!))) out.push(`${at}: link ${m[1]} - no such file`);
       }
     }
   });
@@ -171,8 +175,27 @@ describe('references in the generated text', () => {
     expect(files.filter((f) => f.startsWith('asm/')).length).toBeGreaterThan(40);
     for (const f of files) {
       const text = await readFile(path.join(dir, f), 'utf8');
-      problems.push(...danglingIn(f, text, { asmFiles, owners: owners.get(f) ?? [], modulesOf, labelsOf, sections, names }));
+      problems.push(...danglingIn(f, text, { asmFiles, owners: owners.get(f) ?? [], modulesOf, labelsOf, sections, names, base: dir }));
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('the sources and docs cite only files, sections and labels that exist', async () => {
+    const comps = build.plan.components;
+    const sources = [
+      'README.md', 'docs/design.md',
+      ...(await Promise.all(['boot', 'kernel', 'toolchain'].map(async (d) => (await listFiles(path.join(ROOT, d))).map((f) => `${d}/${f}`)))).flat().filter((f) => f.endsWith('.ts')),
+    ];
+    expect(sources.length).toBeGreaterThan(40);
+    const ctx = {
+      asmFiles: new Set(await listFiles(path.join(dir, 'asm'))),
+      modulesOf: new Map(comps.map((c) => [c.def.name, c.def.modules])),
+      labelsOf: (c: string, m: Module | null) => new Set([...comps.find((x) => x.def.name === c)!.symbols.values()].filter((s) => m === null || s.file === m.file).map((s) => s.name)),
+      sections: designSections(), names: allNames(), base: ROOT,
+    };
+    // A module's source is read as part of the components that link it (its gdt.asm is its own component's).
+    const ownersOf = (f: string) => comps.filter((c) => c.def.modules.some((m) => m.file === f)).map((c) => c.def.name);
+    const problems = sources.flatMap((f) => danglingIn(f, readFileSync(path.join(ROOT, f), 'utf8'), { ...ctx, owners: ownersOf(f) }));
     expect(problems).toEqual([]);
   });
 
@@ -181,7 +204,7 @@ describe('references in the generated text', () => {
     const ctx = {
       asmFiles: new Set(['3-kernel.asm']), owners: ['kernel'], modulesOf: new Map(comps.map((c) => [c.def.name, c.def.modules])),
       labelsOf: (c: string, m: Module | null) => new Set([...comps.find((x) => x.def.name === c)!.symbols.values()].filter((s) => m === null || s.file === m.file).map((s) => s.name)),
-      sections: designSections(), names: allNames(),
+      sections: designSections(), names: allNames(), base: dir,
     };
     const text = [
       '; the trap frame (trapframe.asm)', '; its own GDT (boot/gdt.asm)', '; see docs/design.md §4 and §9', '; DESIGN.md §6',

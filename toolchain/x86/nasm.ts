@@ -274,7 +274,7 @@ export function moduleBodies(a: Assembled, layout: EmitLayout = defaultLayout(a)
 /** A layout that writes every module inline keeps constants in the main file, as a one-module component always did. */
 const isSingle = (layout: EmitLayout) => layout.modules.length === 1 && layout.modules[0] === null;
 
-/** "a.asm, b.asm and c.asm", wrapped for a header box. */
+/** "x, y and z", wrapped for a header box. */
 function listOf(paths: readonly string[]): string[] {
   const words = paths.map((p, i) => (i === paths.length - 1 ? p : i === paths.length - 2 ? `${p} and` : `${p},`));
   const lines: string[] = [];
