@@ -20,7 +20,7 @@ which pops them again.
 ivt_demo installs our own handler for vector IVT_DEMO_VECTOR, raises it with
 "int", and prints the vector entry it wrote.  Protected mode replaces the IVT
 with the IDT (8-byte gates with a selector and privilege checks); the kernel
-builds one in a later lesson.`,
+builds one in kernel/idt.asm.`,
   spec: [
     'Intel SDM Vol. 3A §20.1.4 "Interrupt and Exception Handling" (real-address mode)',
     'Intel SDM Vol. 2A, INT n: real-address-mode operation',

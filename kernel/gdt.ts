@@ -53,7 +53,7 @@ export const kgdt = defineModule({
   name: 'gdt',
   title: 'The kernel GDT and the task-state segment: where ESP0 comes from',
   about: `
-Stage 2 entered protected mode with a GDT of its own (boot/gdt.asm) whose
+Stage 2 entered protected mode with a GDT of its own (stage2/gdt.asm) whose
 TSS slot was empty.  Ring 3 needs a TSS: when an interrupt, exception or
 "int 0x80" arrives while the CPU runs at CPL 3, the handler must not run on
 the user's stack (the user controls ESP - it could point anywhere).  So the
@@ -62,7 +62,8 @@ CPU switches stacks *before* it pushes anything (SDM 3A §6.12.1):
   1. it reads SS0:ESP0 from the current TSS (the one TR points to);
   2. loads them into SS:ESP - now on the kernel stack of this process;
   3. pushes the user's SS and ESP, then EFLAGS, CS and EIP (and an error
-     code for some exceptions) - the top of the trap frame (trapframe.asm);
+     code for some exceptions) - the top of the trap frame (struc trapframe,
+     printed in kernel.asm; isr.asm pushes the rest);
   4. loads CS:EIP from the gate; CPL becomes 0.
 
 iretd undoes it: it pops EIP, CS and EFLAGS and, because the popped CS has

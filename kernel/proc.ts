@@ -62,7 +62,8 @@ test scenario, and waits for programs; it never leaves ring 0.
 How a program gets to ring 3 the first time.  There is no instruction "go
 to ring 3"; the only ways down are the returns: iretd (or retf).  So
 proc_spawn builds on the new process's kernel stack exactly what an
-interrupt from ring 3 would have left there - a trap frame (trapframe.asm):
+interrupt from ring 3 would have left there - a trap frame (struc trapframe
+in kernel.asm):
 
     SS = 0x23, ESP = USER_STACK_TOP    pushed by the CPU on a privilege change
     EFLAGS = 0x202 (IF = 1, IOPL = 0)  pushed by the CPU

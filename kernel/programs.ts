@@ -12,8 +12,9 @@ export const programs = defineModule({
   title: 'The program table: user programs built into the kernel image',
   about: `
 tskernel has no file system yet, so the user programs travel inside the
-kernel: each is assembled on its own (build/asm/<program>.asm, origin
-USER_BASE) and its bytes are included here with incbin.  program_table has
+kernel: each is assembled on its own (its main file is in build/asm's user
+part, e.g. hello.asm; origin USER_BASE) and its bytes are included here
+with incbin.  program_table has
 one entry per program (struc prog, in proc.asm): its name, where its image
 is, its size, and how much memory it needs including its bss (MEMSZ_*
 constants, computed by the image builder).  proc_spawn copies the image into the new

@@ -39,9 +39,12 @@ export async function runBench(runs: number): Promise<void> {
   try {
     const build: number[] = [];
     let image = '';
+    let mains = new Map<string, string>();
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      image = (await buildImage({ outDir: dir })).imagePath;
+      const r = await buildImage({ outDir: dir });
+      image = r.imagePath;
+      mains = new Map(r.course.mains);
       build.push(performance.now() - t);
     }
     const components = ['bootsector', 'stage2', 'kernel', ...USER_PROGRAMS.map((p) => p.name)];
@@ -49,7 +52,7 @@ export async function runBench(runs: number): Promise<void> {
     const nasm: number[] = [];
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
-      for (const c of components) execFileSync('nasm', ['-f', 'bin', `${c}.asm`, '-o', path.join(dir, `${c}.nasm.bin`)], { cwd: path.join(dir, 'asm') });
+      for (const c of components) execFileSync('nasm', ['-f', 'bin', mains.get(c)!, '-o', path.join(dir, `${c}.nasm.bin`)], { cwd: path.join(dir, 'asm') });
       nasm.push(performance.now() - t);
     }
     console.log(`nasm -f bin of the emitted source (${components.length} components):       ${stats(nasm)}`);

@@ -124,7 +124,7 @@ program
   .option('-o, --out <dir>', 'build directory: new, empty, or one tsk build wrote (it keeps a .tsk-build manifest and removes only files it wrote)', parseOutDir, 'build')
   .action(async (o: { out: string }) => {
     const r = await build(o.out, true);
-    process.stdout.write(`${r.layoutText}\nannotated source: ${o.out}/asm/   listings: ${o.out}/lst/   symbols: ${o.out}/tsk.map\n`);
+    process.stdout.write(`${r.layoutText}\nannotated source: ${o.out}/asm/ (start at ${o.out}/asm/README.md)   listings: ${o.out}/lst/   symbols: ${o.out}/tsk.map\n`);
   })
   .addHelpText('after', '\nExample:\n  tsk build && (cd build/asm && nasm -f bin kernel.asm -o /tmp/kernel.bin && cmp /tmp/kernel.bin ../bin/kernel.bin)');
 

@@ -2,7 +2,9 @@
 // the boot path loads it, and writes the disk image and its companions:
 //
 //   build/tsk.img                 raw disk image: boot sector, stage 2, kernel
-//   build/asm/<component>.asm     annotated NASM source (+ build/asm/<component>/*.asm)
+//   build/asm/README.md           the course index: chapters in reading order (toolchain/course.ts)
+//   build/asm/<n>-<part>.asm      annotated NASM source, numbered in reading order (+ <n>-<part>/*.asm;
+//                                 user programs in <n>-user/, shared modules written once)
 //   build/bin/<component>.bin     the encoded bytes of each component
 //   build/lst/<component>.lst     listing: address, bytes, source, TypeScript line
 //   build/tsk.map                 symbol map: address, symbol, kind, source file
@@ -15,7 +17,8 @@
 import { lstat, mkdir, open, stat, readFile, readdir, rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Assembled, type ComponentDef, assemble } from './x86/assemble.ts';
-import { emitComponent, hex, listing } from './x86/nasm.ts';
+import { hex, listing } from './x86/nasm.ts';
+import { type CoursePlan, emitCourse, planCourse } from './course.ts';
 import type { Module } from './x86/asm.ts';
 import { bootSignature, bootsector } from '../boot/bootsector.ts';
 import { serial16 } from '../boot/serial16.ts';
@@ -188,6 +191,8 @@ export interface BuildResult {
   readonly imagePath: string;
   readonly outDir: string;
   readonly plan: ImagePlan;
+  /** Where build/asm/ put each component's files (main file: course.mains). */
+  readonly course: CoursePlan;
   readonly layoutText: string;
 }
 
@@ -199,9 +204,10 @@ export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildR
   const previous = await checkBuildDir(outDir, given); // before assembling: a bad -o fails fast
   const { kernelModules } = await import('../kernel/index.ts');
   const plan = planImage(kernelModules);
+  const course = planCourse(plan.components);
   const files = new Map<string, string | Uint8Array>();
+  for (const f of emitCourse(plan.components, course, 'toolchain/image.ts')) files.set(path.join('asm', f.path), f.text);
   for (const c of plan.components) {
-    for (const f of emitComponent(c, 'toolchain/image.ts')) files.set(path.join('asm', f.path), f.text);
     files.set(path.join('bin', `${c.def.name}.bin`), c.bytes);
     files.set(path.join('lst', `${c.def.name}.lst`), listing(c));
   }
@@ -210,7 +216,7 @@ export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildR
   await writeBuildDir(outDir, given, files, previous);
   const imagePath = path.join(outDir, 'tsk.img');
   const rel = path.relative(process.cwd(), imagePath) || imagePath;
-  return { imagePath, outDir, plan, layoutText: layoutText(plan, rel) };
+  return { imagePath, outDir, plan, course, layoutText: layoutText(plan, rel) };
 }
 
 // ---------------------------------------------------------------------------

@@ -65,7 +65,8 @@ describe('tsk build -o DIR removes only what it wrote', () => {
     expect(first.status).toBe(0);
     const manifest = await readFile(path.join(out, '.tsk-build'), 'utf8');
     expect(manifest).toMatch(/^tsk\.img$/m);
-    expect(manifest).toMatch(/^asm\/kernel\.asm$/m);
+    expect(manifest).toMatch(/^asm\/3-kernel\.asm$/m);
+    expect(manifest).toMatch(/^asm\/README\.md$/m);
     // A module file an earlier build wrote (e.g. before a rename), listed in the manifest, and a file of the user's.
     await mkdir(path.join(out, 'asm', 'gone'), { recursive: true });
     await writeFile(path.join(out, 'asm', 'gone', 'old_module.asm'), '; stale\n');

@@ -334,9 +334,12 @@ for (const list of Object.values(FAMILIES)) {
 
 /** One source module: one hardware concept, one generated .asm file. */
 export interface ModuleDef {
-  /** File name of the generated source inside build/asm/<component>/ (without .asm). */
+  /**
+   * The module's name: its generated file is build/asm/<n>-<part>/<nn>-<name>.asm, numbered in
+   * reading order (toolchain/course.ts, which names it), and the course text cites it as <name>.asm.
+   */
   readonly name: string;
-  /** One-line title: what the concept is. */
+  /** One-line title: what the concept is (also its entry in build/asm/README.md). */
   readonly title: string;
   /** The header block: what it is, why the kernel needs it, contract with the previous stage. */
   readonly about: string;
