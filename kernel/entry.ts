@@ -25,7 +25,7 @@ per line, in an order where each step only needs the ones above it.
 The kernel calling convention, used by every routine: arguments in EAX, EDX,
 ECX (in that order), result in EAX; EBX, ESI, EDI and EBP are preserved by
 the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
-  spec: ['Intel SDM Vol. 3A §10.9.1 step 9 (reload the segment registers after the switch)'],
+  spec: ['Intel SDM Vol. 3A §9.9.1 step 9 (reload the segment registers after the switch)'],
   emit(a) {
     a.bss('kernel_stack', KERNEL_STACK_SIZE, 16, 'the kernel stack (grows down from its top)');
 

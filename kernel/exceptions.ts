@@ -73,7 +73,7 @@ that returns: exceptions_init registers bp_handler, which prints a line and
 resumes - the course uses it to show that an exception is just an interrupt.
 
 Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame.`,
-  spec: ['Intel SDM Vol. 3A §6.3 "Sources of Interrupts", §6.15 "Exception and Interrupt Reference", Table 6-1', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
+  spec: ['Intel SDM Vol. 3A §6.4 "Sources of Exceptions", §6.15 "Exception and Interrupt Reference", Table 6-1', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
   emit(a) {
     a.label('exceptions_init', 'register the handlers the kernel has for CPU exceptions');
     a.mov(eax, VEC_BP);

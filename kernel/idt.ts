@@ -34,8 +34,10 @@ IVT.  IDTR holds its base and limit (lidt); entry n is an 8-byte gate:
 - type: interrupt gate (IF cleared on entry, so handlers are not interrupted
   by maskable interrupts) or trap gate (IF unchanged).  tskernel uses
   interrupt gates everywhere: a handler never has to worry about re-entry;
-- DPL: the most privileged level a software "int n" must be at to use the
-  gate.  Hardware interrupts and exceptions ignore it.  idt_init makes every
+- DPL: for a software "int n" the CPU checks CPL <= DPL, so the DPL is the
+  least privileged level (the highest ring number) allowed to use the gate:
+  DPL 0 admits ring 0 only, DPL 3 admits every ring.  Hardware interrupts
+  and exceptions ignore it.  idt_init makes every
   gate DPL 0, so "int n" from ring 3 raises #GP; syscall_init (syscall.asm)
   then opens gate 0x80 alone with DPL 3 for system calls;
 - P: a gate with P = 0 raises #NP.

@@ -24,7 +24,7 @@ Which ring was interrupted?  The low two bits of the CS the CPU saved in
 the frame: the privilege level the code was running at.  Before returning
 to ring 3, dispatch gives the scheduler its chance to preempt
 (sched_trap_exit): the kernel itself is never preempted.`,
-  spec: ['Intel SDM Vol. 3A §6.4 "Sources of Interrupts", §6.12 "Exception and Interrupt Handling"'],
+  spec: ['Intel SDM Vol. 3A §6.3 "Sources of Interrupts", §6.4 "Sources of Exceptions", §6.12 "Exception and Interrupt Handling"'],
   emit(a) {
     a.bss('trap_handlers', 256 * 4, 4, 'handler address per vector, 0 = none');
     a.bss('trap_counts', 256 * 4, 4, 'how many times each vector fired (the shell\'s idt command shows them)');

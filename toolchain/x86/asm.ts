@@ -26,7 +26,7 @@
 import {
   type AnyGpr, type Const, type CtrlReg, type Expr, type FarPtr, type Gpr, type Mem, type Mem8, type Mem16,
   type Mem32, type Operand, type Reg8, type Reg16, type Reg32, type SegReg,
-  L, callerLocation, ExprNode, dword as memOf32, esp,
+  L, callerFile, callerLocation, ExprNode, dword as memOf32, esp,
 } from './operands.ts';
 
 export type Bits = 16 | 32;
@@ -287,7 +287,7 @@ export class Asm {
    * The LOCK prefix (F0): `a.lock.cmpxchg(dword(ebx), ecx)` emits
    * `lock cmpxchg dword [ebx], ecx`.  The read-modify-write of the memory
    * destination is atomic with respect to other processors and bus masters
-   * (SDM Vol. 3A §9.1.2.2).  Memory destinations only (a register destination
+   * (SDM Vol. 3A §8.1.2.2).  Memory destinations only (a register destination
    * does not compile).
    */
   get lock(): LockMethods {
@@ -307,7 +307,7 @@ export class Asm {
   /**
    * A full memory barrier on any 486 or later: `lock add dword [esp], 0`.
    * A locked instruction waits for all earlier loads and stores and keeps
-   * later ones behind it (SDM Vol. 3A §9.2.2, "Locked instructions have a
+   * later ones behind it (SDM Vol. 3A §8.2.2, "Locked instructions have a
    * total order"); adding 0 to the top of the stack changes nothing but the
    * flags (it clobbers EFLAGS).  mfence does the same but needs SSE2.
    */
@@ -352,7 +352,7 @@ export interface Module extends ModuleDef {
 
 export function defineModule(def: ModuleDef): Module {
   if (!/^[a-z0-9_\-]+$/.test(def.name)) throw new Error(`module name '${def.name}' must be lowercase letters, digits, _ or -`);
-  return Object.freeze({ ...def, file: callerLocation().replace(/:\d+$/, '') });
+  return Object.freeze({ ...def, file: callerFile() });
 }
 
 const collected = new WeakMap<Module, Map<Bits, readonly Item[]>>();

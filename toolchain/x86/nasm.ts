@@ -136,6 +136,17 @@ export function itemText(it: Item, component: string): string {
   }
 }
 
+/**
+ * The one edition of the Intel SDM whose section numbers every module cites
+ * (chapter numbers move between editions: newer ones insert chapters, so
+ * task management, for example, is chapter 7 here and chapter 8 later).
+ */
+export const SDM_EDITION = [
+  '  (Intel SDM: Intel 64 and IA-32 Architectures Software Developer\'s Manual,',
+  '  section numbers as in Vol. 3A Order Number 253668-060US, September 2016;',
+  '  Vol. 1 and Vol. 2 are cited by chapter and instruction name.)',
+];
+
 function box(lines: string[]): string[] {
   const rule = '; ' + '='.repeat(76);
   return [rule, ...lines.map((l) => (l ? `; ${l}` : ';')), rule];
@@ -180,7 +191,10 @@ function moduleHeader(a: Assembled, mi: number, generatedBy: string): string[] {
     '',
     ...mod.about.trim().split('\n').map((l) => l.trimEnd()),
   ];
-  if (mod.spec?.length) lines.push('', 'Specification:', ...mod.spec.map((s) => `  - ${s}`));
+  if (mod.spec?.length) {
+    lines.push('', 'Specification:', ...mod.spec.map((s) => `  - ${s}`));
+    if (mod.spec.some((s) => s.includes('SDM'))) lines.push(...SDM_EDITION);
+  }
   return box(lines);
 }
 

@@ -252,25 +252,51 @@ export const isExpr = (o: Operand): o is Expr => typeof o === 'number' || o inst
 
 // ---------------------------------------------------------- source location
 
-/** The first stack frame outside toolchain/x86: the TS line that wrote the instruction. */
-export function callerLocation(): string {
+const helperFiles = new Set<string>();
+
+/**
+ * Declare the calling file an emit helper (like kernel/print.ts, whose say()
+ * writes `mov eax, msg; call serial_puts`): the listing then attributes the
+ * instructions a helper emits to the line that called the helper, not to the
+ * helper's own line.  Call it once at the top level of the helper file.
+ */
+export function emitHelperFile(): void {
+  const f = frames()[0];
+  if (!f) throw new Error('emitHelperFile(): cannot tell which file called it');
+  helperFiles.add(f.file);
+}
+
+/** The stack frames outside toolchain/x86, node internals and node_modules, nearest first. */
+function frames(limit = 12): { file: string; line: string }[] {
   // Only the nearest frames matter; formatting a full stack (with source maps) is slow.
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 8;
-  const stack = new Error().stack ?? '';
+  const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = limit;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = saved;
+  const out: { file: string; line: string }[] = [];
   for (const line of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!m) continue;
     const file = m[1]!.replace(/^file:\/\//, '');
     if (file.includes('/toolchain/x86/') || file.startsWith('node:') || file.includes('node_modules')) continue;
-    return `${relPath(file)}:${m[2]}`;
+    out.push({ file, line: m[2]! });
   }
-  return '<unknown>';
+  return out;
 }
 
+/**
+ * The TS line that wrote the instruction: the first stack frame outside
+ * toolchain/x86 and outside files declared with emitHelperFile().
+ */
+export function callerLocation(): string {
+  const f = frames().find((fr) => !helperFiles.has(fr.file));
+  return f ? `${relPath(f.file)}:${f.line}` : '<unknown>';
+}
+
+/** The TS file whose top level (or function) called into the toolchain: where a constant or module is defined. */
 export function callerFile(): string {
-  return callerLocation().replace(/:\d+$/, '');
+  const f = frames(8)[0];
+  return f ? relPath(f.file) : '<unknown>';
 }
 
 function relPath(file: string): string {

@@ -1,0 +1,122 @@
+// The generated course text tells the truth: the facts it states, the manual
+// sections it cites, and the source lines its listings name.
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../../toolchain/image.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { assemble } from '../../toolchain/x86/assemble.ts';
+import { listing } from '../../toolchain/x86/nasm.ts';
+import { say } from '../../kernel/print.ts';
+
+let dir = '';
+const texts = new Map<string, string>();
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tsk-text-'));
+  await buildImage({ outDir: dir });
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (p.endsWith('.asm')) texts.set(path.relative(path.join(dir, 'asm'), p), await readFile(p, 'utf8'));
+    }
+  };
+  await walk(path.join(dir, 'asm'));
+});
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+/**
+ * Intel SDM Vol. 3A, Order Number 253668-060US (September 2016): the section
+ * numbers and titles the generated text may cite.  (Newer editions insert
+ * chapters, so e.g. "Switching to Protected Mode" moves from §9.9.1 to §10.9.1.)
+ */
+const SDM_3A_2016: Record<string, string> = {
+  '2.5': 'Control Registers',
+  '3.4.2': 'Segment Selectors',
+  '3.4.5': 'Segment Descriptors',
+  '3.5.1': 'Segment Descriptor Tables',
+  '4.3': '32-Bit Paging',
+  '4.6': 'Access Rights',
+  '4.7': 'Page-Fault Exceptions',
+  '6.2': 'Exception and Interrupt Vectors',
+  '6.3': 'Sources of Interrupts',
+  '6.4': 'Sources of Exceptions',
+  '6.10': 'Interrupt Descriptor Table',
+  '6.11': 'IDT Descriptors',
+  '6.12': 'Exception and Interrupt Handling',
+  '6.12.1': 'Exception- or Interrupt-Handler Procedures',
+  '6.12.1.1': 'Protection of Exception- and Interrupt-Handler Procedures',
+  '6.13': 'Error Code',
+  '6.15': 'Exception and Interrupt Reference',
+  '7.2.1': 'Task-State Segment (TSS)',
+  '7.2.2': 'TSS Descriptor',
+  '8.1.2.2': 'Software Controlled Bus Locking',
+  '8.2.2': 'Memory Ordering in P6 and More Recent Processor Families',
+  '9.9.1': 'Switching to Protected Mode',
+  '20.1.4': 'Interrupt and Exception Handling',
+  '22.33.1': 'Segment Wraparound',
+};
+
+describe('generated text: facts', () => {
+  it('every Intel SDM section it cites exists in the edition it names, under the title it gives', () => {
+    const bad: string[] = [];
+    let cited = 0;
+    for (const [file, text] of texts) {
+      for (const line of text.split('\n')) {
+        if (!line.includes('SDM')) continue;
+        for (const m of line.matchAll(/§(\d+(?:\.\d+)*)(?:\s+"([^"]+)")?/g)) {
+          cited++;
+          const title = SDM_3A_2016[m[1]!];
+          if (!title) bad.push(`${file}: §${m[1]} is not a section this test knows in 253668-060US`);
+          else if (m[2] !== undefined && m[2] !== title) bad.push(`${file}: §${m[1]} is "${title}", not "${m[2]}"`);
+        }
+      }
+    }
+    expect(cited).toBeGreaterThan(20);
+    expect([...new Set(bad)]).toEqual([]);
+  });
+
+  it('a module that cites the SDM names the edition whose numbers it uses', () => {
+    for (const [file, text] of texts) {
+      if (/Intel SDM Vol\. 3A §/.test(text)) expect(text, file).toContain('Order Number 253668-060US, September 2016');
+    }
+  });
+
+  it('idt states the gate DPL check the right way round (CPL <= DPL: DPL is the least privileged ring allowed)', () => {
+    const idt = texts.get('kernel/idt.asm')!;
+    expect(idt).not.toMatch(/most privileged level a software "int n" must be at/);
+    expect(idt).toMatch(/CPL <= DPL, so the DPL is the\s*\n;\s+least privileged level/);
+  });
+
+  it('syscall says when interrupts are on: off in system calls and handlers, on in the kernel task', () => {
+    const sys = texts.get('kernel/syscall.asm')!;
+    expect(sys).not.toMatch(/whole kernel runs with interrupts off/);
+    expect(sys).toMatch(/system call runs with IF = 0/);
+    expect(sys).toMatch(/runs with IF = 1/);
+  });
+});
+
+describe('listings name the line that asked for an instruction', () => {
+  it('an instruction emitted through say() is attributed to the caller, not to kernel/print.ts', () => {
+    const line = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]) + 2;
+    const mod = defineModule({ name: 'h', title: 'h', about: 'h', emit: (a) => {
+      say(a, 'msg'); // the line the listing must name
+      a.label('serial_puts'); a.ret();
+      a.label('msg'); a.db('hi', 0);
+    } });
+    const lst = listing(assemble({ name: 'h', title: 'h', about: 'h', bits: 32, origin: 0x1000, modules: [mod] }));
+    const rows = lst.split('\n').filter((l) => /mov eax, msg|call serial_puts/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r).not.toContain('kernel/print.ts');
+      expect(r.trimEnd().endsWith(`test/unit/course-text.test.ts:${line}`), r).toBe(true);
+    }
+  });
+
+  it('no row of the kernel listing points into kernel/print.ts', async () => {
+    const lst = await readFile(path.join(dir, 'lst', 'kernel.lst'), 'utf8');
+    expect(lst).toContain('call serial_puts');
+    expect(lst).not.toContain('kernel/print.ts');
+  });
+});
