@@ -1,9 +1,9 @@
 // The kernel's first instructions and its initialisation order.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ax, eax, ecx, edi, esp, ds, es, fs, gs, ss, L, byte } from '../toolchain/x86/operands.ts';
+import { ax, eax, ecx, edi, esp, ds, es, fs, gs, ss, L, byte, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_DATA } from '../boot/gdt.ts';
 
-export const KERNEL_STACK_SIZE = 16384;
+export const KERNEL_STACK_SIZE = constant('KERNEL_STACK_SIZE', 16384, 'bytes of the boot kernel stack (kernel_stack): the kernel task runs on it, and ESP0 points at its top until the first user process', { radix: 10 });
 
 export const entry = defineModule({
   name: 'entry',

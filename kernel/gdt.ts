@@ -1,4 +1,5 @@
 // The kernel's own GDT, with a task-state segment (TSS) for ring transitions.
+import { KERNEL_STACK_SIZE } from './entry.ts';
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../boot/gdt.ts';
@@ -91,7 +92,7 @@ new table - CS needs a far jump), and loads TR with ltr.`,
 
     a.label('gdt_init');
     a.mov(dword(L('tss').add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
-    a.mov(dword(L('tss').add(TSS.f.esp0)), L('kernel_stack').add(16384), 'ESP0: the boot stack until the scheduler switches');
+    a.mov(dword(L('tss').add(TSS.f.esp0)), L('kernel_stack').add(KERNEL_STACK_SIZE), 'ESP0: the boot stack until the scheduler switches');
     a.mov(word(L('tss').add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
     a.mov(eax, L('tss'), 'EAX = TSS base: patch it into the descriptor');
     a.mov(word(L('kgdt_tss').add(SEG_DESC.f.base_lo)), ax, 'base 15:0');

@@ -4,7 +4,7 @@ import { ax, dl, eax, ebx, ecx, L, word, dword, mem, byte, constant } from '../t
 import { SEL_KERNEL_CODE } from '../boot/gdt.ts';
 import { defineStruct, u16, u8 } from '../toolchain/x86/struct.ts';
 
-export const IDT_ENTRIES = constant('IDT_ENTRIES', 256, 'the IDT has one gate per vector, 0-255 (SDM 3A §6.10)');
+export const IDT_ENTRIES = constant('IDT_ENTRIES', 256, 'the IDT has one gate per vector, 0-255 (SDM 3A §6.10)', { radix: 10 });
 /** One IDT entry (the picture in the module text below). */
 export const GATE = defineStruct('gate', {
   offset_lo: u16('handler offset 15:0'),
@@ -46,7 +46,7 @@ idt_init fills all 256 gates from isr_table and loads IDTR; idt_set_gate
 changes one gate's type/DPL byte (EAX = vector, EDX = type byte).`,
   spec: ['Intel SDM Vol. 3A §6.10 "Interrupt Descriptor Table", §6.11 "IDT Descriptors" (Figure 6-2)', 'Intel SDM Vol. 3A §6.12.1.1 (gate DPL check for int n)'],
   emit(a) {
-    a.bss('idt_table', 256 * 8, 8, 'the 256 gates');
+    a.bss('idt_table', IDT_ENTRIES.mul(GATE.SIZE), 8, 'the gates, one per vector');
     a.label('idt_init');
     a.push(ebx);
     a.xor(ecx, ecx, 'ECX = vector');

@@ -5,7 +5,7 @@ import {
   PROC, MAX_PROCS, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
 } from './proc.ts';
 
-export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted');
+export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted', { radix: 10 });
 
 export const sched = defineModule({
   name: 'sched',

@@ -1,10 +1,10 @@
 // fuzz: thousands of system calls with pseudo-random numbers and arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant } from '../../toolchain/x86/operands.ts';
-import { SYS } from '../syscall.ts';
+import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
+import { SYS, VEC_SYSCALL } from '../syscall.ts';
 import { USER_STACK_TOP } from '../vm.ts';
 
-export const FUZZ_CALLS = constant('FUZZ_CALLS', 10000, 'system calls the fuzzer makes');
+export const FUZZ_CALLS = constant('FUZZ_CALLS', 10000, 'system calls the fuzzer makes', { radix: 10 });
 export const LFSR_TAPS = constant('LFSR_TAPS', 0x80200003, 'Galois LFSR feedback mask for x^32 + x^22 + x^2 + x + 1 (maximal length)');
 export const FUZZ_RAW_FLOOR = constant('FUZZ_RAW_FLOOR', 0x00100000, 'OR-ed into raw random arguments: never a small length, fd or duration');
 
@@ -74,7 +74,7 @@ with the kernel still being alive afterwards.`,
     a.sub(esp, 4, 'the top 4 bytes of the stack are never used again ...');
     a.mov(dword(esp), 0x2e2e2e2e, '... so fill them with dots: pool value USER_STACK_TOP - 2 points here');
     a.mov(edi, L('fuzz_dots'));
-    a.mov(ecx, 1024);
+    a.mov(ecx, dec(1024), 'dwords: the 4096 bytes of fuzz_dots');
     a.mov(eax, 0x2e2e2e2e, '"...."');
     a.rep_stosd();
     a.mov(eax, L('fuzz_msg_start'));
@@ -155,7 +155,7 @@ with the kernel still being alive afterwards.`,
     a.mov(edx, dword(L('fuzz_call').add(12)));
     a.mov(esi, dword(L('fuzz_call').add(16)));
     a.mov(edi, dword(L('fuzz_call').add(20)));
-    a.int(0x80, 'the system call');
+    a.int(VEC_SYSCALL, 'the system call');
     a.mov(ecx, L('fuzz_ok'));
     a.test(eax, eax);
     a.jns(L('.count'));

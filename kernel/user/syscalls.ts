@@ -1,7 +1,8 @@
 // syscalls: every system call, with valid and invalid arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, eax, ebx, ecx, edx, L, byte, dword } from '../../toolchain/x86/operands.ts';
-import { SYS } from '../syscall.ts';
+import { type Expr, eax, ebx, ecx, edx, L, byte, dword, dec } from '../../toolchain/x86/operands.ts';
+import { SYS, VEC_SYSCALL } from '../syscall.ts';
+import { ASCII_LF } from '../uart_rx.ts';
 import { USER_STACK_TOP } from '../vm.ts';
 
 interface Case {
@@ -67,7 +68,7 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.section(c.text);
       c.args.forEach((v, j) => a.mov(ARG_REGS[j]!, v));
       a.mov(eax, c.nr);
-      a.int(0x80, c.text);
+      a.int(VEC_SYSCALL, c.text);
       a.push(eax, 'the result');
       a.mov(eax, L(`sc_text_${i}`), 'then say what was called (after the call: write output comes first)');
       a.call(L('u_puts'));
@@ -79,9 +80,9 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.section('sleep(100), timed with uptime()');
     a.call(L('u_uptime'));
     a.mov(dword(L('sc_t0')), eax);
-    a.mov(ebx, 100);
+    a.mov(ebx, dec(100), 'sleep(100): milliseconds');
     a.mov(eax, SYS.sleep!);
-    a.int(0x80);
+    a.int(VEC_SYSCALL);
     a.mov(dword(L('sc_result')), eax);
     a.mov(eax, L('sc_msg_sleep'));
     a.call(L('u_puts'));
@@ -107,7 +108,7 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.mov(ecx, L('sc_buf'));
       a.mov(edx, len);
       a.mov(eax, SYS.read!);
-      a.int(0x80, why);
+      a.int(VEC_SYSCALL, why);
       a.mov(dword(L('sc_result')), eax);
       a.mov(eax, L(`sc_msg_read_${len}`));
       a.call(L('u_puts'));
@@ -122,7 +123,7 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.mov(ecx, dword(L('sc_result')));
       a.test(ecx, ecx);
       a.jle(L(`${done}_nl`), 'nothing read (end of file, or an error): end the line ourselves');
-      a.cmp(byte({ base: ecx, disp: L('sc_buf').sub(1) }), 10);
+      a.cmp(byte({ base: ecx, disp: L('sc_buf').sub(1) }), ASCII_LF);
       a.je(L(done), 'the line read ended with its own newline');
       a.label(`${done}_nl`);
       a.call(L('u_newline'), 'e.g. the 3 bytes of a longer line have no newline of their own');

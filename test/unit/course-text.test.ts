@@ -120,3 +120,70 @@ describe('listings name the line that asked for an instruction', () => {
     expect(lst).not.toContain('kernel/print.ts');
   });
 });
+
+describe('numbers read as the reader thinks of them', () => {
+  it('quantities print in decimal, masks and addresses in hex', () => {
+    const pit = texts.get('kernel/pit.asm')!;
+    expect(pit).toMatch(/^HZ_MAX equ 1000 /m);
+    expect(pit).toMatch(/^    add eax, 999 /m);
+    expect(pit).toMatch(/^PIT_CMD equ 0x43 /m);
+    expect(texts.get('kernel/serial.asm')!).toMatch(/^    mov ebx, 10 +; base 10$/m);
+    expect(texts.get('kernel/idt.asm')!).toMatch(/^IDT_ENTRIES equ 256 /m);
+    expect(texts.get('kernel/errno.asm') ?? [...texts.values()].join('\n')).toMatch(/^EINVAL equ 22 /m);
+    expect(texts.get('bootsector.asm')!).toMatch(/^KERNEL_SECTORS equ \d+ /m);
+  });
+
+  it('dec() and constant({ radix: 10 }) choose decimal; bare numbers of 10 and more print in hex', async () => {
+    const { constant, dec, eax } = await import('../../toolchain/x86/operands.ts');
+    const { emitComponent } = await import('../../toolchain/x86/nasm.ts');
+    const QTY = constant('TEST_RADIX_QTY', 1000, 'a quantity', { radix: 10 });
+    const MASK = constant('TEST_RADIX_MASK', 1000, 'a mask');
+    const mod = defineModule({ name: 'r', title: 'r', about: 'r', emit: (a) => {
+      a.label('r'); a.add(eax, dec(999)); a.add(eax, 999); a.mov(eax, QTY); a.mov(eax, MASK);
+    } });
+    const r = assemble({ name: 'r', title: 'r', about: 'r', bits: 32, origin: 0, modules: [mod] });
+    const text = emitComponent(r).map((f) => f.text).join('\n');
+    expect(text).toMatch(/^    add eax, 999$/m);
+    expect(text).toMatch(/^    add eax, 0x3E7$/m);
+    expect(text).toMatch(/^TEST_RADIX_QTY equ 1000 /m);
+    expect(text).toMatch(/^TEST_RADIX_MASK equ 0x3E8 /m);
+    expect(Buffer.from(r.bytes).toString('hex')).toBe('05e703000005e7030000b8e8030000b8e8030000');
+  });
+
+  it('no bare magic numbers where the kernel has a name for them', () => {
+    const all = [...texts].filter(([f]) => f.startsWith('kernel')).map(([, t]) => t).join('\n');
+    expect(all).not.toMatch(/kernel_stack \+ (16384|0x4000)/);
+    expect(all.match(/kernel_stack \+ KERNEL_STACK_SIZE/g)).toHaveLength(3);
+    expect(all.match(/^KERNEL_STACK_SIZE equ 16384 /gm)).toHaveLength(1);
+    expect(texts.get('kernel/proc.asm')!).toMatch(/^    shl eax, PROC_MEM_SHIFT /m);
+    expect(texts.get('kernel/proc.asm')!).toMatch(/^proc_table equ bss_start \+ 0x[0-9A-F]+ +; MAX_PROCS \* proc_size = 512 bytes/m);
+    expect(texts.get('kernel/vm.asm')!).toMatch(/^    and esi, PAGE_MASK /m);
+    expect(texts.get('kernel/vm.asm')!).toMatch(/^    and edx, PT_ENTRIES - 1 /m);
+    expect(texts.get('kernel/paging.asm')!).toMatch(/^    cmp ecx, PT_ENTRIES /m);
+    const sys = texts.get('kernel/syscall.asm')!;
+    const read = sys.slice(sys.indexOf('sys_read:'), sys.indexOf('.done:', sys.indexOf('sys_read:')));
+    expect(read).toMatch(/cmp al, ASCII_CR/);
+    expect(read).not.toMatch(/cmp al, 0x[AD]\b/);
+    const ulib = [...texts].find(([f]) => f.endsWith('ulib.asm'))![1];
+    expect(ulib).toMatch(/^    int VEC_SYSCALL/m);
+    expect(ulib).not.toMatch(/^    int 0x80/m);
+  });
+
+  it('a bss size may be a constant expression; a label in it is an error naming the reservation', async () => {
+    const { constant } = await import('../../toolchain/x86/operands.ts');
+    const N = constant('TEST_BSS_N', 3, 'entries');
+    const ok = defineModule({ name: 'b', title: 'b', about: 'b', emit: (a) => { a.label('b'); a.ret(); a.bss('tbl', N.mul(8), 4); a.bss('after', 4); } });
+    const r = assemble({ name: 'b', title: 'b', about: 'b', bits: 32, origin: 0x1000, modules: [ok] });
+    expect(r.symbols.get('tbl')!.size).toBe(24);
+    expect(r.symbols.get('after')!.value - r.symbols.get('tbl')!.value).toBe(24);
+    const { L } = await import('../../toolchain/x86/operands.ts');
+    const bad = defineModule({ name: 'c', title: 'c', about: 'c', emit: (a) => { a.label('c'); a.ret(); a.bss('tbl', L('c').add(4), 4); } });
+    expect(() => assemble({ name: 'c', title: 'c', about: 'c', bits: 32, origin: 0x1000, modules: [bad] })).toThrow(/bss 'tbl': 'c' is a label/);
+  });
+
+  it('proc_spawn\'s shift is checked against PROC_MEM_SIZE at build time', async () => {
+    const { checkProcMemShift } = await import('../../kernel/proc.ts');
+    expect(() => checkProcMemShift(64, 10, 0x10000)).not.toThrow();
+    expect(() => checkProcMemShift(128, 10, 0x10000)).toThrow(/proc_size \(128\) << PROC_MEM_SHIFT \(10\) = 131072, not PROC_MEM_SIZE \(65536\)/);
+  });
+});

@@ -183,7 +183,7 @@ export type Item =
   | { readonly k: 'align'; readonly n: number; readonly comment?: string; readonly loc: string }
   | { readonly k: 'incbin'; readonly component: string; readonly comment?: string; readonly loc: string }
   | { readonly k: 'equ'; readonly name: string; readonly value: Expr; readonly comment?: string; readonly loc: string }
-  | { readonly k: 'bss'; readonly name: string; readonly size: number; readonly align: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'bss'; readonly name: string; readonly size: Expr; readonly align: number; readonly comment?: string; readonly loc: string }
   | { readonly k: 'comment'; readonly text: string }
   | { readonly k: 'blank' };
 
@@ -262,9 +262,12 @@ export class Asm {
   /**
    * Reserve `size` zeroed bytes after the end of the component's loaded image
    * (like a C .bss): costs no space on disk. The kernel entry clears the region.
+   * The size may be an expression over numbers and named constants
+   * (`MAX_PROCS.mul(PROC.SIZE)`); the generated source shows it as written.
    */
-  bss(name: string, size: number, align = 4, comment?: string): ExprNode {
-    if (!Number.isInteger(size) || size <= 0) throw new Error(`bss '${name}': size ${size} is not a positive integer`);
+  bss(name: string, size: Expr, align = 4, comment?: string): ExprNode {
+    if (typeof size === 'number' && (!Number.isInteger(size) || size <= 0)) throw new Error(`bss '${name}': size ${size} is not a positive integer (${callerLocation()})`);
+    if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) throw new Error(`bss '${name}': alignment ${align} is not a power of two (${callerLocation()})`);
     this.items.push({ k: 'bss', name, size, align, comment, loc: callerLocation() });
     return L(name);
   }

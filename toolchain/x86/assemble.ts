@@ -31,6 +31,8 @@ export interface Extern {
   readonly name: string;
   readonly value: number;
   readonly doc: string;
+  /** 10 for a count (sectors, bytes); addresses print in hex. */
+  readonly radix?: 10 | 16;
 }
 
 export type SymbolKind = 'label' | 'equ' | 'const' | 'extern' | 'bss';
@@ -136,8 +138,10 @@ export function assemble(def: ComponentDef): Assembled {
     bssOffset = Math.ceil(bssOffset / it.align) * it.align;
     const file = def.modules[f.module]!.file;
     define(it.name, it.loc, f.scope, file);
-    bssSyms.push({ name: it.name, offset: bssOffset, size: it.size, file });
-    bssOffset += it.size;
+    const size = constValue(it.size, (msg) => new AsmError(def.name, it.loc, f.scope, `bss '${it.name}': ${msg}`));
+    if (!Number.isInteger(size) || size <= 0) throw new AsmError(def.name, it.loc, f.scope, `bss '${it.name}': size ${size} is not a positive integer`);
+    bssSyms.push({ name: it.name, offset: bssOffset, size, file });
+    bssOffset += size;
   }
   // The bss starts at the largest alignment any reservation asks for, so that
   // offsets aligned relative to it are aligned absolutely (page tables need 4 KiB).
@@ -183,6 +187,7 @@ export function assemble(def: ComponentDef): Assembled {
         return { v: ~a.v, reloc: 0 };
       }
       case 'char': return { v: t.ch.charCodeAt(0), reloc: 0 };
+      case 'num': return { v: t.v, reloc: 0 };
       case 'neg': {
         const a = evaluate(t.a, scope, here, loc, depth + 1);
         if (a.reloc) throw new AsmError(def.name, loc, scope, "'-' applied to an address: NASM only allows it on scalars");
@@ -317,6 +322,32 @@ export function assemble(def: ComponentDef): Assembled {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The value of an expression that needs no layout: numbers, named constants
+ * and arithmetic (a bss size).  A label or `$` in it is an error.
+ */
+export function constValue(e: Expr, err: (msg: string) => Error, depth = 0): number {
+  if (typeof e === 'number') return e;
+  if (depth > 64) throw err('expression nests too deeply');
+  const t = e.tree;
+  switch (t.t) {
+    case 'num': return t.v;
+    case 'char': return t.ch.charCodeAt(0);
+    case 'const': return constValue(t.c.value, err, depth + 1);
+    case 'not': return ~constValue(t.a, err, depth + 1);
+    case 'neg': return -constValue(t.a, err, depth + 1);
+    case 'bin': {
+      const a = constValue(t.a, err, depth + 1);
+      const b = constValue(t.b, err, depth + 1);
+      if (t.op === '+') return a + b;
+      if (t.op === '-') return a - b;
+      return binop(t.op, a, b, () => err('division by zero'));
+    }
+    case 'sym': throw err(`'${t.name}' is a label: the size must be a number or named constants, known before layout`);
+    case 'here': case 'start': throw err('$ and $$ are addresses, not sizes');
+  }
+}
 
 function binop(op: string, a: number, b: number, divZero: () => Error): number {
   switch (op) {

@@ -31,24 +31,37 @@ export function hex(v: number, width = 0): string {
   return '0x' + v.toString(16).toUpperCase().padStart(width, '0');
 }
 
-/** Numbers below 10 read best in decimal; everything else in hex. */
-export function num(v: number): string {
+/**
+ * How numbers are written.  One rule, chosen where the number is made:
+ *   - a bare number (a literal in an instruction or data item) prints in
+ *     decimal below 10 and in hex from 10 on: masks, ports, addresses and
+ *     bit patterns, which is what most literals in this kernel are;
+ *   - dec(n) (operands.ts) prints n in decimal: a count, a base, a divisor,
+ *     a time (`mov ebx, 10 ; base 10`, `add eax, 999`);
+ *   - a named constant prints its value in hex unless it was declared a
+ *     quantity with `constant(name, value, doc, { radix: 10 })`
+ *     (`HZ_MAX equ 1000`, `MAX_PROCS equ 8`).
+ * Values below 10 read the same either way.
+ */
+export function num(v: number, radix: 10 | 16 = 16): string {
+  if (radix === 10) return String(v);
   return v >= 0 && v < 10 ? String(v) : v < 0 && v > -10 ? String(v) : hex(v);
 }
 
-export function exprText(e: Expr, top = true): string {
-  if (typeof e === 'number') return num(e);
+export function exprText(e: Expr, top = true, radix: 10 | 16 = 16): string {
+  if (typeof e === 'number') return num(e, radix);
   const t = e.tree;
   switch (t.t) {
     case 'sym': return t.name;
     case 'const': return t.c.name;
     case 'here': return '$';
     case 'start': return '$$';
-    case 'not': return `~${exprText(t.a, false)}`;
-    case 'neg': return `-${exprText(t.a, false)}`;
+    case 'not': return `~${exprText(t.a, false, radix)}`;
+    case 'neg': return `-${exprText(t.a, false, radix)}`;
     case 'char': return t.ch === "'" ? `"'"` : `'${t.ch}'`;
+    case 'num': return num(t.v, t.radix);
     case 'bin': {
-      const s = `${exprText(t.a, false)} ${t.op} ${exprText(t.b, false)}`;
+      const s = `${exprText(t.a, false, radix)} ${t.op} ${exprText(t.b, false, radix)}`;
       return top ? s : `(${s})`;
     }
   }
@@ -166,7 +179,7 @@ function constLines(consts: readonly Const[]): string[] {
       continue;
     }
     const doc = c.doc.split('\n');
-    out.push(withComment(`${c.name} equ ${exprText(c.value)}`, doc[0]));
+    out.push(withComment(`${c.name} equ ${exprText(c.value, true, c.radix ?? 16)}`, doc[0]));
     for (const d of doc.slice(1)) out.push(`${' '.repeat(COMMENT_COL - 1)} ; ${d}`);
   }
   if (out[out.length - 1] === '') out.pop();
@@ -236,7 +249,8 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
       for (const r of bss) {
         if (r.item.k !== 'bss') continue;
         const s = a.symbols.get(r.item.name)!;
-        out.push(withComment(`${r.item.name} equ ${BSS_START} + ${hex(s.value - a.bssStart)}`, `${r.item.size} bytes${r.item.comment ? ': ' + r.item.comment : ''}`));
+        const size = typeof r.item.size === 'number' ? String(r.item.size) : `${exprText(r.item.size, true, 10)} = ${s.size}`;
+        out.push(withComment(`${r.item.name} equ ${BSS_START} + ${hex(s.value - a.bssStart)}`, `${size} bytes${r.item.comment ? ': ' + r.item.comment : ''}`));
       }
     }
     return out;
@@ -258,7 +272,7 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
   main.push(withComment(`org ${hex(def.origin)}`, 'the address this component is loaded at'));
   if (def.externs?.length) {
     main.push('', '; Addresses in other components, fixed by the image layout (toolchain/image.ts):');
-    for (const e of def.externs) main.push(withComment(`${e.name} equ ${hex(e.value)}`, e.doc));
+    for (const e of def.externs) main.push(withComment(`${e.name} equ ${e.radix === 10 ? String(e.value) : hex(e.value)}`, e.doc));
   }
   if (mainConsts.length) main.push('', `; ${constsTitle(mainConsts)}:`, ...constLines(mainConsts));
   if (single) {

@@ -78,7 +78,11 @@ export type ExprTree =
   | { readonly t: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
   | { readonly t: 'not'; readonly a: Expr }
   | { readonly t: 'neg'; readonly a: Expr }
-  | { readonly t: 'char'; readonly ch: string };
+  | { readonly t: 'char'; readonly ch: string }
+  | { readonly t: 'num'; readonly v: number; readonly radix: Radix };
+
+/** How a number is written in the generated NASM text (nasm.ts header states the rule). */
+export type Radix = 10 | 16;
 
 /** Expression node with a small fluent API: `L('gdt_end').sub(L('gdt')).sub(1)`. */
 export class ExprNode {
@@ -109,6 +113,17 @@ export const chr = (ch: string): ExprNode => {
   return new ExprNode({ t: 'char', ch });
 };
 
+/**
+ * A number written in decimal in the generated source, whatever its size:
+ * `a.add(eax, dec(999))` prints `add eax, 999`, where a bare 999 would print
+ * as 0x3E7.  For quantities a reader counts in decimal: a base, a divisor,
+ * milliseconds, a count of bytes.
+ */
+export const dec = (v: number): ExprNode => {
+  if (!Number.isInteger(v)) throw new Error(`dec(${v}): an integer expected`);
+  return new ExprNode({ t: 'num', v, radix: 10 });
+};
+
 /** A reference to a label (or an `equ`) by name. Local labels start with '.'. */
 export const L = (name: string): ExprNode => new ExprNode({ t: 'sym', name });
 /** NASM `$`: the address of the current instruction or data item. */
@@ -132,6 +147,8 @@ export interface Const {
    * block, once, where the structure is defined.
    */
   readonly struct?: StructInfo;
+  /** How the numbers in its value are written: 10 for counts and quantities, else hex (nasm.ts num()). */
+  readonly radix?: Radix;
 }
 
 /** What the assembler and the NASM emitter need to know about a structure (struct.ts builds it). */
@@ -155,18 +172,19 @@ const constNames = new Map<string, Const>();
  * Define a named constant: `const ICW1_INIT = constant('ICW1_INIT', 0x10, '8259A ICW1 bit 4: ...')`.
  * Names are global to the project and must be unique.
  */
-export function constant(name: string, value: Expr, doc: string): ConstRef {
+export function constant(name: string, value: Expr, doc: string, opts: { radix?: Radix } = {}): ConstRef {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`constant name '${name}' is not a valid NASM identifier`);
-  return registerConst(name, value, doc, callerFile());
+  if (opts.radix !== undefined && opts.radix !== 10 && opts.radix !== 16) throw new Error(`constant '${name}': radix ${opts.radix} is not 10 or 16`);
+  return registerConst(name, value, doc, callerFile(), undefined, opts.radix);
 }
 
 /** The registry behind constant() (and struct.ts, whose names contain a dot: `virtq_desc.len`). */
-export function registerConst(name: string, value: Expr, doc: string, file: string, struct?: StructInfo): ConstRef {
+export function registerConst(name: string, value: Expr, doc: string, file: string, struct?: StructInfo, radix?: Radix): ConstRef {
   const prev = constNames.get(name);
   if (prev && (prev.file !== file || !sameExpr(prev.value, value))) {
     throw new Error(`constant '${name}' is defined twice: in ${prev.file} and in ${file}`);
   }
-  const c: Const = Object.freeze(struct ? { name, value, doc, file, struct } : { name, value, doc, file });
+  const c: Const = Object.freeze({ name, value, doc, file, ...(struct ? { struct } : {}), ...(radix ? { radix } : {}) });
   constNames.set(name, c);
   const node = new ExprNode({ t: 'const', c }) as ConstRef;
   (node as { c: Const }).c = c;
