@@ -517,11 +517,15 @@ for an interrupt that is not in service.`,
 
     a.section('int_stubs: "int n; ret" for every vector n (shell command int)');
     a.label('int_stubs');
-    for (let v = 0; v < 256; v++) {
-      a.int(v);
-      a.ret();
-      a.nop('pad to INT_STUB_SIZE bytes');
-    }
+    a.rep({
+      count: 256, var: 'n',
+      rule: 'int_stubs + n * INT_STUB_SIZE: "int n; ret; nop" for every vector n = 0 .. 255 (int takes its vector as an immediate only)',
+      nasm: ['    int n', '    ret', '    nop                                         ; pad to INT_STUB_SIZE bytes'],
+    }, (r, v) => {
+      r.int(v);
+      r.ret();
+      r.nop('pad to INT_STUB_SIZE bytes');
+    });
 
     a.section('strings');
     emitNameTable(a, 'shell_commands', COMMANDS.map((c) => ({ name: c.name, value: L(`cmd_${c.name}`) })), 'command -> cmd_<name>');

@@ -187,3 +187,57 @@ describe('numbers read as the reader thinks of them', () => {
     expect(() => checkProcMemShift(128, 10, 0x10000)).toThrow(/proc_size \(128\) << PROC_MEM_SHIFT \(10\) = 131072, not PROC_MEM_SIZE \(65536\)/);
   });
 });
+
+describe('generated bulk: mechanical stubs are printed once, as their rule', () => {
+  it('the 256 ISR stubs, the ISR table and the 256 shell int stubs are %rep loops; the kernel text shrinks by over 1,700 lines', () => {
+    const isr = texts.get('kernel/isr.asm')!;
+    const shell = texts.get('kernel/shell.asm')!;
+    expect(isr.match(/^%rep 256$/gm)).toHaveLength(2);
+    expect(isr).toMatch(/^isr_%\[n\]:$/m);
+    expect(isr).toMatch(/^%if !\(n == 8 \|\| \(n >= 10 && n <= 14\) \|\| n == 17 \|\| n == 21 \|\| \(n >= 29 && n <= 30\)\)$/m);
+    expect(isr).not.toMatch(/^isr_\d+:/m);
+    expect(shell.match(/^%rep 256$/gm)).toHaveLength(1);
+    expect(shell).not.toMatch(/^    int 0x/m);
+    const kernelLines = [...texts].filter(([f]) => f === 'kernel.asm' || f.startsWith('kernel/'))
+      .reduce((n, [, t]) => n + t.split('\n').length, 0);
+    expect(kernelLines).toBeLessThan(7404 - 1700); // 7404 lines before the stubs became loops
+  });
+
+  it('the listing still shows every stub at its address', async () => {
+    const lst = await readFile(path.join(dir, 'lst', 'kernel.lst'), 'utf8');
+    for (const v of [0, 8, 14, 128, 255]) expect(lst).toMatch(new RegExp(`^[0-9a-f]{8} +isr_${v}:`, 'm'));
+    const stubs = lst.slice(lst.search(/^[0-9a-f]{8} +int_stubs:/m));
+    for (let v = 0; v < 256; v += 51) expect(stubs).toMatch(new RegExp(`^[0-9a-f]{8}  cd ${v.toString(16).padStart(2, '0')} +int ${v < 10 ? v : `0x${v.toString(16).toUpperCase()}`}\\b`, 'm'));
+  });
+
+  it('a.rep: the encoder expands the body, NASM prints the loop, and both give the same bytes', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { writeFile } = await import('node:fs/promises');
+    const { emitComponent } = await import('../../toolchain/x86/nasm.ts');
+    const { L } = await import('../../toolchain/x86/operands.ts');
+    const mod = defineModule({ name: 'rp', title: 'rp', about: 'rp', emit: (a) => {
+      a.label('stub_common'); a.ret();
+      a.rep({ count: 200, var: 'n', rule: 'stub_n: push n (imm8 below 128, imm32 from 128), jump back', nasm: ['stub_%[n]:', '    push n', '    jmp stub_common'] },
+        (r, i) => { r.label(`stub_${i}`); r.push(i); r.jmp(L('stub_common')); });
+      a.label('table');
+      a.rep({ count: 200, var: 'n', rule: 'table[n] = stub_n', nasm: ['    dd stub_%[n]'] }, (r, i) => r.dd(L(`stub_${i}`)));
+    } });
+    const r = assemble({ name: 'rp', title: 'rp', about: 'rp', bits: 32, origin: 0x1000, modules: [mod] });
+    const files = emitComponent(r);
+    expect(files).toHaveLength(1);
+    expect(files[0]!.text.match(/^%rep 200$/gm)).toHaveLength(2);
+    await writeFile(path.join(dir, 'rp.asm'), files[0]!.text);
+    execFileSync('nasm', ['-f', 'bin', 'rp.asm', '-o', 'rp.bin'], { cwd: dir, stdio: 'pipe' });
+    expect((await readFile(path.join(dir, 'rp.bin'))).equals(Buffer.from(r.bytes))).toBe(true);
+    expect(r.symbols.get('stub_199')!.value).toBeGreaterThan(r.symbols.get('stub_0')!.value);
+    const lst = listing(r);
+    expect(lst.match(/^[0-9a-f]{8} +stub_\d+:/gm)).toHaveLength(200);
+  });
+
+  it('a.rep rejects a bad loop variable, an empty template and a count below 1', () => {
+    const run = (emit: Parameters<typeof defineModule>[0]['emit']) => assemble({ name: 'x', title: 'x', about: 'x', bits: 32, origin: 0, modules: [defineModule({ name: 'x', title: 'x', about: 'x', emit })] });
+    expect(() => run((a) => a.rep({ count: 2, var: '1n', rule: 'r', nasm: ['nop'] }, (r) => r.nop()))).toThrow(/rep: '1n' is not a NASM identifier/);
+    expect(() => run((a) => a.rep({ count: 2, var: 'n', rule: 'r', nasm: [] }, (r) => r.nop()))).toThrow(/rep: the NASM template is empty/);
+    expect(() => run((a) => a.rep({ count: 0, var: 'n', rule: 'r', nasm: ['nop'] }, (r) => r.nop()))).toThrow(/rep: count 0 is not a positive integer/);
+  });
+});

@@ -184,8 +184,14 @@ export type Item =
   | { readonly k: 'incbin'; readonly component: string; readonly comment?: string; readonly loc: string }
   | { readonly k: 'equ'; readonly name: string; readonly value: Expr; readonly comment?: string; readonly loc: string }
   | { readonly k: 'bss'; readonly name: string; readonly size: Expr; readonly align: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'rep'; readonly count: number; readonly var: string; readonly rule: string; readonly nasm: readonly string[]; readonly items: readonly Item[]; readonly loc: string }
   | { readonly k: 'comment'; readonly text: string }
   | { readonly k: 'blank' };
+
+/** The items of a list with the expansion of every `rep` block after it (what the assembler lays out). */
+export function expandedItems(items: readonly Item[]): Item[] {
+  return items.flatMap((it) => (it.k === 'rep' ? [it, ...expandedItems(it.items)] : [it]));
+}
 
 function splitComment(args: unknown[]): { ops: Operand[]; comment?: string } {
   const last = args[args.length - 1];
@@ -270,6 +276,35 @@ export class Asm {
     if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) throw new Error(`bss '${name}': alignment ${align} is not a power of two (${callerLocation()})`);
     this.items.push({ k: 'bss', name, size, align, comment, loc: callerLocation() });
     return L(name);
+  }
+
+  /**
+   * A generated block the reader should see as its rule, not as its output
+   * (xv6 prints the script that generates vectors.S, not the file).  The
+   * encoder and the listing get `count` copies from `body(a, i)`, i = 0 ..
+   * count - 1; the NASM source gets the loop once:
+   *
+   *     ; <rule>
+   *     %assign <var> 0
+   *     %rep <count>
+   *     <nasm lines, which use <var> for i, and <name>_%[<var>] for labels>
+   *     %assign <var> <var>+1
+   *     %endrep
+   *
+   * The two must agree: `nasm -f bin` of the generated source reproduces the
+   * encoded bytes (test/unit/build.test.ts), so a template that does not
+   * match the body fails the build tests.
+   */
+  rep(opts: { count: number; var: string; rule: string; nasm: readonly string[] }, body: (a: Asm, i: number) => void): void {
+    const loc = callerLocation();
+    const { count, rule, nasm } = opts;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`rep: count ${count} is not a positive integer (${loc})`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.var)) throw new Error(`rep: '${opts.var}' is not a NASM identifier (${loc})`);
+    if (nasm.length === 0) throw new Error(`rep: the NASM template is empty (${loc})`);
+    const inner = new Asm(this.bits, this.file);
+    for (let i = 0; i < count; i++) body(inner, i);
+    if (inner.items.some((it) => it.k === 'bss' || it.k === 'equ')) throw new Error(`rep: a bss or equ inside a rep block cannot be printed once (${loc})`);
+    this.items.push({ k: 'rep', count, var: opts.var, rule, nasm: [...nasm], items: inner.items, loc });
   }
 
   /** A full-line comment in the generated source. */

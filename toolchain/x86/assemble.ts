@@ -55,6 +55,8 @@ export interface ListingRow {
   readonly bytes: Uint8Array;
   /** Local-label scope (the last global label) at this item, for printing expressions. */
   readonly scope: string;
+  /** Part of a `rep` block's expansion: in the listing, but not printed in the NASM source (the block's loop is). */
+  readonly inRep?: boolean;
 }
 
 export interface Assembled {
@@ -91,6 +93,7 @@ interface Flat {
   readonly module: number;
   readonly item: Item;
   readonly scope: string;
+  readonly inRep: boolean;
 }
 
 const MAX_PASSES = 40;
@@ -102,13 +105,15 @@ export function assemble(def: ComponentDef): Assembled {
   // 1. Collect items and compute the local-label scope of each.
   def.modules.forEach((mod, mi) => {
     let scope = '';
-    for (const item of collect(mod, def.bits)) {
+    const add = (item: Item, inRep: boolean) => {
       if (item.k === 'label' && !item.name.startsWith('.')) scope = item.name;
       if (item.k === 'label' && item.name.startsWith('.') && !scope) {
         throw new AsmError(def.name, item.loc, '', `local label '${item.name}' has no global label before it in module '${mod.name}'`);
       }
-      flat.push({ module: mi, item, scope });
-    }
+      flat.push({ module: mi, item, scope, inRep });
+      if (item.k === 'rep') for (const sub of item.items) add(sub, true);
+    };
+    for (const item of collect(mod, def.bits)) add(item, false);
   });
   const fullName = (name: string, scope: string) => (name.startsWith('.') ? scope + name : name);
 
@@ -279,7 +284,7 @@ export function assemble(def: ComponentDef): Assembled {
         throw e;
       }
       if (sizes[i] !== bytes.length) { sizes[i] = bytes.length; changed = true; }
-      rows.push({ module: f.module, item: it, addr: pc, bytes, scope: f.scope });
+      rows.push({ module: f.module, item: it, addr: pc, bytes, scope: f.scope, ...(f.inRep ? { inRep: true } : {}) });
       for (const b of bytes) out.push(b);
       pc += bytes.length;
     });
