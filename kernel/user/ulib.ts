@@ -62,8 +62,8 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.label('u_put_dec');
     a.push(edi);
     a.push(ebx);
-    a.sub(esp, 12, 'room for 10 digits');
-    a.lea(edi, mem(esp, 12), 'EDI = end of the digits; they are stored backwards');
+    a.sub(esp, dec(12), 'room for 10 digits');
+    a.lea(edi, mem(esp, dec(12)), 'EDI = end of the digits; they are stored backwards');
     a.mov(ebx, dec(10), 'base 10');
     a.label('.digit');
     a.xor(edx, edx);
@@ -78,8 +78,8 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.label('u_put_hex');
     a.push(edi);
     a.push(ebx);
-    a.sub(esp, 12);
-    a.lea(edi, mem(esp, 12));
+    a.sub(esp, dec(12), 'room for "0x" and 8 hex digits (same buffer as u_put_dec)');
+    a.lea(edi, mem(esp, dec(12)));
     a.mov(ebx, eax);
     a.label('.digit');
     a.mov(eax, ebx);
@@ -96,10 +96,10 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.comment('fall through');
     a.label('ulib_flush_digits', 'write EDI .. ESP+12, then drop the buffer and restore EBX, EDI');
     a.mov(eax, edi);
-    a.lea(edx, mem(esp, 12));
+    a.lea(edx, mem(esp, dec(12)));
     a.sub(edx, edi);
     a.call(L('u_write'));
-    a.add(esp, 12);
+    a.add(esp, dec(12));
     a.pop(ebx);
     a.pop(edi);
     a.ret();

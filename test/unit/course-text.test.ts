@@ -241,3 +241,16 @@ describe('generated bulk: mechanical stubs are printed once, as their rule', () 
     expect(() => run((a) => a.rep({ count: 0, var: 'n', rule: 'r', nasm: ['nop'] }, (r) => r.nop()))).toThrow(/rep: count 0 is not a positive integer/);
   });
 });
+
+describe('numbers: shift counts and user-program quantities', () => {
+  it('a shift count prints in decimal; system-call lengths and durations in the syscalls program too', () => {
+    const all = [...texts].filter(([f]) => f.startsWith('kernel')).map(([, t]) => t).join('\n');
+    expect(all).toMatch(/^    shl edx, 22 /m);
+    expect(all).toMatch(/^    shr eax, 10 /m);
+    expect(all).not.toMatch(/^    (shl|shr|sar|rol|ror) \w+, 0x/m);
+    const sc = texts.get('syscalls/syscalls.asm') ?? texts.get('syscalls.asm')!;
+    expect(sc).toMatch(/^    mov ebx, 60001$/m);
+    expect(sc).toMatch(/^    mov edx, 4097$/m);
+    expect(sc).toMatch(/^    mov ecx, 0x500000$/m);
+  });
+});

@@ -42,6 +42,7 @@ export function hex(v: number, width = 0): string {
  *     bit patterns, which is what most literals in this kernel are;
  *   - dec(n) (operands.ts) prints n in decimal: a count, a base, a divisor,
  *     a time (`mov ebx, 10 ; base 10`, `add eax, 999`);
+ *   - the count of a shift or rotate is a number of bits: decimal (`shl edx, 22`);
  *   - a named constant prints its value in hex unless it was declared a
  *     quantity with `constant(name, value, doc, { radix: 10 })`
  *     (`HZ_MAX equ 1000`, `MAX_PROCS equ 8`).
@@ -127,6 +128,8 @@ function dataText(values: readonly DataValue[]): string {
 
 const D = { 1: 'db', 2: 'dw', 4: 'dd', 8: 'dq' } as const;
 
+const SHIFTS = new Set(['shl', 'shr', 'sar', 'sal', 'rol', 'ror', 'rcl', 'rcr']);
+
 function withComment(code: string, comment?: string): string {
   if (!comment) return code;
   const lines = comment.split('\n');
@@ -138,7 +141,8 @@ function withComment(code: string, comment?: string): string {
 export function itemText(it: Item, component: string): string {
   switch (it.k) {
     case 'ins': {
-      const ops = it.ops.map((o) => operandText(o, component, it.mn)).join(', ');
+      // A shift or rotate count is a number of bits: decimal (shl eax, 10), like dec().
+      const ops = it.ops.map((o, i) => (i === 1 && SHIFTS.has(it.mn) && typeof o === 'number' ? String(o) : operandText(o, component, it.mn))).join(', ');
       return withComment(`    ${it.mn}${ops ? ' ' + ops : ''}`, it.comment);
     }
     case 'label': return withComment(`${it.name}:`, it.comment);
