@@ -290,7 +290,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.call(L('serial_putc'));
     a.mov(al, chr('x'));
     a.call(L('serial_putc'));
-    a.mov(esi, 28, 'ESI = shift of the current digit, from the top');
+    a.mov(esi, dec(28), 'ESI = shift of the current digit, from the top (bits 31:28 first)');
     a.label('.skip');
     a.test(esi, esi);
     a.jz(L('.digit'), 'the last digit is printed even when 0');

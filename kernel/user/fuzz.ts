@@ -2,6 +2,7 @@
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
 import { SYS, VEC_SYSCALL } from '../syscall.ts';
+import { EBADF, EFAULT, EINVAL, ENOSYS } from '../errno.ts';
 import { USER_STACK_TOP } from '../vm.ts';
 
 export const FUZZ_CALLS = constant('FUZZ_CALLS', 10000, 'system calls the fuzzer makes', { radix: 10 });
@@ -26,8 +27,8 @@ const POOL: readonly { value: Expr; why: string }[] = [
   { value: 0x3fffff, why: 'the last byte below USER_BASE (kernel)' },
 ];
 const RESULTS = [
-  { key: 'ok', label: 'fuzz_ok' }, { key: 'ENOSYS', label: 'fuzz_enosys', errno: 38 }, { key: 'EFAULT', label: 'fuzz_efault', errno: 14 },
-  { key: 'EINVAL', label: 'fuzz_einval', errno: 22 }, { key: 'EBADF', label: 'fuzz_ebadf', errno: 9 }, { key: 'other', label: 'fuzz_other' },
+  { key: 'ok', label: 'fuzz_ok' }, { key: 'ENOSYS', label: 'fuzz_enosys', errno: ENOSYS }, { key: 'EFAULT', label: 'fuzz_efault', errno: EFAULT },
+  { key: 'EINVAL', label: 'fuzz_einval', errno: EINVAL }, { key: 'EBADF', label: 'fuzz_ebadf', errno: EBADF }, { key: 'other', label: 'fuzz_other' },
 ] as const;
 
 export const fuzz = defineModule({
@@ -162,7 +163,7 @@ with the kernel still being alive afterwards.`,
     for (const r of RESULTS) {
       if (!('errno' in r)) continue;
       a.mov(ecx, L(r.label));
-      a.cmp(eax, -r.errno);
+      a.cmp(eax, r.errno.neg());
       a.je(L('.count'));
     }
     a.mov(ecx, L('fuzz_other'));
@@ -195,7 +196,7 @@ with the kernel still being alive afterwards.`,
 
     a.section('fuzz_rand: EAX = the LFSR advanced 16 steps (consecutive values share few bits)');
     a.label('fuzz_rand');
-    a.mov(ecx, 16);
+    a.mov(ecx, dec(16), 'steps');
     a.mov(eax, dword(L('fuzz_lfsr')));
     a.label('.step');
     a.shr(eax, 1, 'the bit shifted out decides the feedback');

@@ -106,7 +106,7 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     ] as const).entries()) {
       a.mov(ebx, 0);
       a.mov(ecx, L('sc_buf'));
-      a.mov(edx, len);
+      a.mov(edx, dec(len), 'bytes to read');
       a.mov(eax, SYS.read!);
       a.int(VEC_SYSCALL, why);
       a.mov(dword(L('sc_result')), eax);

@@ -252,5 +252,8 @@ describe('numbers: shift counts and user-program quantities', () => {
     expect(sc).toMatch(/^    mov ebx, 60001$/m);
     expect(sc).toMatch(/^    mov edx, 4097$/m);
     expect(sc).toMatch(/^    mov ecx, 0x500000$/m);
+    const fuzz = texts.get('fuzz/fuzz.asm') ?? texts.get('fuzz.asm')!;
+    expect(fuzz).toMatch(/^    cmp eax, -EINVAL$/m);
+    expect(fuzz).not.toMatch(/cmp eax, -0x/);
   });
 });
