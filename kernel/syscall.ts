@@ -170,9 +170,11 @@ Interrupt gate or trap gate?  Both switch to the kernel stack the same way;
 an interrupt gate also clears IF, a trap gate leaves it.  tskernel uses an
 interrupt gate, so a system call runs with IF = 0 from the int 0x80 to its
 iret, like every interrupt and exception handler (all gates are interrupt
-gates).  Only the kernel task - kmain after its sti, and the shell it runs -
-runs with IF = 1; it is never preempted (an interrupt there returns to ring
-0).  So a system call is never interrupted half-way and needs no locks - one write() is never
+gates); the one exception is the scheduler's idle loop, which a blocked
+call may reach (sti; hlt, below).  The kernel task - kmain after its sti,
+and the shell it runs - runs with IF = 1, but is never preempted: an
+interrupt there returns to ring 0 without a switch.  So a system call is
+never interrupted half-way and needs no locks - one write() is never
 preempted in the middle (a program is preempted only between two calls).
 write() does not send bytes straight to the UART: they go into the
 process's line buffer (serial.asm, con_user_putc) and a line goes out whole
