@@ -24,7 +24,7 @@ a20_enable tries, in order: nothing (it may already be on), the BIOS
 It prints which one worked, or stops with a message if none did.`,
   spec: [
     'IBM PS/2 Hardware Interface Technical Reference: System Control Port A (0092h)',
-    'Intel SDM Vol. 3A §21.33.2 "A20M# Pin" (compatibility with 8086 address wraparound)',
+    'Intel SDM Vol. 3A §22.33.1 "Segment Wraparound" (the A20M# pin and 8086 address wraparound)',
   ],
   emit(a) {
     a.label('a20_enable');

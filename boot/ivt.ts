@@ -4,7 +4,7 @@ import { ax, cs, L, word, constant, chr } from '../toolchain/x86/operands.ts';
 import { si } from '../toolchain/x86/operands.ts';
 
 export const IVT_DEMO_VECTOR = constant('IVT_DEMO_VECTOR', 0x60, 'vector 60h: one of 60h-67h, which the PC BIOS leaves to user programs');
-export const IVT_ENTRY_SIZE = constant('IVT_ENTRY_SIZE', 4, 'each IVT entry is a far pointer: 16-bit offset, then 16-bit segment');
+export const IVT_ENTRY_SIZE = constant('IVT_ENTRY_SIZE', 4, 'each IVT entry is a far pointer: 16-bit offset, then 16-bit segment', { radix: 10 });
 
 export const ivt = defineModule({
   name: 'ivt',

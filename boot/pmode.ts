@@ -9,7 +9,7 @@ export const pmode = defineModule({
   name: 'pmode',
   title: 'Switching to 32-bit protected mode',
   about: `
-The switch follows Intel SDM Vol. 3A §10.9.1 "Switching to Protected Mode":
+The switch follows Intel SDM Vol. 3A §9.9.1 "Switching to Protected Mode":
   1. disable maskable interrupts (cli): the real-mode IVT handlers cannot run
      in protected mode, and there is no IDT yet;
   2. load the GDT with lgdt;
@@ -19,7 +19,7 @@ The switch follows Intel SDM Vol. 3A §10.9.1 "Switching to Protected Mode":
      instructions).  The operand is ptr16:32 ("jmp dword") because the target,
      the kernel at 0x10000, is beyond 64 KiB.
 The kernel reloads DS, ES, SS, FS and GS itself with its data selector.`,
-  spec: ['Intel SDM Vol. 3A §10.9.1 "Switching to Protected Mode"', 'Intel SDM Vol. 3A §2.5 "Control Registers" (CR0.PE)'],
+  spec: ['Intel SDM Vol. 3A §9.9.1 "Switching to Protected Mode"', 'Intel SDM Vol. 3A §2.5 "Control Registers" (CR0.PE)'],
   emit(a) {
     a.label('enter_protected_mode');
     a.mov(si, L('msg_gdt'));

@@ -1,9 +1,9 @@
 // The kernel's first instructions and its initialisation order.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ax, eax, ecx, edi, esp, ds, es, fs, gs, ss, L, byte } from '../toolchain/x86/operands.ts';
+import { ax, eax, ecx, edi, esp, ds, es, fs, gs, ss, L, byte, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_DATA } from '../boot/gdt.ts';
 
-export const KERNEL_STACK_SIZE = 16384;
+export const KERNEL_STACK_SIZE = constant('KERNEL_STACK_SIZE', 16384, 'bytes of the boot kernel stack (kernel_stack): the kernel task runs on it, and ESP0 points at its top until the first user process', { radix: 10 });
 
 export const entry = defineModule({
   name: 'entry',
@@ -25,7 +25,7 @@ per line, in an order where each step only needs the ones above it.
 The kernel calling convention, used by every routine: arguments in EAX, EDX,
 ECX (in that order), result in EAX; EBX, ESI, EDI and EBP are preserved by
 the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
-  spec: ['Intel SDM Vol. 3A §10.9.1 step 9 (reload the segment registers after the switch)'],
+  spec: ['Intel SDM Vol. 3A §9.9.1 step 9 (reload the segment registers after the switch)'],
   emit(a) {
     a.bss('kernel_stack', KERNEL_STACK_SIZE, 16, 'the kernel stack (grows down from its top)');
 

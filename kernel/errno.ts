@@ -3,11 +3,11 @@
 // that a student can look them up anywhere.
 import { constant } from '../toolchain/x86/operands.ts';
 
-export const EPERM = constant('EPERM', 1, 'operation not permitted');
-export const ENOENT = constant('ENOENT', 2, 'no such file or directory (here: no such program)');
-export const ESRCH = constant('ESRCH', 3, 'no such process');
-export const EBADF = constant('EBADF', 9, 'bad file descriptor');
-export const EAGAIN = constant('EAGAIN', 11, 'resource temporarily unavailable (no free process slot)');
-export const EFAULT = constant('EFAULT', 14, 'bad address: a pointer argument is not the caller\'s user memory');
-export const EINVAL = constant('EINVAL', 22, 'invalid argument (a length or duration out of range)');
-export const ENOSYS = constant('ENOSYS', 38, 'no such system call');
+export const EPERM = constant('EPERM', 1, 'operation not permitted', { radix: 10 });
+export const ENOENT = constant('ENOENT', 2, 'no such file or directory (here: no such program)', { radix: 10 });
+export const ESRCH = constant('ESRCH', 3, 'no such process', { radix: 10 });
+export const EBADF = constant('EBADF', 9, 'bad file descriptor', { radix: 10 });
+export const EAGAIN = constant('EAGAIN', 11, 'resource temporarily unavailable (no free process slot)', { radix: 10 });
+export const EFAULT = constant('EFAULT', 14, 'bad address: a pointer argument is not the caller\'s user memory', { radix: 10 });
+export const EINVAL = constant('EINVAL', 22, 'invalid argument (a length or duration out of range)', { radix: 10 });
+export const ENOSYS = constant('ENOSYS', 38, 'no such system call', { radix: 10 });

@@ -42,9 +42,9 @@ export const EXCEPTIONS: readonly ExceptionInfo[] = [
   { vector: 31, mnemonic: '#31', name: 'reserved', errorCode: false },
 ];
 
-export const VEC_BP = constant('VEC_BP', 3, '#BP breakpoint (int3): a trap - the saved EIP is the next instruction (SDM 3A §6.15)');
-export const VEC_PF = constant('VEC_PF', 14, '#PF page fault: CR2 holds the linear address that faulted (SDM 3A §6.15)');
-export const NUM_EXCEPTIONS = constant('NUM_EXCEPTIONS', 32, 'vectors 0-31 are reserved for CPU exceptions (SDM 3A §6.2)');
+export const VEC_BP = constant('VEC_BP', 3, '#BP breakpoint (int3): a trap - the saved EIP is the next instruction (SDM 3A §6.15)', { radix: 10 });
+export const VEC_PF = constant('VEC_PF', 14, '#PF page fault: CR2 holds the linear address that faulted (SDM 3A §6.15)', { radix: 10 });
+export const NUM_EXCEPTIONS = constant('NUM_EXCEPTIONS', 32, 'vectors 0-31 are reserved for CPU exceptions (SDM 3A §6.2)', { radix: 10 });
 
 /** #PF error-code bits (SDM 3A §4.7, Figure 4-12) and what each value means. */
 export const PF_BITS = [
@@ -73,7 +73,7 @@ that returns: exceptions_init registers bp_handler, which prints a line and
 resumes - the course uses it to show that an exception is just an interrupt.
 
 Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame.`,
-  spec: ['Intel SDM Vol. 3A §6.3 "Sources of Interrupts", §6.15 "Exception and Interrupt Reference", Table 6-1', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
+  spec: ['Intel SDM Vol. 3A §6.4 "Sources of Exceptions", §6.15 "Exception and Interrupt Reference", Table 6-1', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
   emit(a) {
     a.label('exceptions_init', 'register the handlers the kernel has for CPU exceptions');
     a.mov(eax, VEC_BP);

@@ -6,10 +6,10 @@ export const FW_CFG_PORT_SEL = constant('FW_CFG_PORT_SEL', 0x510, 'fw_cfg select
 export const FW_CFG_PORT_DATA = constant('FW_CFG_PORT_DATA', 0x511, 'fw_cfg data register (8-bit read): the next byte of the selected item');
 export const FW_CFG_SIGNATURE = constant('FW_CFG_SIGNATURE', 0x0000, 'item 0: the four bytes "QEMU" when the device exists');
 export const FW_CFG_FILE_DIR = constant('FW_CFG_FILE_DIR', 0x0019, 'item 0x19: the file directory (big-endian count, then 64-byte entries)');
-export const FW_CFG_FILE_SIZE = constant('FW_CFG_FILE_SIZE', 64, 'directory entry: be32 size, be16 select, u16 reserved, char name[56]');
-export const FW_CFG_FILE_NAME = constant('FW_CFG_FILE_NAME', 8, 'offset of the name within a directory entry');
+export const FW_CFG_FILE_SIZE = constant('FW_CFG_FILE_SIZE', 64, 'directory entry: be32 size, be16 select, u16 reserved, char name[56]', { radix: 10 });
+export const FW_CFG_FILE_NAME = constant('FW_CFG_FILE_NAME', 8, 'offset of the name within a directory entry', { radix: 10 });
 export const FW_CFG_RAM_SIZE = constant('FW_CFG_RAM_SIZE', 0x0003, 'item 3: the guest RAM size in bytes, 64-bit little-endian (what -m set)');
-export const CMDLINE_MAX = constant('CMDLINE_MAX', 4096, 'longest cmdline the kernel reads; from a longer one the rest is ignored and a word cut at the limit is dropped');
+export const CMDLINE_MAX = constant('CMDLINE_MAX', 4096, 'longest cmdline the kernel reads; from a longer one the rest is ignored and a word cut at the limit is dropped', { radix: 10 });
 
 export const fwcfg = defineModule({
   name: 'fw_cfg',
@@ -37,8 +37,8 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
 (0 without fw_cfg); proc.asm checks it against what the kernel needs.`,
   spec: ["QEMU docs/specs/fw_cfg.txt: 'Selector Register', 'Data Register', 'FW_CFG_FILE_DIR'"],
   emit(a) {
-    a.bss('cmdline_buf', 4096 + 4, 4, 'the boot cmdline, NUL-terminated (CMDLINE_MAX bytes and the NUL)');
-    a.bss('fw_cfg_entry', 64, 4, 'one directory entry being examined');
+    a.bss('cmdline_buf', CMDLINE_MAX.add(4), 4, 'the boot cmdline, NUL-terminated (CMDLINE_MAX bytes, the NUL, padding to a dword)');
+    a.bss('fw_cfg_entry', FW_CFG_FILE_SIZE, 4, 'one directory entry being examined');
 
     a.label('fw_cfg_present', 'ZF = 1 when the fw_cfg device answers with its "QEMU" signature');
     a.push(edi);

@@ -1,4 +1,5 @@
 // The kernel's own GDT, with a task-state segment (TSS) for ring transitions.
+import { KERNEL_STACK_SIZE } from './entry.ts';
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../boot/gdt.ts';
@@ -6,7 +7,7 @@ import { FLAT, SEG_DESC, emitDescriptor } from '../boot/descriptor.ts';
 import { defineStruct, pad, u16, u32 } from '../toolchain/x86/struct.ts';
 
 const sel = u16;
-/** The 32-bit task-state segment (SDM 3A §8.2.1, Figure 8-2). tskernel uses only ss0, esp0 and iomap. */
+/** The 32-bit task-state segment (SDM 3A §7.2.1, Figure 7-2). tskernel uses only ss0, esp0 and iomap. */
 export const TSS = defineStruct('tss32', {
   link: sel('previous task link (hardware task switching; unused)'),
   _r0: pad(2, 'reserved'),
@@ -46,7 +47,7 @@ export const TSS = defineStruct('tss32', {
   _r10: pad(2, 'reserved'),
   trap: u16('bit 0 T: debug trap on a task switch to this task'),
   iomap: u16('offset of the I/O permission bitmap from the TSS base'),
-}, { doc: '32-bit task-state segment (SDM 3A §8.2.1, Figure 8-2)', size: 104 });
+}, { doc: '32-bit task-state segment (SDM 3A §7.2.1, Figure 7-2)', size: 104 });
 export const DESC_TSS32 = constant('DESC_TSS32', 0x89, 'access byte of a TSS descriptor: present, DPL 0, S = 0 (system), type 1001b = 32-bit available TSS');
 
 export const kgdt = defineModule({
@@ -73,7 +74,7 @@ tskernel uses the TSS for nothing else (no hardware task switching, as in
 xv6): one TSS, ESP0 rewritten by the scheduler at every switch so that it
 is always the top of the running process's kernel stack.  The I/O bitmap
 offset points past the TSS limit, i.e. there is no bitmap: with IOPL = 0 in
-EFLAGS, every in/out from ring 3 raises #GP (SDM Vol. 1 §19.5.2 "I/O
+EFLAGS, every in/out from ring 3 raises #GP (SDM Vol. 1 "I/O
 Permission Bit Map"), and so do cli, sti and hlt (IOPL / CPL 0 checks).
 
 gdt_init copies nothing from stage 2: it builds its table here (the same
@@ -83,16 +84,16 @@ three fields), loads GDTR, reloads every segment register (a segment
 register caches its descriptor: reloading is what makes the CPU read the
 new table - CS needs a far jump), and loads TR with ltr.`,
   spec: [
-    'Intel SDM Vol. 3A §8.2.1 "Task-State Segment (TSS)" (Figure 8-2), §8.2.2 "TSS Descriptor" (Figure 8-3)',
+    'Intel SDM Vol. 3A §7.2.1 "Task-State Segment (TSS)" (Figure 7-2), §7.2.2 "TSS Descriptor" (Figure 7-3)',
     'Intel SDM Vol. 3A §6.12.1 "Exception- or Interrupt-Handler Procedures" (stack switch, Figure 6-4)',
-    'Intel SDM Vol. 1 §19.5 "Protected-Mode I/O" (IOPL, I/O permission bitmap)',
+    'Intel SDM Vol. 1, chapter "Input/Output", "Protected-Mode I/O" (IOPL, I/O permission bitmap)',
   ],
   emit(a) {
     a.bss('tss', TSS.size, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
 
     a.label('gdt_init');
     a.mov(dword(L('tss').add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
-    a.mov(dword(L('tss').add(TSS.f.esp0)), L('kernel_stack').add(16384), 'ESP0: the boot stack until the scheduler switches');
+    a.mov(dword(L('tss').add(TSS.f.esp0)), L('kernel_stack').add(KERNEL_STACK_SIZE), 'ESP0: the boot stack until the scheduler switches');
     a.mov(word(L('tss').add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
     a.mov(eax, L('tss'), 'EAX = TSS base: patch it into the descriptor');
     a.mov(word(L('kgdt_tss').add(SEG_DESC.f.base_lo)), ax, 'base 15:0');

@@ -4,7 +4,7 @@ import { ax, dl, eax, ebx, ecx, L, word, dword, mem, byte, constant } from '../t
 import { SEL_KERNEL_CODE } from '../boot/gdt.ts';
 import { defineStruct, u16, u8 } from '../toolchain/x86/struct.ts';
 
-export const IDT_ENTRIES = constant('IDT_ENTRIES', 256, 'the IDT has one gate per vector, 0-255 (SDM 3A §6.10)');
+export const IDT_ENTRIES = constant('IDT_ENTRIES', 256, 'the IDT has one gate per vector, 0-255 (SDM 3A §6.10)', { radix: 10 });
 /** One IDT entry (the picture in the module text below). */
 export const GATE = defineStruct('gate', {
   offset_lo: u16('handler offset 15:0'),
@@ -34,8 +34,10 @@ IVT.  IDTR holds its base and limit (lidt); entry n is an 8-byte gate:
 - type: interrupt gate (IF cleared on entry, so handlers are not interrupted
   by maskable interrupts) or trap gate (IF unchanged).  tskernel uses
   interrupt gates everywhere: a handler never has to worry about re-entry;
-- DPL: the most privileged level a software "int n" must be at to use the
-  gate.  Hardware interrupts and exceptions ignore it.  idt_init makes every
+- DPL: for a software "int n" the CPU checks CPL <= DPL, so the DPL is the
+  least privileged level (the highest ring number) allowed to use the gate:
+  DPL 0 admits ring 0 only, DPL 3 admits every ring.  Hardware interrupts
+  and exceptions ignore it.  idt_init makes every
   gate DPL 0, so "int n" from ring 3 raises #GP; syscall_init (syscall.asm)
   then opens gate 0x80 alone with DPL 3 for system calls;
 - P: a gate with P = 0 raises #NP.
@@ -44,7 +46,7 @@ idt_init fills all 256 gates from isr_table and loads IDTR; idt_set_gate
 changes one gate's type/DPL byte (EAX = vector, EDX = type byte).`,
   spec: ['Intel SDM Vol. 3A §6.10 "Interrupt Descriptor Table", §6.11 "IDT Descriptors" (Figure 6-2)', 'Intel SDM Vol. 3A §6.12.1.1 (gate DPL check for int n)'],
   emit(a) {
-    a.bss('idt_table', 256 * 8, 8, 'the 256 gates');
+    a.bss('idt_table', IDT_ENTRIES.mul(GATE.SIZE), 8, 'the gates, one per vector');
     a.label('idt_init');
     a.push(ebx);
     a.xor(ecx, ecx, 'ECX = vector');

@@ -1,13 +1,16 @@
 // Paging: the kernel's identity map, set up once at boot.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { cr0, cr3, eax, ecx, L, dword, constant } from '../toolchain/x86/operands.ts';
+import { cr0, cr3, eax, ecx, L, dword, constant, not } from '../toolchain/x86/operands.ts';
 
 export const PTE_P = constant('PTE_P', 0x001, 'page-table entry bit 0: present');
 export const PTE_W = constant('PTE_W', 0x002, 'bit 1: writable (R/W)');
 export const PTE_U = constant('PTE_U', 0x004, 'bit 2: user (U/S) - ring 3 may access the page');
 export const PAGE_SIZE = constant('PAGE_SIZE', 4096, 'x86 pages are 4 KiB');
-export const PAGE_SHIFT = constant('PAGE_SHIFT', 12, 'log2(PAGE_SIZE): linear address bits 11:0 are the offset in the page');
-export const PDE_SHIFT = constant('PDE_SHIFT', 22, 'linear address bits 31:22 index the page directory');
+export const PAGE_SHIFT = constant('PAGE_SHIFT', 12, 'log2(PAGE_SIZE): linear address bits 11:0 are the offset in the page', { radix: 10 });
+export const PDE_SHIFT = constant('PDE_SHIFT', 22, 'linear address bits 31:22 index the page directory', { radix: 10 });
+export const PAGE_MASK = constant('PAGE_MASK', not(PAGE_SIZE.sub(1)), 'AND with it to round an address down to its page (0xFFFFF000: clears the offset bits 11:0)');
+export const PT_ENTRIES = constant('PT_ENTRIES', 1024, 'entries in a page table (and in a page directory): 4-byte entries filling one 4 KiB page', { radix: 10 });
+export const PTE_SIZE = constant('PTE_SIZE', 4, 'bytes per page-table (or page-directory) entry');
 export const CR0_PG = constant('CR0_PG', 0x80000000, 'CR0 bit 31: paging enable (SDM 3A §2.5)');
 
 export const paging = defineModule({
@@ -36,8 +39,8 @@ are at the same addresses whichever CR3 is loaded - and invisible to ring 3
 because the directory entry has U/S = 0.`,
   spec: ['Intel SDM Vol. 3A §4.3 "32-Bit Paging" (Figures 4-2, 4-4), §4.6 "Access Rights", §4.7 "Page-Fault Exceptions"'],
   emit(a) {
-    a.bss('kernel_pgdir', 4096, 4096, 'the kernel page directory: 1024 PDEs (only entry 0 used)');
-    a.bss('kernel_pt0', 4096, 4096, 'page table for linear 0-4 MiB, shared by every address space');
+    a.bss('kernel_pgdir', PAGE_SIZE, 4096, 'the kernel page directory: PT_ENTRIES PDEs (only entry 0 used)');
+    a.bss('kernel_pt0', PAGE_SIZE, 4096, 'page table for linear 0-4 MiB, shared by every address space');
 
     a.label('paging_init');
     a.mov(ecx, 1, 'entry 0 stays 0: page 0 not present');
@@ -47,7 +50,7 @@ because the directory entry has U/S = 0.`,
     a.or(eax, PTE_P.or(PTE_W), 'present, writable, supervisor only (U/S = 0)');
     a.mov(dword({ index: ecx, scale: 4, disp: L('kernel_pt0') }), eax);
     a.inc(ecx);
-    a.cmp(ecx, 1024);
+    a.cmp(ecx, PT_ENTRIES, 'every entry of the table');
     a.jb(L('.pte'));
     a.mov(dword(L('kernel_pgdir')), L('kernel_pt0').add(PTE_P).add(PTE_W), 'PDE 0 -> kernel_pt0 (U/S = 0)');
     a.mov(eax, L('kernel_pgdir'));

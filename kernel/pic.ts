@@ -9,8 +9,8 @@ export const PIC2_CMD = constant('PIC2_CMD', 0xa0, 'slave 8259A command port');
 export const PIC2_DATA = constant('PIC2_DATA', 0xa1, 'slave 8259A data port');
 export const ICW1_INIT = constant('ICW1_INIT', 0x10, 'ICW1 bit 4: this is ICW1 - start the initialisation sequence');
 export const ICW1_IC4 = constant('ICW1_IC4', 0x01, 'ICW1 bit 0: an ICW4 follows (bit 1 = 0: cascade; bit 3 = 0: edge-triggered)');
-export const PIC1_VECTOR = constant('PIC1_VECTOR', 0x20, 'ICW2 of the master: IRQ0-7 arrive as vectors 32-39, above the CPU exceptions 0-31');
-export const PIC2_VECTOR = constant('PIC2_VECTOR', 0x28, 'ICW2 of the slave: IRQ8-15 arrive as vectors 40-47');
+export const PIC1_VECTOR = constant('PIC1_VECTOR', 0x20, 'ICW2 of the master: IRQ0-7 arrive as vectors 32-39, above the CPU exceptions 0-31', { radix: 10 });
+export const PIC2_VECTOR = constant('PIC2_VECTOR', 0x28, 'ICW2 of the slave: IRQ8-15 arrive as vectors 40-47', { radix: 10 });
 export const ICW3_MASTER_SLAVE_ON_IRQ2 = constant('ICW3_MASTER_SLAVE_ON_IRQ2', 0x04, 'ICW3 of the master: bit 2 - a slave is cascaded on IR2');
 export const ICW3_SLAVE_ID = constant('ICW3_SLAVE_ID', 0x02, 'ICW3 of the slave: its cascade identity is 2 (the master input it drives)');
 export const ICW4_8086 = constant('ICW4_8086', 0x01, 'ICW4 bit 0: 8086/8088 mode (bit 1 = 0: normal EOI, not automatic)');
@@ -19,7 +19,7 @@ export const OCW3_READ_IRR = constant('OCW3_READ_IRR', 0x0a, 'OCW3: the next rea
 export const OCW3_READ_ISR = constant('OCW3_READ_ISR', 0x0b, 'OCW3: the next read of the command port returns the ISR');
 export const IRQ_CASCADE = constant('IRQ_CASCADE', 2, 'master input the slave is wired to');
 export const PORT_DELAY = constant('PORT_DELAY', 0x80, 'POST diagnostic port: a write to it is a harmless ~1 us delay between PIC writes');
-export const NUM_IRQS = constant('NUM_IRQS', 16, 'IRQ lines on the two cascaded 8259As');
+export const NUM_IRQS = constant('NUM_IRQS', 16, 'IRQ lines on the two cascaded 8259As', { radix: 10 });
 
 export const pic = defineModule({
   name: 'pic',
@@ -56,7 +56,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     'IBM PC/AT Technical Reference: master at 20h/21h, slave at A0h/A1h cascaded on IRQ2',
   ],
   emit(a) {
-    a.bss('irq_handlers', 16 * 4, 4, 'driver handler per IRQ line, 0 = none');
+    a.bss('irq_handlers', NUM_IRQS.mul(4), 4, 'driver handler per IRQ line, 0 = none');
     a.bss('pic_spurious7', 4, 4, 'spurious IRQ7 count');
     a.bss('pic_spurious15', 4, 4, 'spurious IRQ15 count');
 

@@ -1,21 +1,21 @@
 // The 8253/8254 programmable interval timer, channel 0: the kernel's clock.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ah, al, eax, ebx, ecx, edx, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
+import { ah, al, eax, ebx, ecx, edx, L, byte, dword, constant, dec } from '../toolchain/x86/operands.ts';
 import { TRAPFRAME } from './trapframe.ts';
 import { PS_SLEEPING } from './proc.ts';
 
 export const PIT_CH0 = constant('PIT_CH0', 0x40, '8254 counter 0 data port; its OUT pin drives IRQ0');
 export const PIT_CMD = constant('PIT_CMD', 0x43, '8254 control word register');
-export const PIT_INPUT_HZ = constant('PIT_INPUT_HZ', 1193182, 'the PIT input clock: 14.31818 MHz / 12');
+export const PIT_INPUT_HZ = constant('PIT_INPUT_HZ', 1193182, 'the PIT input clock: 14.31818 MHz / 12', { radix: 10 });
 export const PIT_CW_CH0 = constant('PIT_CW_CH0', 0x00, 'control word bits 7:6 = 00: select counter 0');
 export const PIT_CW_LOHI = constant('PIT_CW_LOHI', 0x30, 'bits 5:4 = 11: read/write the count low byte, then high byte');
 export const PIT_CW_MODE2 = constant('PIT_CW_MODE2', 0x04, 'bits 3:1 = 010: mode 2, rate generator (one pulse every N input clocks)');
 export const PIT_CW_BINARY = constant('PIT_CW_BINARY', 0x00, 'bit 0 = 0: 16-bit binary count (not BCD)');
 export const IRQ_PIT = constant('IRQ_PIT', 0, 'the PIT is wired to IRQ0');
-export const VEC_PIT = constant('VEC_PIT', 32, 'IRQ0 arrives on vector 32 after the PIC remap');
-export const HZ_DEFAULT = constant('HZ_DEFAULT', 100, 'timer frequency when the cmdline has no hz=');
-export const HZ_MIN = constant('HZ_MIN', 19, 'lowest frequency whose divisor fits 16 bits: 1193182 / 19 = 62799');
-export const HZ_MAX = constant('HZ_MAX', 1000, 'highest frequency we allow: faster ticks only burn CPU under emulation');
+export const VEC_PIT = constant('VEC_PIT', 32, 'IRQ0 arrives on vector 32 after the PIC remap', { radix: 10 });
+export const HZ_DEFAULT = constant('HZ_DEFAULT', 100, 'timer frequency when the cmdline has no hz=', { radix: 10 });
+export const HZ_MIN = constant('HZ_MIN', 19, 'lowest frequency whose divisor fits 16 bits: 1193182 / 19 = 62799', { radix: 10 });
+export const HZ_MAX = constant('HZ_MAX', 1000, 'highest frequency we allow: faster ticks only burn CPU under emulation', { radix: 10 });
 
 export const pit = defineModule({
   name: 'pit',
@@ -130,9 +130,9 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.section('ms_to_ticks: EAX = milliseconds -> EAX = ticks (rounded up, at least 1)');
     a.label('ms_to_ticks');
     a.mul(dword(L('pit_hz')), 'EDX:EAX = ms * hz');
-    a.add(eax, 999);
+    a.add(eax, dec(999), 'round up: + (1000 - 1) before dividing by 1000');
     a.adc(edx, 0);
-    a.mov(ecx, 1000);
+    a.mov(ecx, dec(1000), 'milliseconds per second');
     a.div(ecx, 'EAX = ceil(ms * hz / 1000)');
     a.test(eax, eax);
     a.jnz(L('.done'));

@@ -2,7 +2,10 @@
 // serial_* routine (serial.asm).  Plain TypeScript, not a module: each
 // helper writes the same two instructions a reader sees in the source.
 import type { Asm } from '../toolchain/x86/asm.ts';
-import { type CtrlReg, type Expr, type Mem32, type Reg32, eax, L } from '../toolchain/x86/operands.ts';
+import { type CtrlReg, type Expr, type Mem32, type Reg32, eax, emitHelperFile, L } from '../toolchain/x86/operands.ts';
+
+// The listing names the line that called say()/putDec()/putHex32(), not this file.
+emitHelperFile();
 
 type Value = Reg32 | Mem32 | Expr;
 

@@ -1,4 +1,5 @@
 // Processes: the process table, starting a program in ring 3, ending it.
+import { KERNEL_STACK_SIZE } from './entry.ts';
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { al, cr2, eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
 import { defineStruct, pad, u32 } from '../toolchain/x86/struct.ts';
@@ -23,9 +24,9 @@ export const PROC = defineStruct('proc', {
   mem: u32('physical base of its 64 KiB memory slot'),
   killed: u32('1: end this process when it next returns to ring 3 (Ctrl-C while it ran)'),
   background: u32('1: started in the background ("run ... &"): not the console\'s reader, read(0) returns 0 (EOF)'),
-  _spare: pad(16, 'room for more fields; the size stays 64 because proc_spawn turns an entry offset into a slot offset by * 1024 (64 * 1024 = PROC_MEM_SIZE)'),
+  _spare: pad(16, 'room for more fields; the size stays 64 because proc_spawn turns an entry offset into a slot offset with shl PROC_MEM_SHIFT (64 << 10 = PROC_MEM_SIZE; checked at build time)'),
 }, { doc: 'process-table entry (proc_table has MAX_PROCS of them)', size: 64 });
-export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes');
+export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes', { radix: 10 });
 
 export const PS_FREE = constant('PS_FREE', 0, 'entry unused');
 export const PS_RUNNABLE = constant('PS_RUNNABLE', 1, 'ready to run (or running)');
@@ -40,11 +41,26 @@ export const PROG = defineStruct('prog', {
   memsz: u32('bytes of image + bss (what must be mapped)'),
 }, { doc: 'program-table entry (programs.asm)', size: 16 });
 
+/**
+ * proc_spawn turns an entry's offset in proc_table into its memory slot's
+ * offset with one shift: (index - 1) * PROC.SIZE << PROC_MEM_SHIFT =
+ * (index - 1) * PROC_MEM_SIZE.  That holds only while PROC.SIZE << shift ==
+ * PROC_MEM_SIZE: checked here, at build time.
+ */
+export const PROC_MEM_SHIFT = constant('PROC_MEM_SHIFT', 10, 'proc_size << PROC_MEM_SHIFT = PROC_MEM_SIZE: entry offset -> slot offset (64 << 10 = 64 KiB)', { radix: 10 });
+/** The build-time check behind PROC_MEM_SHIFT: an error naming the three values when the shift is wrong. */
+export function checkProcMemShift(procSize: number, shift: number, memSize: number): void {
+  if (procSize * 2 ** shift !== memSize) {
+    throw new Error(`kernel/proc.ts: proc_size (${procSize}) << PROC_MEM_SHIFT (${shift}) = ${procSize * 2 ** shift}, not PROC_MEM_SIZE (${memSize}): proc_spawn's shift would pick the wrong memory slot`);
+  }
+}
+checkProcMemShift(PROC.size, PROC_MEM_SHIFT.c.value as number, PROC_MEM_SIZE.c.value as number);
+
 const STATE_NAMES = ['free', 'runnable', 'sleeping', 'wait-input', 'wait-exit'];
 
 /** RAM the kernel needs: everything up to the end of the last process slot (slots 1-7 from PROC_MEM_BASE). */
 const memNeeded = (PROC_MEM_BASE.c.value as number) + ((MAX_PROCS.c.value as number) - 1) * (PROC_MEM_SIZE.c.value as number);
-export const MEM_NEEDED_KIB = constant('MEM_NEEDED_KIB', memNeeded / 1024, 'RAM the kernel needs, in KiB: up to the end of the 7th user slot (1 MiB + 7 x 64 KiB)');
+export const MEM_NEEDED_KIB = constant('MEM_NEEDED_KIB', memNeeded / 1024, 'RAM the kernel needs, in KiB: up to the end of the 7th user slot (1 MiB + 7 x 64 KiB)', { radix: 10 });
 const MEM_NEEDED_MIB = Math.ceil(memNeeded / 0x100000);
 
 export const EFLAGS_USER = constant('EFLAGS_USER', 0x202, 'initial user EFLAGS: IF = 1 (bit 9), bit 1 always 1, IOPL = 0');
@@ -114,7 +130,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
 "-m ${MEM_NEEDED_MIB}" is the least that works.`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit, exit, wait)'],
   emit(a) {
-    a.bss('proc_table', 8 * 64, 64, 'MAX_PROCS entries of proc_size bytes');
+    a.bss('proc_table', MAX_PROCS.mul(PROC.SIZE), 64, 'the process table');
     a.bss('proc_current', 4, 4, 'the entry of the running process');
     a.bss('next_pid', 4, 4, 'pid for the next spawn');
     a.equ('proc_table_end', L('proc_table').add(MAX_PROCS.mul(PROC.SIZE)), 'first byte after the table');
@@ -122,7 +138,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.label('proc_init');
     a.mov(dword(L('proc_table').add(PROC.f.state)), PS_RUNNABLE, 'entry 0: the kernel task, running now');
     a.mov(dword(L('proc_table').add(PROC.f.cr3)), L('kernel_pgdir'));
-    a.mov(dword(L('proc_table').add(PROC.f.kstack_top)), L('kernel_stack').add(16384));
+    a.mov(dword(L('proc_table').add(PROC.f.kstack_top)), L('kernel_stack').add(KERNEL_STACK_SIZE));
     a.mov(dword(L('proc_table').add(PROC.f.name)), L('proc_name_kernel'));
     a.mov(dword(L('proc_current')), L('proc_table'));
     a.mov(dword(L('next_pid')), 1);
@@ -173,7 +189,7 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.label('.found');
     a.mov(eax, ebx);
     a.sub(eax, L('proc_table').add(PROC.SIZE), 'EAX = (entry index - 1) * PROC.SIZE');
-    a.shl(eax, 10, '* 1024: (index - 1) * 64 KiB (proc_size * 1024 = PROC_MEM_SIZE)');
+    a.shl(eax, PROC_MEM_SHIFT, '(index - 1) * PROC_MEM_SIZE: proc_size << PROC_MEM_SHIFT = PROC_MEM_SIZE');
     a.add(eax, PROC_MEM_BASE);
     a.mov(dword(ebx, PROC.f.mem), eax, 'this entry\'s memory slot');
     a.mov(edi, eax);

@@ -14,11 +14,11 @@ export interface Scenario {
 
 
 export const BAD_SELECTOR = constant('BAD_SELECTOR', 0x38, 'GDT index 7: beyond the GDT limit, so loading it into DS raises #GP(0x38)');
-export const TICKS_SCENARIO_MS = constant('TICKS_SCENARIO_MS', 1000, 'test=ticks sleeps this long and reports the ticks that passed');
-export const VEC_PIC_IRQ7 = constant('VEC_PIC_IRQ7', 39, 'IRQ7 arrives on vector 39 (32 + 7)');
-export const CONSOLE_IRQ_LINES = constant('CONSOLE_IRQ_LINES', 20, 'test=console: timer ticks that print a line from interrupt context');
+export const TICKS_SCENARIO_MS = constant('TICKS_SCENARIO_MS', 1000, 'test=ticks sleeps this long and reports the ticks that passed', { radix: 10 });
+export const VEC_PIC_IRQ7 = constant('VEC_PIC_IRQ7', 39, 'IRQ7 arrives on vector 39 (32 + 7)', { radix: 10 });
+export const CONSOLE_IRQ_LINES = constant('CONSOLE_IRQ_LINES', 20, 'test=console: timer ticks that print a line from interrupt context', { radix: 10 });
 export const SLEEPWRAP_TICKS0 = constant('SLEEPWRAP_TICKS0', 0xffffffce, 'test=sleepwrap: ticks is set 50 ticks before it wraps to 0 (497 days of uptime at 100 Hz)');
-export const SCEN_SLEEP_MS = constant('SCEN_SLEEP_MS', 1000, 'test=idle and test=sleepwrap sleep this long');
+export const SCEN_SLEEP_MS = constant('SCEN_SLEEP_MS', 1000, 'test=idle and test=sleepwrap sleep this long', { radix: 10 });
 
 /** The scenario table. Each ends by powering off (status 33) or panicking (status 35). */
 export const SCENARIOS: readonly Scenario[] = [

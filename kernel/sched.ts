@@ -5,7 +5,7 @@ import {
   PROC, MAX_PROCS, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
 } from './proc.ts';
 
-export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted');
+export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted', { radix: 10 });
 
 export const sched = defineModule({
   name: 'sched',
@@ -67,7 +67,7 @@ a process that Ctrl-C marked while it ran: proc.asm, proc_interrupt.)
 
 Routines: schedule, sched_yield, sched_block (EAX = state, EDX = wait
 value), sched_tick, sched_trap_exit (EAX = trap frame).`,
-  spec: ['Intel SDM Vol. 3A §6.12.1 (stack switch on a privilege change), §8.2.1 (TSS ESP0)', 'xv6: proc.c (scheduler, sched, yield), swtch.S'],
+  spec: ['Intel SDM Vol. 3A §6.12.1 (stack switch on a privilege change), §7.2.1 (TSS ESP0)', 'xv6: proc.c (scheduler, sched, yield), swtch.S'],
   emit(a) {
     a.bss('need_resched', 4, 4, '1 when the current process has used up its quantum');
     a.bss('quantum_left', 4, 4, 'ticks left in the current quantum');

@@ -1,18 +1,19 @@
 // COM1 in protected mode: the kernel's console.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, edi, ebp, esp, L, byte, dword, mem, constant, chr } from '../toolchain/x86/operands.ts';
+import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, edi, ebp, esp, L, byte, dword, mem, constant, chr, dec } from '../toolchain/x86/operands.ts';
 import {
   COM1, FCR_ENABLE_CLEAR_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
   UART_IER, UART_LCR, UART_LSR, UART_MCR, UART_THR,
 } from '../boot/serial16.ts';
 import { PROC, MAX_PROCS } from './proc.ts';
+import { ASCII_CR, ASCII_LF } from './uart_rx.ts';
 
-export const CON_DEFER_SIZE = constant('CON_DEFER_SIZE', 1024, 'bytes in the deferred-message ring (a power of two): interrupt-time lines wait here');
+export const CON_DEFER_SIZE = constant('CON_DEFER_SIZE', 1024, 'bytes in the deferred-message ring (a power of two): interrupt-time lines wait here', { radix: 10 });
 const PROC_SIZE_SHIFT = 6;
 if (PROC.SIZE.c.value !== 1 << PROC_SIZE_SHIFT) throw new Error('serial.ts assumes proc_size = 64');
 /** con_ubuf + (entry - proc_table) * LINE_SCALE = that slot's buffer: CON_LINE_MAX = PROC.SIZE * LINE_SCALE. */
 const LINE_SCALE = 2;
-export const CON_LINE_MAX = constant('CON_LINE_MAX', 128, 'bytes of a user line kept until its LF; a longer line goes out in pieces');
+export const CON_LINE_MAX = constant('CON_LINE_MAX', 128, 'bytes of a user line kept until its LF; a longer line goes out in pieces', { radix: 10 });
 
 export const serial = defineModule({
   name: 'serial',
@@ -105,12 +106,12 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.bss('con_owner', 4, 4, '0: the line in progress is the kernel\'s; else the process entry whose partial line it is');
     a.bss('irq_depth', 4, 4, 'interrupt handlers running (pic_irq): non-zero = interrupt context');
     a.bss('irq_defer', 4, 4, 'non-zero: the interrupted code was mid-line, so this handler\'s output is deferred');
-    a.bss('con_defer_buf', 1024, 4, 'CON_DEFER_SIZE bytes of deferred interrupt-time output');
+    a.bss('con_defer_buf', CON_DEFER_SIZE, 4, 'deferred interrupt-time output');
     a.bss('con_defer_head', 4, 4, 'next byte the interrupt handler writes');
     a.bss('con_defer_tail', 4, 4, 'next byte the flush sends');
     a.bss('con_defer_lost', 4, 4, 'deferred bytes dropped because the ring was full');
-    a.bss('con_ubuf', 8 * 128, 4, 'MAX_PROCS user line buffers of CON_LINE_MAX bytes');
-    a.bss('con_ulen', 8 * 4, 4, 'bytes in each user line buffer');
+    a.bss('con_ubuf', MAX_PROCS.mul(CON_LINE_MAX), 4, 'one user line buffer per process entry');
+    a.bss('con_ulen', MAX_PROCS.mul(4), 4, 'bytes in each user line buffer');
 
     a.label('serial_raw_putc', 'AL = byte: poll THRE, send it (no console rules)');
     a.mov(ecx, eax, 'keep the byte: in al, dx overwrites AL');
@@ -126,7 +127,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
 
     a.label('con_out', 'AL = byte: send it and track whether a line is in progress (interrupts off)');
     a.call(L('serial_raw_putc'), 'returns EAX = the byte');
-    a.cmp(al, 10);
+    a.cmp(al, ASCII_LF);
     a.je(L('.eol'));
     a.mov(dword(L('con_col')), 1);
     a.ret();
@@ -138,9 +139,9 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.mov(dword(L('con_owner')), 0);
     a.cmp(dword(L('con_col')), 0);
     a.je(L('.done'));
-    a.mov(al, 13);
+    a.mov(al, ASCII_CR);
     a.call(L('con_out'));
-    a.mov(al, 10);
+    a.mov(al, ASCII_LF);
     a.call(L('con_out'));
     a.label('.done');
     a.ret();
@@ -203,7 +204,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.label('.put');
     a.mov(eax, dword(esp), 'the byte');
     a.call(L('con_out'));
-    a.cmp(al, 10);
+    a.cmp(al, ASCII_LF);
     a.jne(L('.out'));
     a.cmp(dword(L('irq_depth')), 0);
     a.jne(L('.out'), '(a handler\'s own line: nothing can be deferred behind it)');
@@ -228,9 +229,9 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.ret();
 
     a.label('serial_newline');
-    a.mov(al, 13);
+    a.mov(al, ASCII_CR);
     a.call(L('serial_putc'));
-    a.mov(al, 10);
+    a.mov(al, ASCII_LF);
     a.jmp(L('serial_putc'), 'tail call');
 
     a.label('serial_put_hex32', 'EAX = value');
@@ -263,7 +264,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.label('serial_put_dec', 'EAX = unsigned value');
     a.push(ebx);
     a.push(0, 'sentinel: digits are pushed in reverse, 0 marks the end');
-    a.mov(ebx, 10);
+    a.mov(ebx, dec(10), 'base 10');
     a.label('.divide');
     a.xor(edx, edx);
     a.div(ebx, 'EAX = quotient, EDX = next digit (least significant first)');
@@ -289,7 +290,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.call(L('serial_putc'));
     a.mov(al, chr('x'));
     a.call(L('serial_putc'));
-    a.mov(esi, 28, 'ESI = shift of the current digit, from the top');
+    a.mov(esi, dec(28), 'ESI = shift of the current digit, from the top (bits 31:28 first)');
     a.label('.skip');
     a.test(esi, esi);
     a.jz(L('.digit'), 'the last digit is printed even when 0');
@@ -397,7 +398,7 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.label('con_user_putc', 'AL = a byte the current process writes (sys_write, interrupts off)');
     a.mov(ecx, dword(L('proc_current')));
     a.sub(ecx, L('proc_table'), 'ECX = slot * PROC.SIZE');
-    a.cmp(al, 10);
+    a.cmp(al, ASCII_LF);
     a.je(L('.eol'));
     a.mov(edx, ecx);
     a.shr(edx, PROC_SIZE_SHIFT - 2, 'EDX = slot * 4: its con_ulen entry');
@@ -460,9 +461,9 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
       a.label(`.${put}_end`);
       a.test(ebp, ebp);
       a.jz(L('.out'));
-      a.mov(al, 13, 'LF -> CR LF, as a terminal driver does (ONLCR)');
+      a.mov(al, ASCII_CR, 'LF -> CR LF, as a terminal driver does (ONLCR)');
       a.call(L(put));
-      a.mov(al, 10);
+      a.mov(al, ASCII_LF);
       a.call(L(put));
     };
     a.cmp(dword(L('irq_depth')), 0);

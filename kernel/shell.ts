@@ -5,16 +5,14 @@ import {
 } from '../toolchain/x86/operands.ts';
 import { NUM_EXCEPTIONS, VEC_BP } from './exceptions.ts';
 import { NUM_IRQS, PIC1_VECTOR } from './pic.ts';
-import { PROC } from './proc.ts';
+import { MAX_PROCS, PROC } from './proc.ts';
 import { putDec, putHex32, say } from './print.ts';
-import { RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
+import { ASCII_CR, ASCII_LF, RX_BUF_SIZE, RX_LOST } from './uart_rx.ts';
 import { emitNameTable } from './name_table.ts';
 
-export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded');
+export const LINE_MAX = constant('LINE_MAX', 127, 'longest shell line; longer lines are reported and discarded', { radix: 10 });
 export const ASCII_BS = constant('ASCII_BS', 0x08, 'backspace (Ctrl-H)');
 export const ASCII_DEL = constant('ASCII_DEL', 0x7f, 'delete: what most terminals send for the backspace key');
-export const ASCII_CR = constant('ASCII_CR', 0x0d, 'carriage return: Enter on a terminal');
-export const ASCII_LF = constant('ASCII_LF', 0x0a, 'line feed: end of line from a pipe or a script');
 export const ASCII_ESC = constant('ASCII_ESC', 0x1b, 'escape: starts a terminal escape sequence (arrow keys, function keys)');
 export const CSI_FINAL_MIN = constant('CSI_FINAL_MIN', 0x40, 'ECMA-48 5.4: a control sequence ends with a final byte 40h-7Eh ...');
 export const CSI_FINAL_MAX = constant('CSI_FINAL_MAX', 0x7e, '... after parameter bytes 30h-3Fh and intermediate bytes 20h-2Fh');
@@ -331,14 +329,14 @@ charge it to a process), and every IRQ handler ends with an EOI to the PIC
 for an interrupt that is not in service.`,
   spec: ['TI PC16550D data sheet (the UART); ASCII control codes BS, CR, LF, ESC, DEL', 'ECMA-48 (5th edition) §5.3-5.4: escape and control sequences (CSI, SS3)', 'POSIX XCU 2.9.3 Asynchronous Lists: without job control, a background command\'s standard input is /dev/null'],
   emit(a) {
-    a.bss('line_buf', 128, 4, 'the line being edited (LINE_MAX characters + NUL)');
+    a.bss('line_buf', LINE_MAX.add(1), 4, 'the line being edited (LINE_MAX characters + NUL)');
     a.bss('line_len', 4, 4, 'characters in line_buf');
     a.bss('line_too_long', 4, 4, '1 when the current line overflowed');
     a.bss('line_lost', 4, 4, '1 when input was lost (UART overrun) in the current line');
     a.bss('line_esc', 4, 4, 'escape-sequence state (ESC_*)');
     a.bss('last_was_cr', 4, 4, '1 right after a CR, so that CR LF ends one line, not two');
     a.bss('shell_idtr', 8, 4, 'sidt stores IDTR here');
-    a.bss('shell_pids', 8 * 4, 4, 'pids started by one run command');
+    a.bss('shell_pids', MAX_PROCS.mul(4), 4, 'pids started by one run command');
     a.bss('shell_background', 4, 4, '1 when the run command ended in &');
 
     a.label('shell_main');
@@ -519,11 +517,15 @@ for an interrupt that is not in service.`,
 
     a.section('int_stubs: "int n; ret" for every vector n (shell command int)');
     a.label('int_stubs');
-    for (let v = 0; v < 256; v++) {
-      a.int(v);
-      a.ret();
-      a.nop('pad to INT_STUB_SIZE bytes');
-    }
+    a.rep({
+      count: 256, var: 'n',
+      rule: 'int_stubs + n * INT_STUB_SIZE: "int n; ret; nop" for every vector n = 0 .. 255 (int takes its vector as an immediate only)',
+      nasm: ['    int n', '    ret', '    nop                                         ; pad to INT_STUB_SIZE bytes'],
+    }, (r, v) => {
+      r.int(v);
+      r.ret();
+      r.nop('pad to INT_STUB_SIZE bytes');
+    });
 
     a.section('strings');
     emitNameTable(a, 'shell_commands', COMMANDS.map((c) => ({ name: c.name, value: L(`cmd_${c.name}`) })), 'command -> cmd_<name>');

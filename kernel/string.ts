@@ -1,6 +1,6 @@
 // Small string helpers for the kernel (NUL-terminated byte strings).
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword, chr } from '../toolchain/x86/operands.ts';
+import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword, chr, dec } from '../toolchain/x86/operands.ts';
 
 export const string = defineModule({
   name: 'string',
@@ -91,7 +91,7 @@ EBP preserved):
     a.sub(ebx, chr('0'));
     a.cmp(ebx, 9);
     a.ja(L('.bad'), 'not a decimal digit');
-    a.mov(ecx, 10);
+    a.mov(ecx, dec(10), 'base 10');
     a.mul(ecx, 'EDX:EAX = value * 10');
     a.test(edx, edx);
     a.jnz(L('.bad'), 'overflow');

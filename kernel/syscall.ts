@@ -6,10 +6,11 @@ import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
 import { PTE_P, PTE_U, PTE_W } from './paging.ts';
 import { PROC } from './proc.ts';
 import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
+import { ASCII_CR, ASCII_LF } from './uart_rx.ts';
 
 export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
-export const IO_MAX = constant('IO_MAX', 4096, 'longest read or write, in bytes: a longer length is -EINVAL');
-export const SLEEP_MAX_MS = constant('SLEEP_MAX_MS', 60000, 'longest sleep, in milliseconds: a longer one is -EINVAL');
+export const IO_MAX = constant('IO_MAX', 4096, 'longest read or write, in bytes: a longer length is -EINVAL', { radix: 10 });
+export const SLEEP_MAX_MS = constant('SLEEP_MAX_MS', 60000, 'longest sleep, in milliseconds: a longer one is -EINVAL', { radix: 10 });
 
 /** One system call: its number is its index in SYSCALLS. */
 export interface Syscall {
@@ -86,7 +87,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.call(L('uart_getc'), 'blocks this process until a byte arrives (others run meanwhile)');
     a.test(eax, eax);
     a.js(L('.next'), 'RX_LOST: input was lost here (a UART overrun; never with flow control) - skip the marker');
-    a.cmp(al, 10);
+    a.cmp(al, ASCII_LF);
     a.jne(L('.not_lf'));
     a.cmp(byte(L('read_last_cr')), 0);
     a.mov(byte(L('read_last_cr')), 0, '(mov leaves the flags alone)');
@@ -94,14 +95,14 @@ export const SYSCALLS: readonly Syscall[] = [
     a.jmp(L('.store'));
     a.label('.not_lf');
     a.mov(byte(L('read_last_cr')), 0);
-    a.cmp(al, 13);
+    a.cmp(al, ASCII_CR);
     a.jne(L('.store'));
     a.mov(byte(L('read_last_cr')), 1);
-    a.mov(al, 10, 'Enter sends CR: the program sees LF (ICRNL)');
+    a.mov(al, ASCII_LF, 'Enter sends CR: the program sees LF (ICRNL)');
     a.label('.store');
     a.mov(byte({ base: ebx, index: edi }), al);
     a.inc(edi);
-    a.cmp(al, 10);
+    a.cmp(al, ASCII_LF);
     a.je(L('.done'), 'a line is complete');
     a.cmp(edi, dword(esi, TRAPFRAME.f.edx));
     a.jb(L('.next'));
@@ -148,7 +149,7 @@ export const SYSCALLS: readonly Syscall[] = [
 export const SYS: Readonly<Record<string, ReturnType<typeof constant>>> = Object.fromEntries(
   SYSCALLS.map((s, i) => [s.name, constant(`SYS_${s.name.toUpperCase()}`, i, `system call ${i}: ${s.name}(${s.args.join(', ')})`)]),
 );
-export const NSYSCALLS = constant('NSYSCALLS', SYSCALLS.length, 'system call numbers 0 .. NSYSCALLS-1 exist; others return -ENOSYS');
+export const NSYSCALLS = constant('NSYSCALLS', SYSCALLS.length, 'system call numbers 0 .. NSYSCALLS-1 exist; others return -ENOSYS', { radix: 10 });
 
 export const syscall = defineModule({
   name: 'syscall',
@@ -167,8 +168,13 @@ interrupts and exceptions ignore the DPL.)
 
 Interrupt gate or trap gate?  Both switch to the kernel stack the same way;
 an interrupt gate also clears IF, a trap gate leaves it.  tskernel uses an
-interrupt gate: the whole kernel runs with interrupts off, so a system call
-is never interrupted half-way and needs no locks - one write() is never
+interrupt gate, so a system call runs with IF = 0 from the int 0x80 to its
+iret, like every interrupt and exception handler (all gates are interrupt
+gates); the one exception is the scheduler's idle loop, which a blocked
+call may reach (sti; hlt, below).  The kernel task - kmain after its sti,
+and the shell it runs - runs with IF = 1, but is never preempted: an
+interrupt there returns to ring 0 without a switch.  So a system call is
+never interrupted half-way and needs no locks - one write() is never
 preempted in the middle (a program is preempted only between two calls).
 write() does not send bytes straight to the UART: they go into the
 process's line buffer (serial.asm, con_user_putc) and a line goes out whole

@@ -3,6 +3,7 @@ import { defineModule } from '../toolchain/x86/asm.ts';
 import { eax, ebx, ecx, edx, L, byte, dword } from '../toolchain/x86/operands.ts';
 import { TRAPFRAME } from './trapframe.ts';
 import { NUM_EXCEPTIONS } from './exceptions.ts';
+import { IDT_ENTRIES } from './idt.ts';
 
 export const trap = defineModule({
   name: 'trap',
@@ -24,10 +25,10 @@ Which ring was interrupted?  The low two bits of the CS the CPU saved in
 the frame: the privilege level the code was running at.  Before returning
 to ring 3, dispatch gives the scheduler its chance to preempt
 (sched_trap_exit): the kernel itself is never preempted.`,
-  spec: ['Intel SDM Vol. 3A §6.4 "Sources of Interrupts", §6.12 "Exception and Interrupt Handling"'],
+  spec: ['Intel SDM Vol. 3A §6.3 "Sources of Interrupts", §6.4 "Sources of Exceptions", §6.12 "Exception and Interrupt Handling"'],
   emit(a) {
-    a.bss('trap_handlers', 256 * 4, 4, 'handler address per vector, 0 = none');
-    a.bss('trap_counts', 256 * 4, 4, 'how many times each vector fired (the shell\'s idt command shows them)');
+    a.bss('trap_handlers', IDT_ENTRIES.mul(4), 4, 'handler address per vector, 0 = none');
+    a.bss('trap_counts', IDT_ENTRIES.mul(4), 4, 'how many times each vector fired (the shell\'s idt command shows them)');
 
     a.label('trap_register', 'EAX = vector, EDX = handler');
     a.mov(dword({ index: eax, scale: 4, disp: L('trap_handlers') }), edx);

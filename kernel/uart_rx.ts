@@ -5,6 +5,8 @@ import { al, ah, cl, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant, chr 
 import { COM1, LSR_THRE, MCR_DTR_RTS_OUT2, UART_IER, UART_LSR, UART_MCR, UART_THR } from '../boot/serial16.ts';
 import { PROC, PS_WAIT_EXIT, PS_WAIT_INPUT } from './proc.ts';
 
+export const ASCII_CR = constant('ASCII_CR', 0x0d, 'carriage return: what Enter sends on a terminal');
+export const ASCII_LF = constant('ASCII_LF', 0x0a, 'line feed: end of line (from a pipe or a script; what a program reads for Enter)');
 export const ASCII_ETX = constant('ASCII_ETX', 0x03, 'Ctrl-C (end of text): stops the user programs instead of being input');
 
 export const UART_RBR = constant('UART_RBR', 0, '16550 register 0 (DLAB=0, read): Receiver Buffer Register');
@@ -12,12 +14,12 @@ export const IER_ERBFI = constant('IER_ERBFI', 0x01, 'IER bit 0 (ERBFI): interru
 export const LSR_DR = constant('LSR_DR', 0x01, 'LSR bit 0: Data Ready - RBR (or the RX FIFO) holds a byte');
 export const LSR_OE = constant('LSR_OE', 0x02, 'LSR bit 1: Overrun Error - a byte arrived with the RX FIFO full and was lost');
 export const IRQ_COM1 = constant('IRQ_COM1', 4, 'COM1 is wired to IRQ4 (vector 36 after the remap)');
-export const RX_BUF_SIZE = constant('RX_BUF_SIZE', 256, 'bytes in the receive ring buffer (a power of two: index & (size - 1))');
-export const RX_RESUME = constant('RX_RESUME', 128, 'flow control: receiving resumes once fewer than this many bytes wait in the ring');
+export const RX_BUF_SIZE = constant('RX_BUF_SIZE', 256, 'bytes in the receive ring buffer (a power of two: index & (size - 1))', { radix: 10 });
+export const RX_RESUME = constant('RX_RESUME', 128, 'flow control: receiving resumes once fewer than this many bytes wait in the ring', { radix: 10 });
 export const MCR_LOOP = constant('MCR_LOOP', 0x10, 'MCR bit 4: loopback - the transmitter feeds the receiver, nothing reaches the line');
 export const UART_FIFO_SIZE = constant('UART_FIFO_SIZE', 16, 'bytes in the 16550 receive FIFO');
-export const OVERRUN_DEMO_BYTES = constant('OVERRUN_DEMO_BYTES', 20, 'uart_overrun_demo sends this many bytes: 4 more than the RX FIFO holds');
-export const RX_HOLD_SECONDS = constant('RX_HOLD_SECONDS', 5, 'while the shell waits for programs, input is held at most this long without one of them taking a byte');
+export const OVERRUN_DEMO_BYTES = constant('OVERRUN_DEMO_BYTES', 20, 'uart_overrun_demo sends this many bytes: 4 more than the RX FIFO holds', { radix: 10 });
+export const RX_HOLD_SECONDS = constant('RX_HOLD_SECONDS', 5, 'while the shell waits for programs, input is held at most this long without one of them taking a byte', { radix: 10 });
 export const RX_LOST = constant('RX_LOST', -2, 'uart_try_getc / uart_getc result: input was lost at this point (a hardware overrun)');
 
 export const uartRx = defineModule({
@@ -116,7 +118,7 @@ from ring 3 waits the same way.`,
     'IBM PC/AT: COM1 on IRQ4',
   ],
   emit(a) {
-    a.bss('rx_buf', 256, 4, 'receive ring buffer');
+    a.bss('rx_buf', RX_BUF_SIZE, 4, 'receive ring buffer');
     a.bss('rx_head', 4, 4, 'next slot the interrupt writes');
     a.bss('rx_tail', 4, 4, 'next slot uart_getc reads');
     a.bss('rx_overflow', 4, 4, 'bytes known lost (UART overrun); 0 with flow control');

@@ -2,7 +2,7 @@
 // user pointer really points into the caller's user memory.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { cr3, eax, ebx, ecx, edx, esi, edi, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
-import { PAGE_SIZE, PDE_SHIFT, PAGE_SHIFT, PTE_P, PTE_U, PTE_W } from './paging.ts';
+import { PAGE_MASK, PAGE_SIZE, PDE_SHIFT, PAGE_SHIFT, PT_ENTRIES, PTE_P, PTE_SIZE, PTE_U, PTE_W } from './paging.ts';
 import { EFAULT } from './errno.ts';
 
 export const USER_BASE = constant('USER_BASE', 0x400000, 'user programs are linked and loaded at 4 MiB: page directory entry 1');
@@ -73,7 +73,7 @@ runs, the answer stays true while the kernel copies.`,
     a.jmp(L('.map'));
     a.label('.stack');
     a.lea(eax, mem(ebx, PM_USTACK.add(PTE_P).add(PTE_W).add(PTE_U)));
-    a.mov(dword(ebx, PM_PGTAB.add(1023 * 4)), eax, 'PTE 1023: the stack page just below USER_STACK_TOP');
+    a.mov(dword(ebx, PM_PGTAB.add(PT_ENTRIES.sub(1).mul(PTE_SIZE))), eax, 'PTE 1023: the stack page just below USER_STACK_TOP');
     a.pop(ebx);
     a.ret();
 
@@ -87,8 +87,8 @@ runs, the answer stays true while the kernel copies.`,
     a.add(edi, edx);
     a.jc(L('.fault'), 'address + length wraps past 4 GiB');
     a.dec(edi, 'EDI = last byte of the range');
-    a.and(esi, -4096, 'ESI = first page');
-    a.and(edi, -4096, 'EDI = last page');
+    a.and(esi, PAGE_MASK, 'ESI = first page');
+    a.and(edi, PAGE_MASK, 'EDI = last page');
     a.mov(ebx, cr3, 'EBX = this process\'s page directory (identity-mapped, so usable as is)');
     a.label('.page');
     a.mov(eax, esi);
@@ -98,10 +98,10 @@ runs, the answer stays true while the kernel copies.`,
     a.and(edx, ecx);
     a.cmp(edx, ecx);
     a.jne(L('.fault'), 'directory entry lacks P, U/S or R/W');
-    a.and(eax, -4096, 'physical address of the page table');
+    a.and(eax, PAGE_MASK, 'physical address of the page table');
     a.mov(edx, esi);
     a.shr(edx, PAGE_SHIFT);
-    a.and(edx, 1023, 'index in the page table');
+    a.and(edx, PT_ENTRIES.sub(1), 'index in the page table');
     a.mov(eax, dword({ base: eax, index: edx, scale: 4 }), 'the page-table entry');
     a.and(eax, ecx);
     a.cmp(eax, ecx);

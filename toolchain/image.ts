@@ -96,7 +96,7 @@ export function planImage(kernel: readonly Module[], programs: readonly UserProg
     about: 'Loaded at 0x10000 by the boot sector; entered from stage 2 by a far jump to kernel_entry\nwith CS = 0x08 (flat ring-0 code), interrupts disabled.',
     bits: 32, origin: KERNEL_ORIGIN, modules: kernel,
     binaries: new Map(users.map(({ u }) => [u.def.name, u.bytes])),
-    externs: users.map(({ u, memsz }) => ({ name: memszExtern(u.def.name), value: memsz, doc: `${u.def.name}: ${u.bytes.length} bytes of image + ${memsz - u.bytes.length} of bss` })),
+    externs: users.map(({ u, memsz }) => ({ name: memszExtern(u.def.name), value: memsz, radix: 10, doc: `${u.def.name}: ${u.bytes.length} bytes of image + ${memsz - u.bytes.length} of bss` })),
   });
   const entry = k.symbols.get('kernel_entry');
   if (!entry || entry.value !== KERNEL_ORIGIN) {
@@ -121,9 +121,9 @@ export function planImage(kernel: readonly Module[], programs: readonly UserProg
     bits: 16, origin: BOOT_ORIGIN,
     modules: withSignature ? [bootsector, serial16, bootSignature] : [bootsector, serial16],
     externs: [
-      { name: 'STAGE2_SECTORS', value: stage2Sectors, doc: `stage 2 is ${s2.bytes.length} bytes = ${stage2Sectors} sectors, from LBA 1` },
-      { name: 'KERNEL_LBA', value: kernelLba, doc: 'the kernel starts right after stage 2' },
-      { name: 'KERNEL_SECTORS', value: kernelSectors, doc: `the kernel is ${k.bytes.length} bytes = ${kernelSectors} sectors` },
+      { name: 'STAGE2_SECTORS', value: stage2Sectors, radix: 10, doc: `stage 2 is ${s2.bytes.length} bytes = ${stage2Sectors} sectors, from LBA 1` },
+      { name: 'KERNEL_LBA', value: kernelLba, radix: 10, doc: 'the kernel starts right after stage 2' },
+      { name: 'KERNEL_SECTORS', value: kernelSectors, radix: 10, doc: `the kernel is ${k.bytes.length} bytes = ${kernelSectors} sectors` },
     ],
   });
   const code = assemble(bootDef(false));

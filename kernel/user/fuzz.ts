@@ -1,10 +1,11 @@
 // fuzz: thousands of system calls with pseudo-random numbers and arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant } from '../../toolchain/x86/operands.ts';
-import { SYS } from '../syscall.ts';
+import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
+import { SYS, VEC_SYSCALL } from '../syscall.ts';
+import { EBADF, EFAULT, EINVAL, ENOSYS } from '../errno.ts';
 import { USER_STACK_TOP } from '../vm.ts';
 
-export const FUZZ_CALLS = constant('FUZZ_CALLS', 10000, 'system calls the fuzzer makes');
+export const FUZZ_CALLS = constant('FUZZ_CALLS', 10000, 'system calls the fuzzer makes', { radix: 10 });
 export const LFSR_TAPS = constant('LFSR_TAPS', 0x80200003, 'Galois LFSR feedback mask for x^32 + x^22 + x^2 + x + 1 (maximal length)');
 export const FUZZ_RAW_FLOOR = constant('FUZZ_RAW_FLOOR', 0x00100000, 'OR-ed into raw random arguments: never a small length, fd or duration');
 
@@ -26,8 +27,8 @@ const POOL: readonly { value: Expr; why: string }[] = [
   { value: 0x3fffff, why: 'the last byte below USER_BASE (kernel)' },
 ];
 const RESULTS = [
-  { key: 'ok', label: 'fuzz_ok' }, { key: 'ENOSYS', label: 'fuzz_enosys', errno: 38 }, { key: 'EFAULT', label: 'fuzz_efault', errno: 14 },
-  { key: 'EINVAL', label: 'fuzz_einval', errno: 22 }, { key: 'EBADF', label: 'fuzz_ebadf', errno: 9 }, { key: 'other', label: 'fuzz_other' },
+  { key: 'ok', label: 'fuzz_ok' }, { key: 'ENOSYS', label: 'fuzz_enosys', errno: ENOSYS }, { key: 'EFAULT', label: 'fuzz_efault', errno: EFAULT },
+  { key: 'EINVAL', label: 'fuzz_einval', errno: EINVAL }, { key: 'EBADF', label: 'fuzz_ebadf', errno: EBADF }, { key: 'other', label: 'fuzz_other' },
 ] as const;
 
 export const fuzz = defineModule({
@@ -74,7 +75,7 @@ with the kernel still being alive afterwards.`,
     a.sub(esp, 4, 'the top 4 bytes of the stack are never used again ...');
     a.mov(dword(esp), 0x2e2e2e2e, '... so fill them with dots: pool value USER_STACK_TOP - 2 points here');
     a.mov(edi, L('fuzz_dots'));
-    a.mov(ecx, 1024);
+    a.mov(ecx, dec(1024), 'dwords: the 4096 bytes of fuzz_dots');
     a.mov(eax, 0x2e2e2e2e, '"...."');
     a.rep_stosd();
     a.mov(eax, L('fuzz_msg_start'));
@@ -155,14 +156,14 @@ with the kernel still being alive afterwards.`,
     a.mov(edx, dword(L('fuzz_call').add(12)));
     a.mov(esi, dword(L('fuzz_call').add(16)));
     a.mov(edi, dword(L('fuzz_call').add(20)));
-    a.int(0x80, 'the system call');
+    a.int(VEC_SYSCALL, 'the system call');
     a.mov(ecx, L('fuzz_ok'));
     a.test(eax, eax);
     a.jns(L('.count'));
     for (const r of RESULTS) {
       if (!('errno' in r)) continue;
       a.mov(ecx, L(r.label));
-      a.cmp(eax, -r.errno);
+      a.cmp(eax, r.errno.neg());
       a.je(L('.count'));
     }
     a.mov(ecx, L('fuzz_other'));
@@ -195,7 +196,7 @@ with the kernel still being alive afterwards.`,
 
     a.section('fuzz_rand: EAX = the LFSR advanced 16 steps (consecutive values share few bits)');
     a.label('fuzz_rand');
-    a.mov(ecx, 16);
+    a.mov(ecx, dec(16), 'steps');
     a.mov(eax, dword(L('fuzz_lfsr')));
     a.label('.step');
     a.shr(eax, 1, 'the bit shifted out decides the feedback');

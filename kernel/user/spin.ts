@@ -1,6 +1,6 @@
 // spin: a CPU-bound program, to watch preemption.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { eax, ecx, L, dword, constant } from '../../toolchain/x86/operands.ts';
+import { eax, ecx, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
 
 export const SPIN_STEPS = constant('SPIN_STEPS', 5, 'spin reports this many steps, then exits');
 export const SPIN_STEP_TICKS = constant('SPIN_STEP_TICKS', 5, 'each step busy-loops until this many timer ticks have passed');
@@ -27,7 +27,7 @@ and their lines interleave.`,
     a.call(L('u_uptime'));
     a.mov(dword(L('spin_t0')), eax);
     a.label('.busy');
-    a.mov(ecx, 10000);
+    a.mov(ecx, dec(10000));
     a.label('.loop');
     a.dec(ecx);
     a.jnz(L('.loop'), 'pure computation: only the timer can interrupt this');

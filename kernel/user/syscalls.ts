@@ -1,7 +1,8 @@
 // syscalls: every system call, with valid and invalid arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, eax, ebx, ecx, edx, L, byte, dword } from '../../toolchain/x86/operands.ts';
-import { SYS } from '../syscall.ts';
+import { type Expr, eax, ebx, ecx, edx, L, byte, dword, dec } from '../../toolchain/x86/operands.ts';
+import { SYS, VEC_SYSCALL } from '../syscall.ts';
+import { ASCII_LF } from '../uart_rx.ts';
 import { USER_STACK_TOP } from '../vm.ts';
 
 interface Case {
@@ -16,26 +17,26 @@ const MSG2 = '[syscalls] hello from write(2)\n';
 
 /** The cases, in order. The expected results are documented in syscall.asm; the boot test checks them. */
 export const CASES: readonly Case[] = [
-  { text: `write(1, msg, ${MSG1.length})`, nr: SYS.write!, args: [1, L('sc_msg1'), MSG1.length] },
-  { text: `write(2, msg, ${MSG2.length})`, nr: SYS.write!, args: [2, L('sc_msg2'), MSG2.length] },
+  { text: `write(1, msg, ${MSG1.length})`, nr: SYS.write!, args: [1, L('sc_msg1'), dec(MSG1.length)] },
+  { text: `write(2, msg, ${MSG2.length})`, nr: SYS.write!, args: [2, L('sc_msg2'), dec(MSG2.length)] },
   { text: 'write(1, msg, 0)', nr: SYS.write!, args: [1, L('sc_msg1'), 0] },
-  { text: 'write(1, 0x10000, 16)', nr: SYS.write!, args: [1, 0x10000, 16] },
-  { text: 'write(1, 0x500000, 16)', nr: SYS.write!, args: [1, 0x500000, 16] },
-  { text: 'write(1, 0x7FEFF8, 16)', nr: SYS.write!, args: [1, USER_STACK_TOP.sub(4096 + 8), 16] },
-  { text: 'write(1, 0xFFFFFFF0, 32)', nr: SYS.write!, args: [1, 0xfffffff0, 32] },
-  { text: 'write(1, msg, 4097)', nr: SYS.write!, args: [1, L('sc_msg1'), 4097] },
+  { text: 'write(1, 0x10000, 16)', nr: SYS.write!, args: [1, 0x10000, dec(16)] },
+  { text: 'write(1, 0x500000, 16)', nr: SYS.write!, args: [1, 0x500000, dec(16)] },
+  { text: 'write(1, 0x7FEFF8, 16)', nr: SYS.write!, args: [1, USER_STACK_TOP.sub(4096 + 8), dec(16)] },
+  { text: 'write(1, 0xFFFFFFF0, 32)', nr: SYS.write!, args: [1, 0xfffffff0, dec(32)] },
+  { text: 'write(1, msg, 4097)', nr: SYS.write!, args: [1, L('sc_msg1'), dec(4097)] },
   { text: 'write(1, msg, -1)', nr: SYS.write!, args: [1, L('sc_msg1'), 0xffffffff] },
   { text: 'write(0, msg, 1)', nr: SYS.write!, args: [0, L('sc_msg1'), 1] },
   { text: 'write(7, msg, 1)', nr: SYS.write!, args: [7, L('sc_msg1'), 1] },
-  { text: 'read(1, buf, 16)', nr: SYS.read!, args: [1, L('sc_buf'), 16] },
-  { text: 'read(0, 0x10000, 16)', nr: SYS.read!, args: [0, 0x10000, 16] },
-  { text: 'read(0, 0xB8000, 16)', nr: SYS.read!, args: [0, 0xb8000, 16] },
-  { text: 'read(0, 0x500000, 16)', nr: SYS.read!, args: [0, 0x500000, 16] },
-  { text: 'read(0, buf, 4097)', nr: SYS.read!, args: [0, L('sc_buf'), 4097] },
+  { text: 'read(1, buf, 16)', nr: SYS.read!, args: [1, L('sc_buf'), dec(16)] },
+  { text: 'read(0, 0x10000, 16)', nr: SYS.read!, args: [0, 0x10000, dec(16)] },
+  { text: 'read(0, 0xB8000, 16)', nr: SYS.read!, args: [0, 0xb8000, dec(16)] },
+  { text: 'read(0, 0x500000, 16)', nr: SYS.read!, args: [0, 0x500000, dec(16)] },
+  { text: 'read(0, buf, 4097)', nr: SYS.read!, args: [0, L('sc_buf'), dec(4097)] },
   { text: 'read(0, buf, 0)', nr: SYS.read!, args: [0, L('sc_buf'), 0] },
   { text: 'getpid()', nr: SYS.getpid!, args: [] },
   { text: 'uptime()', nr: SYS.uptime!, args: [] },
-  { text: 'sleep(60001)', nr: SYS.sleep!, args: [60001] },
+  { text: 'sleep(60001)', nr: SYS.sleep!, args: [dec(60001)] },
   { text: 'sleep(-1)', nr: SYS.sleep!, args: [0xffffffff] },
   { text: 'sleep(0)', nr: SYS.sleep!, args: [0] },
   { text: 'yield()', nr: SYS.yield!, args: [] },
@@ -67,7 +68,7 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.section(c.text);
       c.args.forEach((v, j) => a.mov(ARG_REGS[j]!, v));
       a.mov(eax, c.nr);
-      a.int(0x80, c.text);
+      a.int(VEC_SYSCALL, c.text);
       a.push(eax, 'the result');
       a.mov(eax, L(`sc_text_${i}`), 'then say what was called (after the call: write output comes first)');
       a.call(L('u_puts'));
@@ -79,9 +80,9 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.section('sleep(100), timed with uptime()');
     a.call(L('u_uptime'));
     a.mov(dword(L('sc_t0')), eax);
-    a.mov(ebx, 100);
+    a.mov(ebx, dec(100), 'sleep(100): milliseconds');
     a.mov(eax, SYS.sleep!);
-    a.int(0x80);
+    a.int(VEC_SYSCALL);
     a.mov(dword(L('sc_result')), eax);
     a.mov(eax, L('sc_msg_sleep'));
     a.call(L('u_puts'));
@@ -105,9 +106,9 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     ] as const).entries()) {
       a.mov(ebx, 0);
       a.mov(ecx, L('sc_buf'));
-      a.mov(edx, len);
+      a.mov(edx, dec(len), 'bytes to read');
       a.mov(eax, SYS.read!);
-      a.int(0x80, why);
+      a.int(VEC_SYSCALL, why);
       a.mov(dword(L('sc_result')), eax);
       a.mov(eax, L(`sc_msg_read_${len}`));
       a.call(L('u_puts'));
@@ -122,7 +123,7 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.mov(ecx, dword(L('sc_result')));
       a.test(ecx, ecx);
       a.jle(L(`${done}_nl`), 'nothing read (end of file, or an error): end the line ourselves');
-      a.cmp(byte({ base: ecx, disp: L('sc_buf').sub(1) }), 10);
+      a.cmp(byte({ base: ecx, disp: L('sc_buf').sub(1) }), ASCII_LF);
       a.je(L(done), 'the line read ended with its own newline');
       a.label(`${done}_nl`);
       a.call(L('u_newline'), 'e.g. the 3 bytes of a longer line have no newline of their own');

@@ -1,7 +1,7 @@
 // The user library: what every user program links with.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, dl, eax, ebx, ecx, edx, edi, esp, L, byte, mem, chr } from '../../toolchain/x86/operands.ts';
-import { SYS } from '../syscall.ts';
+import { al, dl, eax, ebx, ecx, edx, edi, esp, L, byte, mem, chr, dec } from '../../toolchain/x86/operands.ts';
+import { SYS, VEC_SYSCALL } from '../syscall.ts';
 
 export const ulib = defineModule({
   name: 'ulib',
@@ -29,7 +29,7 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.mov(ecx, eax, 'ECX = buffer');
     a.mov(ebx, 1, 'EBX = fd 1 (stdout)');
     a.mov(eax, SYS.write!, 'EDX = length already');
-    a.int(0x80);
+    a.int(VEC_SYSCALL);
     a.pop(ebx);
     a.ret();
 
@@ -62,9 +62,9 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.label('u_put_dec');
     a.push(edi);
     a.push(ebx);
-    a.sub(esp, 12, 'room for 10 digits');
-    a.lea(edi, mem(esp, 12), 'EDI = end of the digits; they are stored backwards');
-    a.mov(ebx, 10);
+    a.sub(esp, dec(12), 'room for 10 digits');
+    a.lea(edi, mem(esp, dec(12)), 'EDI = end of the digits; they are stored backwards');
+    a.mov(ebx, dec(10), 'base 10');
     a.label('.digit');
     a.xor(edx, edx);
     a.div(ebx);
@@ -78,8 +78,8 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.label('u_put_hex');
     a.push(edi);
     a.push(ebx);
-    a.sub(esp, 12);
-    a.lea(edi, mem(esp, 12));
+    a.sub(esp, dec(12), 'room for "0x" and 8 hex digits (same buffer as u_put_dec)');
+    a.lea(edi, mem(esp, dec(12)));
     a.mov(ebx, eax);
     a.label('.digit');
     a.mov(eax, ebx);
@@ -96,28 +96,28 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.comment('fall through');
     a.label('ulib_flush_digits', 'write EDI .. ESP+12, then drop the buffer and restore EBX, EDI');
     a.mov(eax, edi);
-    a.lea(edx, mem(esp, 12));
+    a.lea(edx, mem(esp, dec(12)));
     a.sub(edx, edi);
     a.call(L('u_write'));
-    a.add(esp, 12);
+    a.add(esp, dec(12));
     a.pop(ebx);
     a.pop(edi);
     a.ret();
 
     a.label('u_getpid');
     a.mov(eax, SYS.getpid!);
-    a.int(0x80);
+    a.int(VEC_SYSCALL);
     a.ret();
 
     a.label('u_uptime');
     a.mov(eax, SYS.uptime!);
-    a.int(0x80);
+    a.int(VEC_SYSCALL);
     a.ret();
 
     a.label('u_exit');
     a.mov(ebx, eax);
     a.mov(eax, SYS.exit!);
-    a.int(0x80, 'does not return');
+    a.int(VEC_SYSCALL, 'does not return');
 
     a.label('ulib_newline'); a.db(10);
     a.label('ulib_minus'); a.db('-');

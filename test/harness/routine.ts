@@ -49,7 +49,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Item, type Module, collect, defineModule } from '../../toolchain/x86/asm.ts';
+import { type Item, type Module, collect, defineModule, expandedItems } from '../../toolchain/x86/asm.ts';
 import { type Assembled, BSS_END, BSS_START, IMAGE_END, assemble } from '../../toolchain/x86/assemble.ts';
 import { elf32Executable } from '../../toolchain/x86/elf.ts';
 import { listing } from '../../toolchain/x86/nasm.ts';
@@ -435,7 +435,7 @@ function definedLabels(modules: readonly Module[]): Set<string> {
   const out = new Set<string>([IMAGE_END, BSS_START, BSS_END]);
   for (const m of modules) {
     let scope = '';
-    for (const it of collect(m, 32)) {
+    for (const it of expandedItems(collect(m, 32))) {
       if (it.k === 'label' && !it.name.startsWith('.')) scope = it.name;
       // A local label is also reachable from elsewhere by its full name: L('serial_put_hex8.nibble').
       if (it.k === 'label') out.add(it.name.startsWith('.') ? scope + it.name : it.name);
@@ -474,6 +474,6 @@ function usedLabels(modules: readonly Module[]): Set<string> {
     else if (it.k === 'data') it.values.forEach((v) => { if (typeof v !== 'string' && typeof v !== 'bigint') expr(v); }); // strings and dq bigints name no label
     else if (it.k === 'times') { expr(it.count); if (typeof it.value !== 'bigint') expr(it.value); } else if (it.k === 'equ') expr(it.value);
   };
-  for (const m of modules) collect(m, 32).forEach(item);
+  for (const m of modules) expandedItems(collect(m, 32)).forEach(item);
   return out;
 }

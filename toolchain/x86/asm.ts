@@ -26,7 +26,7 @@
 import {
   type AnyGpr, type Const, type CtrlReg, type Expr, type FarPtr, type Gpr, type Mem, type Mem8, type Mem16,
   type Mem32, type Operand, type Reg8, type Reg16, type Reg32, type SegReg,
-  L, callerLocation, ExprNode, dword as memOf32, esp,
+  L, callerFile, callerLocation, ExprNode, dword as memOf32, esp,
 } from './operands.ts';
 
 export type Bits = 16 | 32;
@@ -183,9 +183,15 @@ export type Item =
   | { readonly k: 'align'; readonly n: number; readonly comment?: string; readonly loc: string }
   | { readonly k: 'incbin'; readonly component: string; readonly comment?: string; readonly loc: string }
   | { readonly k: 'equ'; readonly name: string; readonly value: Expr; readonly comment?: string; readonly loc: string }
-  | { readonly k: 'bss'; readonly name: string; readonly size: number; readonly align: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'bss'; readonly name: string; readonly size: Expr; readonly align: number; readonly comment?: string; readonly loc: string }
+  | { readonly k: 'rep'; readonly count: number; readonly var: string; readonly rule: string; readonly nasm: readonly string[]; readonly items: readonly Item[]; readonly loc: string }
   | { readonly k: 'comment'; readonly text: string }
   | { readonly k: 'blank' };
+
+/** The items of a list with the expansion of every `rep` block after it (what the assembler lays out). */
+export function expandedItems(items: readonly Item[]): Item[] {
+  return items.flatMap((it) => (it.k === 'rep' ? [it, ...expandedItems(it.items)] : [it]));
+}
 
 function splitComment(args: unknown[]): { ops: Operand[]; comment?: string } {
   const last = args[args.length - 1];
@@ -262,11 +268,43 @@ export class Asm {
   /**
    * Reserve `size` zeroed bytes after the end of the component's loaded image
    * (like a C .bss): costs no space on disk. The kernel entry clears the region.
+   * The size may be an expression over numbers and named constants
+   * (`MAX_PROCS.mul(PROC.SIZE)`); the generated source shows it as written.
    */
-  bss(name: string, size: number, align = 4, comment?: string): ExprNode {
-    if (!Number.isInteger(size) || size <= 0) throw new Error(`bss '${name}': size ${size} is not a positive integer`);
+  bss(name: string, size: Expr, align = 4, comment?: string): ExprNode {
+    if (typeof size === 'number' && (!Number.isInteger(size) || size <= 0)) throw new Error(`bss '${name}': size ${size} is not a positive integer (${callerLocation()})`);
+    if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) throw new Error(`bss '${name}': alignment ${align} is not a power of two (${callerLocation()})`);
     this.items.push({ k: 'bss', name, size, align, comment, loc: callerLocation() });
     return L(name);
+  }
+
+  /**
+   * A generated block the reader should see as its rule, not as its output
+   * (xv6 prints the script that generates vectors.S, not the file).  The
+   * encoder and the listing get `count` copies from `body(a, i)`, i = 0 ..
+   * count - 1; the NASM source gets the loop once:
+   *
+   *     ; <rule>
+   *     %assign <var> 0
+   *     %rep <count>
+   *     <nasm lines, which use <var> for i, and <name>_%[<var>] for labels>
+   *     %assign <var> <var>+1
+   *     %endrep
+   *
+   * The two must agree: `nasm -f bin` of the generated source reproduces the
+   * encoded bytes (test/unit/build.test.ts), so a template that does not
+   * match the body fails the build tests.
+   */
+  rep(opts: { count: number; var: string; rule: string; nasm: readonly string[] }, body: (a: Asm, i: number) => void): void {
+    const loc = callerLocation();
+    const { count, rule, nasm } = opts;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`rep: count ${count} is not a positive integer (${loc})`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.var)) throw new Error(`rep: '${opts.var}' is not a NASM identifier (${loc})`);
+    if (nasm.length === 0) throw new Error(`rep: the NASM template is empty (${loc})`);
+    const inner = new Asm(this.bits, this.file);
+    for (let i = 0; i < count; i++) body(inner, i);
+    if (inner.items.some((it) => it.k === 'bss' || it.k === 'equ')) throw new Error(`rep: a bss or equ inside a rep block cannot be printed once (${loc})`);
+    this.items.push({ k: 'rep', count, var: opts.var, rule, nasm: [...nasm], items: inner.items, loc });
   }
 
   /** A full-line comment in the generated source. */
@@ -287,7 +325,7 @@ export class Asm {
    * The LOCK prefix (F0): `a.lock.cmpxchg(dword(ebx), ecx)` emits
    * `lock cmpxchg dword [ebx], ecx`.  The read-modify-write of the memory
    * destination is atomic with respect to other processors and bus masters
-   * (SDM Vol. 3A §9.1.2.2).  Memory destinations only (a register destination
+   * (SDM Vol. 3A §8.1.2.2).  Memory destinations only (a register destination
    * does not compile).
    */
   get lock(): LockMethods {
@@ -307,7 +345,7 @@ export class Asm {
   /**
    * A full memory barrier on any 486 or later: `lock add dword [esp], 0`.
    * A locked instruction waits for all earlier loads and stores and keeps
-   * later ones behind it (SDM Vol. 3A §9.2.2, "Locked instructions have a
+   * later ones behind it (SDM Vol. 3A §8.2.2, "Locked instructions have a
    * total order"); adding 0 to the top of the stack changes nothing but the
    * flags (it clobbers EFLAGS).  mfence does the same but needs SSE2.
    */
@@ -355,7 +393,7 @@ export interface Module extends ModuleDef {
 
 export function defineModule(def: ModuleDef): Module {
   if (!/^[a-z0-9_\-]+$/.test(def.name)) throw new Error(`module name '${def.name}' must be lowercase letters, digits, _ or -`);
-  return Object.freeze({ ...def, file: callerLocation().replace(/:\d+$/, '') });
+  return Object.freeze({ ...def, file: callerFile() });
 }
 
 const collected = new WeakMap<Module, Map<Bits, readonly Item[]>>();

@@ -31,6 +31,8 @@ export interface Extern {
   readonly name: string;
   readonly value: number;
   readonly doc: string;
+  /** 10 for a count (sectors, bytes); addresses print in hex. */
+  readonly radix?: 10 | 16;
 }
 
 export type SymbolKind = 'label' | 'equ' | 'const' | 'extern' | 'bss';
@@ -53,6 +55,8 @@ export interface ListingRow {
   readonly bytes: Uint8Array;
   /** Local-label scope (the last global label) at this item, for printing expressions. */
   readonly scope: string;
+  /** Part of a `rep` block's expansion: in the listing, but not printed in the NASM source (the block's loop is). */
+  readonly inRep?: boolean;
 }
 
 export interface Assembled {
@@ -89,6 +93,7 @@ interface Flat {
   readonly module: number;
   readonly item: Item;
   readonly scope: string;
+  readonly inRep: boolean;
 }
 
 const MAX_PASSES = 40;
@@ -100,13 +105,15 @@ export function assemble(def: ComponentDef): Assembled {
   // 1. Collect items and compute the local-label scope of each.
   def.modules.forEach((mod, mi) => {
     let scope = '';
-    for (const item of collect(mod, def.bits)) {
+    const add = (item: Item, inRep: boolean) => {
       if (item.k === 'label' && !item.name.startsWith('.')) scope = item.name;
       if (item.k === 'label' && item.name.startsWith('.') && !scope) {
         throw new AsmError(def.name, item.loc, '', `local label '${item.name}' has no global label before it in module '${mod.name}'`);
       }
-      flat.push({ module: mi, item, scope });
-    }
+      flat.push({ module: mi, item, scope, inRep });
+      if (item.k === 'rep') for (const sub of item.items) add(sub, true);
+    };
+    for (const item of collect(mod, def.bits)) add(item, false);
   });
   const fullName = (name: string, scope: string) => (name.startsWith('.') ? scope + name : name);
 
@@ -136,8 +143,10 @@ export function assemble(def: ComponentDef): Assembled {
     bssOffset = Math.ceil(bssOffset / it.align) * it.align;
     const file = def.modules[f.module]!.file;
     define(it.name, it.loc, f.scope, file);
-    bssSyms.push({ name: it.name, offset: bssOffset, size: it.size, file });
-    bssOffset += it.size;
+    const size = constValue(it.size, (msg) => new AsmError(def.name, it.loc, f.scope, `bss '${it.name}': ${msg}`));
+    if (!Number.isInteger(size) || size <= 0) throw new AsmError(def.name, it.loc, f.scope, `bss '${it.name}': size ${size} is not a positive integer`);
+    bssSyms.push({ name: it.name, offset: bssOffset, size, file });
+    bssOffset += size;
   }
   // The bss starts at the largest alignment any reservation asks for, so that
   // offsets aligned relative to it are aligned absolutely (page tables need 4 KiB).
@@ -183,6 +192,7 @@ export function assemble(def: ComponentDef): Assembled {
         return { v: ~a.v, reloc: 0 };
       }
       case 'char': return { v: t.ch.charCodeAt(0), reloc: 0 };
+      case 'num': return { v: t.v, reloc: 0 };
       case 'neg': {
         const a = evaluate(t.a, scope, here, loc, depth + 1);
         if (a.reloc) throw new AsmError(def.name, loc, scope, "'-' applied to an address: NASM only allows it on scalars");
@@ -274,7 +284,7 @@ export function assemble(def: ComponentDef): Assembled {
         throw e;
       }
       if (sizes[i] !== bytes.length) { sizes[i] = bytes.length; changed = true; }
-      rows.push({ module: f.module, item: it, addr: pc, bytes, scope: f.scope });
+      rows.push({ module: f.module, item: it, addr: pc, bytes, scope: f.scope, ...(f.inRep ? { inRep: true } : {}) });
       for (const b of bytes) out.push(b);
       pc += bytes.length;
     });
@@ -317,6 +327,32 @@ export function assemble(def: ComponentDef): Assembled {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The value of an expression that needs no layout: numbers, named constants
+ * and arithmetic (a bss size).  A label or `$` in it is an error.
+ */
+export function constValue(e: Expr, err: (msg: string) => Error, depth = 0): number {
+  if (typeof e === 'number') return e;
+  if (depth > 64) throw err('expression nests too deeply');
+  const t = e.tree;
+  switch (t.t) {
+    case 'num': return t.v;
+    case 'char': return t.ch.charCodeAt(0);
+    case 'const': return constValue(t.c.value, err, depth + 1);
+    case 'not': return ~constValue(t.a, err, depth + 1);
+    case 'neg': return -constValue(t.a, err, depth + 1);
+    case 'bin': {
+      const a = constValue(t.a, err, depth + 1);
+      const b = constValue(t.b, err, depth + 1);
+      if (t.op === '+') return a + b;
+      if (t.op === '-') return a - b;
+      return binop(t.op, a, b, () => err('division by zero'));
+    }
+    case 'sym': throw err(`'${t.name}' is a label: the size must be a number or named constants, known before layout`);
+    case 'here': case 'start': throw err('$ and $$ are addresses, not sizes');
+  }
+}
 
 function binop(op: string, a: number, b: number, divZero: () => Error): number {
   switch (op) {

@@ -18,6 +18,10 @@
 // the component uses them.  A structure (struct.ts) used at all is printed
 // there whole, as a `struc … endstruc` block in field order; a structure
 // embedded in another comes first (NASM needs its size for `resb`).
+//
+// A generated block (asm.ts `a.rep`: the 256 interrupt stubs) is printed once,
+// as a `%assign`/`%rep` loop under a comment stating its rule; the listing
+// shows its expansion, each copy at its address.
 
 import type { DataValue, Item } from './asm.ts';
 import { type Assembled, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
@@ -37,24 +41,38 @@ export function hex(v: number, width = 0): string {
   return '0x' + v.toString(16).toUpperCase().padStart(width, '0');
 }
 
-/** Numbers below 10 read best in decimal; everything else in hex. */
-export function num(v: number): string {
+/**
+ * How numbers are written.  One rule, chosen where the number is made:
+ *   - a bare number (a literal in an instruction or data item) prints in
+ *     decimal below 10 and in hex from 10 on: masks, ports, addresses and
+ *     bit patterns, which is what most literals in this kernel are;
+ *   - dec(n) (operands.ts) prints n in decimal: a count, a base, a divisor,
+ *     a time (`mov ebx, 10 ; base 10`, `add eax, 999`);
+ *   - the count of a shift or rotate is a number of bits: decimal (`shl edx, 22`);
+ *   - a named constant prints its value in hex unless it was declared a
+ *     quantity with `constant(name, value, doc, { radix: 10 })`
+ *     (`HZ_MAX equ 1000`, `MAX_PROCS equ 8`).
+ * Values below 10 read the same either way.
+ */
+export function num(v: number, radix: 10 | 16 = 16): string {
+  if (radix === 10) return String(v);
   return v >= 0 && v < 10 ? String(v) : v < 0 && v > -10 ? String(v) : hex(v);
 }
 
-export function exprText(e: Expr, top = true): string {
-  if (typeof e === 'number') return num(e);
+export function exprText(e: Expr, top = true, radix: 10 | 16 = 16): string {
+  if (typeof e === 'number') return num(e, radix);
   const t = e.tree;
   switch (t.t) {
     case 'sym': return t.name;
     case 'const': return t.c.name;
     case 'here': return '$';
     case 'start': return '$$';
-    case 'not': return `~${exprText(t.a, false)}`;
-    case 'neg': return `-${exprText(t.a, false)}`;
+    case 'not': return `~${exprText(t.a, false, radix)}`;
+    case 'neg': return `-${exprText(t.a, false, radix)}`;
     case 'char': return t.ch === "'" ? `"'"` : `'${t.ch}'`;
+    case 'num': return num(t.v, t.radix);
     case 'bin': {
-      const s = `${exprText(t.a, false)} ${t.op} ${exprText(t.b, false)}`;
+      const s = `${exprText(t.a, false, radix)} ${t.op} ${exprText(t.b, false, radix)}`;
       return top ? s : `(${s})`;
     }
   }
@@ -116,6 +134,8 @@ function dataText(values: readonly DataValue[]): string {
 
 const D = { 1: 'db', 2: 'dw', 4: 'dd', 8: 'dq' } as const;
 
+const SHIFTS = new Set(['shl', 'shr', 'sar', 'sal', 'rol', 'ror', 'rcl', 'rcr']);
+
 function withComment(code: string, comment?: string): string {
   if (!comment) return code;
   const lines = comment.split('\n');
@@ -127,7 +147,8 @@ function withComment(code: string, comment?: string): string {
 export function itemText(it: Item, component: string): string {
   switch (it.k) {
     case 'ins': {
-      const ops = it.ops.map((o) => operandText(o, component, it.mn)).join(', ');
+      // A shift or rotate count is a number of bits: decimal (shl eax, 10), like dec().
+      const ops = it.ops.map((o, i) => (i === 1 && SHIFTS.has(it.mn) && typeof o === 'number' ? String(o) : operandText(o, component, it.mn))).join(', ');
       return withComment(`    ${it.mn}${ops ? ' ' + ops : ''}`, it.comment);
     }
     case 'label': return withComment(`${it.name}:`, it.comment);
@@ -137,10 +158,29 @@ export function itemText(it: Item, component: string): string {
     case 'align': return withComment(`    align ${it.n}, db 0`, it.comment);
     case 'equ': return withComment(`${it.name} equ ${exprText(it.value)}`, it.comment);
     case 'bss': return ''; // printed by the bss block of the component
+    case 'rep': return [
+      ...it.rule.split('\n').map((l) => `; ${l}`),
+      `%assign ${it.var} 0`,
+      `%rep ${it.count}`,
+      ...it.nasm,
+      `%assign ${it.var} ${it.var}+1`,
+      '%endrep',
+    ].join('\n');
     case 'comment': return it.text ? `; ${it.text}` : ';';
     case 'blank': return '';
   }
 }
+
+/**
+ * The one edition of the Intel SDM whose section numbers every module cites
+ * (chapter numbers move between editions: newer ones insert chapters, so
+ * task management, for example, is chapter 7 here and chapter 8 later).
+ */
+export const SDM_EDITION = [
+  '  (Intel SDM: Intel 64 and IA-32 Architectures Software Developer\'s Manual,',
+  '  section numbers as in Vol. 3A Order Number 253668-060US, September 2016;',
+  '  Vol. 1 and Vol. 2 are cited by chapter and instruction name.)',
+];
 
 function box(lines: string[]): string[] {
   const rule = '; ' + '='.repeat(76);
@@ -161,7 +201,7 @@ function constLines(consts: readonly Const[]): string[] {
       continue;
     }
     const doc = c.doc.split('\n');
-    out.push(withComment(`${c.name} equ ${exprText(c.value)}`, doc[0]));
+    out.push(withComment(`${c.name} equ ${exprText(c.value, true, c.radix ?? 16)}`, doc[0]));
     for (const d of doc.slice(1)) out.push(`${' '.repeat(COMMENT_COL - 1)} ; ${d}`);
   }
   if (out[out.length - 1] === '') out.pop();
@@ -194,7 +234,10 @@ function moduleHeader(a: Assembled, mi: number, where: string | readonly string[
     '',
     ...mod.about.trim().split('\n').map((l) => l.trimEnd()),
   );
-  if (mod.spec?.length) lines.push('', 'Specification:', ...mod.spec.map((s) => `  - ${s}`));
+  if (mod.spec?.length) {
+    lines.push('', 'Specification:', ...mod.spec.map((s) => `  - ${s}`));
+    if (mod.spec.some((s) => s.includes('SDM'))) lines.push(...SDM_EDITION);
+  }
   return box(lines);
 }
 
@@ -257,14 +300,15 @@ export function moduleBodies(a: Assembled, layout: EmitLayout = defaultLayout(a)
     const consts = byModule.get(mi);
     if (consts?.length) out.push('', `; ${constsTitle(consts)}:`, ...constLines(consts));
     out.push('');
-    for (const row of a.rows) if (row.module === mi) { const t = itemText(row.item, def.name); if (row.item.k !== 'bss') out.push(t); }
+    for (const row of a.rows) if (row.module === mi && !row.inRep && row.item.k !== 'bss') out.push(itemText(row.item, def.name));
     const bss = a.rows.filter((r) => r.module === mi && r.item.k === 'bss');
     if (bss.length) {
       out.push('', `; Reserved memory after the loaded image (${BSS_START} is defined at the end of the main file); zeroed at boot:`);
       for (const r of bss) {
         if (r.item.k !== 'bss') continue;
         const s = a.symbols.get(r.item.name)!;
-        out.push(withComment(`${r.item.name} equ ${BSS_START} + ${hex(s.value - a.bssStart)}`, `${r.item.size} bytes${r.item.comment ? ': ' + r.item.comment : ''}`));
+        const size = typeof r.item.size === 'number' ? String(r.item.size) : `${exprText(r.item.size, true, 10)} = ${s.size}`;
+        out.push(withComment(`${r.item.name} equ ${BSS_START} + ${hex(s.value - a.bssStart)}`, `${size} bytes${r.item.comment ? ': ' + r.item.comment : ''}`));
       }
     }
     return out;
@@ -312,7 +356,7 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
   main.push(withComment(`org ${hex(def.origin)}`, 'the address this component is loaded at'));
   if (def.externs?.length) {
     main.push('', '; Addresses in other components, fixed by the image layout (toolchain/image.ts):');
-    for (const e of def.externs) main.push(withComment(`${e.name} equ ${hex(e.value)}`, e.doc));
+    for (const e of def.externs) main.push(withComment(`${e.name} equ ${e.radix === 10 ? String(e.value) : hex(e.value)}`, e.doc));
   }
   if (mainConsts.length) main.push('', `; ${constsTitle(mainConsts)}:`, ...constLines(mainConsts));
   if (single) {
@@ -346,6 +390,7 @@ export function listing(a: Assembled): string {
   const out: string[] = [`; Listing of ${a.def.name} (bits ${a.def.bits}, org ${hex(a.def.origin)}) - generated by the tskernel toolchain`, ''];
   for (const r of a.rows) {
     if (r.item.k === 'comment' || r.item.k === 'blank' || r.item.k === 'bss') continue;
+    if (r.item.k === 'rep') { out.push(`${''.padEnd(36)}; %rep ${r.item.count}: ${r.item.rule.split('\n')[0]} (expanded below)`.padEnd(116) + ` ${r.item.loc}`); continue; }
     const text = itemText(r.item, a.def.name).split('\n')[0]!;
     const loc = 'loc' in r.item ? r.item.loc : '';
     const bytes = Array.from(r.bytes.slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ') + (r.bytes.length > 8 ? ' …' : '');

@@ -78,7 +78,11 @@ export type ExprTree =
   | { readonly t: 'bin'; readonly op: BinOp; readonly a: Expr; readonly b: Expr }
   | { readonly t: 'not'; readonly a: Expr }
   | { readonly t: 'neg'; readonly a: Expr }
-  | { readonly t: 'char'; readonly ch: string };
+  | { readonly t: 'char'; readonly ch: string }
+  | { readonly t: 'num'; readonly v: number; readonly radix: Radix };
+
+/** How a number is written in the generated NASM text (nasm.ts header states the rule). */
+export type Radix = 10 | 16;
 
 /** Expression node with a small fluent API: `L('gdt_end').sub(L('gdt')).sub(1)`. */
 export class ExprNode {
@@ -109,6 +113,17 @@ export const chr = (ch: string): ExprNode => {
   return new ExprNode({ t: 'char', ch });
 };
 
+/**
+ * A number written in decimal in the generated source, whatever its size:
+ * `a.add(eax, dec(999))` prints `add eax, 999`, where a bare 999 would print
+ * as 0x3E7.  For quantities a reader counts in decimal: a base, a divisor,
+ * milliseconds, a count of bytes.
+ */
+export const dec = (v: number): ExprNode => {
+  if (!Number.isInteger(v)) throw new Error(`dec(${v}): an integer expected`);
+  return new ExprNode({ t: 'num', v, radix: 10 });
+};
+
 /** A reference to a label (or an `equ`) by name. Local labels start with '.'. */
 export const L = (name: string): ExprNode => new ExprNode({ t: 'sym', name });
 /** NASM `$`: the address of the current instruction or data item. */
@@ -132,6 +147,8 @@ export interface Const {
    * block, once, where the structure is defined.
    */
   readonly struct?: StructInfo;
+  /** How the numbers in its value are written: 10 for counts and quantities, else hex (nasm.ts num()). */
+  readonly radix?: Radix;
 }
 
 /** What the assembler and the NASM emitter need to know about a structure (struct.ts builds it). */
@@ -155,18 +172,19 @@ const constNames = new Map<string, Const>();
  * Define a named constant: `const ICW1_INIT = constant('ICW1_INIT', 0x10, '8259A ICW1 bit 4: ...')`.
  * Names are global to the project and must be unique.
  */
-export function constant(name: string, value: Expr, doc: string): ConstRef {
+export function constant(name: string, value: Expr, doc: string, opts: { radix?: Radix } = {}): ConstRef {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`constant name '${name}' is not a valid NASM identifier`);
-  return registerConst(name, value, doc, callerFile());
+  if (opts.radix !== undefined && opts.radix !== 10 && opts.radix !== 16) throw new Error(`constant '${name}': radix ${opts.radix} is not 10 or 16`);
+  return registerConst(name, value, doc, callerFile(), undefined, opts.radix);
 }
 
 /** The registry behind constant() (and struct.ts, whose names contain a dot: `virtq_desc.len`). */
-export function registerConst(name: string, value: Expr, doc: string, file: string, struct?: StructInfo): ConstRef {
+export function registerConst(name: string, value: Expr, doc: string, file: string, struct?: StructInfo, radix?: Radix): ConstRef {
   const prev = constNames.get(name);
   if (prev && (prev.file !== file || !sameExpr(prev.value, value))) {
     throw new Error(`constant '${name}' is defined twice: in ${prev.file} and in ${file}`);
   }
-  const c: Const = Object.freeze(struct ? { name, value, doc, file, struct } : { name, value, doc, file });
+  const c: Const = Object.freeze({ name, value, doc, file, ...(struct ? { struct } : {}), ...(radix ? { radix } : {}) });
   constNames.set(name, c);
   const node = new ExprNode({ t: 'const', c }) as ConstRef;
   (node as { c: Const }).c = c;
@@ -252,25 +270,51 @@ export const isExpr = (o: Operand): o is Expr => typeof o === 'number' || o inst
 
 // ---------------------------------------------------------- source location
 
-/** The first stack frame outside toolchain/x86: the TS line that wrote the instruction. */
-export function callerLocation(): string {
+const helperFiles = new Set<string>();
+
+/**
+ * Declare the calling file an emit helper (like kernel/print.ts, whose say()
+ * writes `mov eax, msg; call serial_puts`): the listing then attributes the
+ * instructions a helper emits to the line that called the helper, not to the
+ * helper's own line.  Call it once at the top level of the helper file.
+ */
+export function emitHelperFile(): void {
+  const f = frames()[0];
+  if (!f) throw new Error('emitHelperFile(): cannot tell which file called it');
+  helperFiles.add(f.file);
+}
+
+/** The stack frames outside toolchain/x86, node internals and node_modules, nearest first. */
+function frames(limit = 12): { file: string; line: string }[] {
   // Only the nearest frames matter; formatting a full stack (with source maps) is slow.
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 8;
-  const stack = new Error().stack ?? '';
+  const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = limit;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = saved;
+  const out: { file: string; line: string }[] = [];
   for (const line of stack.split('\n').slice(1)) {
     const m = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
     if (!m) continue;
     const file = m[1]!.replace(/^file:\/\//, '');
     if (file.includes('/toolchain/x86/') || file.startsWith('node:') || file.includes('node_modules')) continue;
-    return `${relPath(file)}:${m[2]}`;
+    out.push({ file, line: m[2]! });
   }
-  return '<unknown>';
+  return out;
 }
 
+/**
+ * The TS line that wrote the instruction: the first stack frame outside
+ * toolchain/x86 and outside files declared with emitHelperFile().
+ */
+export function callerLocation(): string {
+  const f = frames().find((fr) => !helperFiles.has(fr.file));
+  return f ? `${relPath(f.file)}:${f.line}` : '<unknown>';
+}
+
+/** The TS file whose top level (or function) called into the toolchain: where a constant or module is defined. */
 export function callerFile(): string {
-  return callerLocation().replace(/:\d+$/, '');
+  const f = frames(8)[0];
+  return f ? relPath(f.file) : '<unknown>';
 }
 
 function relPath(file: string): string {
