@@ -95,7 +95,7 @@ the second half of this path on its own: a new process is started by
     a.rep({
       count: NUM_VECTORS, var: 'n',
       rule: [
-        `isr_n for every vector n = 0 .. ${NUM_VECTORS - 1}: push a zero error code unless the CPU pushes one`,
+        `isr_0 .. isr_${NUM_VECTORS - 1}, one stub per vector n: push a zero error code unless the CPU pushes one`,
         `(vectors ${ranges(withCode)}: exceptions.asm), then the vector number, and jump to isr_common.`,
         'The listing (build/lst/kernel.lst) shows all 256, each at its address.',
       ].join('\n'),
@@ -117,6 +117,6 @@ the second half of this path on its own: a new process is started by
 
     a.section('isr_table: stub address for each vector (read by idt_init)');
     a.label('isr_table');
-    a.rep({ count: NUM_VECTORS, var: 'n', rule: 'isr_table[n] = isr_n', nasm: ['    dd isr_%[n]'] }, (r, v) => r.dd(L(`isr_${v}`)));
+    a.rep({ count: NUM_VECTORS, var: 'n', rule: 'isr_table[n] = the stub of vector n (isr_0 .. isr_255)', nasm: ['    dd isr_%[n]'] }, (r, v) => r.dd(L(`isr_${v}`)));
   },
 });
