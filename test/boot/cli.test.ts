@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boot, ensureImage, expectLinesInOrder, report, startSession } from '../harness/boot.ts';
+import { childOutputPipe } from '../harness/pipe.ts';
 
 const TSK = path.resolve('toolchain/bin/tsk.js');
 
@@ -45,21 +46,30 @@ function tripleFaultBootSector(): Buffer {
 
 interface TskRun { status: number | null; stdout: string; stderr: string }
 
-/** Spawn `tsk run ...`; `onOutput` may write to its stdin. A hang is ended by the kill timer (status null). */
+/**
+ * Spawn `tsk run ...`; `onOutput` may write to its stdin. A hang is ended by the kill timer (status null).
+ * Its stdout is a real pipe (test/harness/pipe.ts), as a terminal would be, so QEMU's serial output is never dropped.
+ */
 function tskRun(args: readonly string[], onOutput?: (stdout: string, stdin: NodeJS.WritableStream) => void): Promise<TskRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TSK, 'run', '--no-build', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out = childOutputPipe();
+    const child = spawn(process.execPath, [TSK, 'run', '--no-build', ...args], { stdio: ['pipe', out.fd, 'pipe'] });
+    out.closeWriteEnd();
     let stdout = '';
     let stderr = '';
+    let status: number | null | undefined;
+    let ended = false;
+    const done = () => { if (ended && status !== undefined) { clearTimeout(timer); resolve({ status, stdout, stderr }); } };
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.setEncoding('latin1');
-    child.stdout.on('data', (d: string) => { stdout += d; onOutput?.(stdout, child.stdin); });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { stderr += d; });
-    child.stdin.on('error', () => { /* exited */ });
+    out.stream.setEncoding('latin1');
+    out.stream.on('data', (d: string) => { stdout += d; onOutput?.(stdout, child.stdin!); });
+    out.stream.on('end', () => { ended = true; done(); });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => { stderr += d; });
+    child.stdin!.on('error', () => { /* exited */ });
     child.on('error', reject);
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-    if (!onOutput) child.stdin.end();
+    child.on('close', (code) => { status = code; done(); });
+    if (!onOutput) child.stdin!.end();
   });
 }
 
