@@ -2,11 +2,12 @@
 // to exactly the bytes the in-process encoder produced; and two builds are
 // byte-identical.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, buildImage } from '../../toolchain/image.ts';
+import { listFiles } from '../harness/files.ts';
 import { USER_PROGRAMS } from '../../kernel/user/index.ts';
 
 let dirA = '';
@@ -23,15 +24,6 @@ afterAll(async () => {
   await rm(dirB, { recursive: true, force: true });
 });
 
-async function listFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p, base)));
-    else out.push(path.relative(base, p));
-  }
-  return out.sort();
-}
 
 describe('build output', () => {
   for (const component of ['bootsector', 'stage2', 'kernel', ...USER_PROGRAMS.map((p) => p.name)]) {

@@ -3,9 +3,10 @@
 // `tsk test` itself, and the set-up scripts.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { listFiles } from '../harness/files.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TSK = path.resolve('toolchain/bin/tsk.js');
@@ -23,15 +24,6 @@ let tmp = '';
 beforeAll(async () => { tmp = await mkdtemp(path.join(tmpdir(), 'tsk-cli-')); });
 afterAll(async () => { await rm(tmp, { recursive: true, force: true }); });
 
-async function listFiles(dir: string, base = dir): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p, base)));
-    else out.push(path.relative(base, p));
-  }
-  return out.sort();
-}
 
 describe('tsk build -o DIR removes only what it wrote', () => {
   it('refuses a non-empty folder it did not write, and leaves its bin/, asm/ and lst/ alone', async () => {
