@@ -19,7 +19,10 @@ QEMU exposes configuration "files" to the guest through two I/O ports: write
 an item number to the selector (0x510), then read the item byte by byte from
 the data port (0x511).  "-fw_cfg name=opt/tsk/cmdline,string=..." adds a
 file; its item number is found in the file directory (item 0x19), whose
-count, sizes and item numbers are big-endian.
+count, sizes and item numbers are big-endian.  Every access is those two
+steps, so they are two routines: fw_cfg_select (EAX = item) and fw_cfg_read
+(EDX = destination, ECX = bytes; reading on continues where the last read
+stopped, which is how the directory is walked entry by entry).
 
 fw_cfg_read_cmdline checks the "QEMU" signature, walks the directory for
 opt/tsk/cmdline, and copies the file - its size is in its directory entry -
@@ -40,16 +43,26 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
     a.bss('cmdline_buf', CMDLINE_MAX.add(4), 4, 'the boot cmdline, NUL-terminated (CMDLINE_MAX bytes, the NUL, padding to a dword)');
     a.bss('fw_cfg_entry', FW_CFG_FILE_SIZE, 4, 'one directory entry being examined');
 
-    a.label('fw_cfg_present', 'ZF = 1 when the fw_cfg device answers with its "QEMU" signature');
-    a.push(edi);
-    a.mov(ax, FW_CFG_SIGNATURE);
+    a.section('fw_cfg_select, fw_cfg_read: the two steps of every fw_cfg access');
+    a.label('fw_cfg_select', 'EAX = item number: the data port now reads that item from its first byte');
     a.mov(dx, FW_CFG_PORT_SEL);
-    a.out(dx, ax, 'select the signature item');
+    a.out(dx, ax, 'a 16-bit write: item numbers are 16 bits');
+    a.ret();
+    a.label('fw_cfg_read', 'EDX = destination, ECX = bytes: the next bytes of the selected item; EAX = end of what was written');
+    a.push(edi);
+    a.mov(edi, edx);
     a.mov(dx, FW_CFG_PORT_DATA);
-    a.mov(ecx, 4);
-    a.mov(edi, L('fw_cfg_entry'));
-    a.rep_insb('read 4 bytes from port DX to [EDI]');
+    a.rep_insb('ECX bytes from port DX to [EDI]: each read returns the next byte of the item');
+    a.mov(eax, edi);
     a.pop(edi);
+    a.ret();
+
+    a.label('fw_cfg_present', 'ZF = 1 when the fw_cfg device answers with its "QEMU" signature');
+    a.mov(eax, FW_CFG_SIGNATURE);
+    a.call(L('fw_cfg_select'));
+    a.mov(edx, L('fw_cfg_entry'));
+    a.mov(ecx, 4);
+    a.call(L('fw_cfg_read'));
     a.cmp(dword(L('fw_cfg_entry')), L('FW_CFG_QEMU'), '"QEMU" as a little-endian dword');
     a.ret();
 
@@ -57,15 +70,11 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
     a.label('fw_cfg_ram_kib');
     a.call(L('fw_cfg_present'));
     a.jne(L('.none'));
-    a.push(edi);
-    a.mov(ax, FW_CFG_RAM_SIZE);
-    a.mov(dx, FW_CFG_PORT_SEL);
-    a.out(dx, ax, 'select the RAM size item');
-    a.mov(dx, FW_CFG_PORT_DATA);
+    a.mov(eax, FW_CFG_RAM_SIZE);
+    a.call(L('fw_cfg_select'));
+    a.mov(edx, L('fw_cfg_entry'));
     a.mov(ecx, 8);
-    a.mov(edi, L('fw_cfg_entry'));
-    a.rep_insb('8 bytes, little-endian');
-    a.pop(edi);
+    a.call(L('fw_cfg_read'), '8 bytes, little-endian');
     a.mov(eax, dword(L('fw_cfg_entry')));
     a.shr(eax, 10, 'bytes -> KiB (low dword)');
     a.mov(edx, dword(L('fw_cfg_entry').add(4)));
@@ -81,33 +90,29 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
     a.push(ebx); a.push(esi); a.push(edi);
     a.call(L('fw_cfg_present'));
     a.jne(L('.none'));
-    a.mov(ax, FW_CFG_FILE_DIR);
-    a.mov(dx, FW_CFG_PORT_SEL);
-    a.out(dx, ax, 'select the file directory');
-    a.mov(dx, FW_CFG_PORT_DATA);
+    a.mov(eax, FW_CFG_FILE_DIR);
+    a.call(L('fw_cfg_select'), 'the file directory');
+    a.mov(edx, L('fw_cfg_entry'));
     a.mov(ecx, 4);
-    a.mov(edi, L('fw_cfg_entry'));
-    a.rep_insb();
+    a.call(L('fw_cfg_read'));
     a.mov(esi, dword(L('fw_cfg_entry')));
     a.bswap(esi, 'ESI = number of files (big-endian in fw_cfg)');
     a.label('.entry');
     a.test(esi, esi);
     a.jz(L('.none'), 'no opt/tsk/cmdline in the directory');
     a.dec(esi);
-    a.mov(dx, FW_CFG_PORT_DATA, 'again: strcmp below clobbers EDX');
+    a.mov(edx, L('fw_cfg_entry'));
     a.mov(ecx, FW_CFG_FILE_SIZE);
-    a.mov(edi, L('fw_cfg_entry'));
-    a.rep_insb('the next 64-byte entry');
+    a.call(L('fw_cfg_read'), 'the next 64-byte entry');
     a.mov(eax, L('fw_cfg_entry').add(FW_CFG_FILE_NAME));
     a.mov(edx, L('cmdline_file_name'));
     a.call(L('strcmp'));
     a.test(eax, eax);
     a.jnz(L('.entry'));
     a.comment('found it: select the file by its item number and copy it');
-    a.mov(ax, word(L('fw_cfg_entry').add(4)), 'be16 item number ...');
+    a.movzx(eax, word(L('fw_cfg_entry').add(4)), 'be16 item number ...');
     a.xchg(al, ah, '... to little-endian');
-    a.mov(dx, FW_CFG_PORT_SEL);
-    a.out(dx, ax, 'select opt/tsk/cmdline');
+    a.call(L('fw_cfg_select'), 'select opt/tsk/cmdline');
     a.mov(ebx, dword(L('fw_cfg_entry')));
     a.bswap(ebx, 'EBX = file size');
     a.mov(ecx, ebx);
@@ -116,12 +121,12 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
     a.mov(ecx, CMDLINE_MAX, 'keep the first CMDLINE_MAX bytes');
     a.label('.fits');
     a.mov(esi, ecx, 'ESI = bytes we keep');
-    a.mov(dx, FW_CFG_PORT_DATA);
-    a.mov(edi, L('cmdline_buf'));
-    a.rep_insb();
-    a.mov(byte(edi), 0, 'NUL-terminate');
+    a.mov(edx, L('cmdline_buf'));
+    a.call(L('fw_cfg_read'));
+    a.mov(byte(eax), 0, 'NUL-terminate');
     a.cmp(ebx, esi);
     a.je(L('.done'), 'the whole file fitted');
+    a.mov(dx, FW_CFG_PORT_DATA);
     a.in(al, dx, 'longer than CMDLINE_MAX: the byte after the last one kept');
     a.mov(edi, esi, 'EDI = where the cut word starts (the limit, if the cut is between words)');
     a.cmp(al, chr(' '));
