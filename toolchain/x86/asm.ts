@@ -28,6 +28,7 @@ import {
   type Mem32, type Operand, type Reg8, type Reg16, type Reg32, type SegReg,
   L, callerFile, callerLocation, ExprNode, dword as memOf32, esp,
 } from './operands.ts';
+import { type Sym, nameOf } from './symbol.ts';
 
 export type Bits = 16 | 32;
 
@@ -212,10 +213,22 @@ export class Asm {
     this.items.push({ k: 'ins', mn, ops, comment, loc: callerLocation() });
   }
 
-  /** Define a label here and return a reference to it. Names starting with '.' are local to the previous label. */
-  label(name: string, comment?: string): ExprNode {
-    this.items.push({ k: 'label', name, comment, loc: callerLocation() });
-    return L(name);
+  /**
+   * Define a label here and return a reference to it.  A global label is a
+   * symbol declared with sym() in this module's file (symbol.ts); a string
+   * names a local label ('.next', local to the previous global label) or a
+   * label made by a loop (`isr_${v}`).
+   */
+  label(name: Sym | string, comment?: string): ExprNode {
+    this.checkOwner(name);
+    this.items.push({ k: 'label', name: nameOf(name), comment, loc: callerLocation() });
+    return typeof name === 'string' ? L(name) : name;
+  }
+
+  /** A symbol is defined by a module of the file that declared it: go-to-definition leads to the code. */
+  private checkOwner(s: Sym | string): void {
+    if (typeof s === 'string' || s.file === this.file) return;
+    throw new Error(`symbol '${s.name}' is declared in ${s.file} but defined by a module of ${this.file} (${callerLocation()}): declare it where it is defined`);
   }
 
   /** A fresh local label name, unique in this module: `.retry_3`. */
@@ -260,9 +273,10 @@ export class Asm {
   }
 
   /** A module-local `name equ value` (for named constants shared across modules use `constant()`). */
-  equ(name: string, value: Expr, comment?: string): ExprNode {
-    this.items.push({ k: 'equ', name, value, comment, loc: callerLocation() });
-    return L(name);
+  equ(name: Sym | string, value: Expr, comment?: string): ExprNode {
+    this.checkOwner(name);
+    this.items.push({ k: 'equ', name: nameOf(name), value, comment, loc: callerLocation() });
+    return typeof name === 'string' ? L(name) : name;
   }
 
   /**
@@ -271,11 +285,13 @@ export class Asm {
    * The size may be an expression over numbers and named constants
    * (`MAX_PROCS.mul(PROC.SIZE)`); the generated source shows it as written.
    */
-  bss(name: string, size: Expr, align = 4, comment?: string): ExprNode {
+  bss(sym: Sym | string, size: Expr, align = 4, comment?: string): ExprNode {
+    this.checkOwner(sym);
+    const name = nameOf(sym);
     if (typeof size === 'number' && (!Number.isInteger(size) || size <= 0)) throw new Error(`bss '${name}': size ${size} is not a positive integer (${callerLocation()})`);
     if (!Number.isInteger(align) || align < 1 || (align & (align - 1)) !== 0) throw new Error(`bss '${name}': alignment ${align} is not a power of two (${callerLocation()})`);
     this.items.push({ k: 'bss', name, size, align, comment, loc: callerLocation() });
-    return L(name);
+    return typeof sym === 'string' ? L(name) : sym;
   }
 
   /**
