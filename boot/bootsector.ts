@@ -2,6 +2,27 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { ah, al, ax, bx, ch, cl, cx, di, dh, dl, dx, ds, es, si, sp, ss, bp, L, HERE, START, byte, word, far, constant } from '../toolchain/x86/operands.ts';
 import { BOOT_STACK_TOP, KERNEL_LOAD_SEGMENT, STAGE2_LBA, STAGE2_LOAD, STAGE2_LOAD_SEGMENT } from './layout.ts';
+import { newline, put_hex16, put_hex8, puts, serial16_init } from './serial16.ts';
+import { sym } from '../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const boot_drive = sym('boot_drive');
+const boot_start = sym('boot_start');
+const current_lba = sym('current_lba');
+const dap = sym('dap');
+const dap_lba = sym('dap_lba');
+const dap_segment = sym('dap_segment');
+const disk_error = sym('disk_error');
+const heads = sym('heads');
+const load = sym('load');
+const msg_at_lba = sym('msg_at_lba');
+const msg_banner = sym('msg_banner');
+const msg_chs = sym('msg_chs');
+const msg_disk_error = sym('msg_disk_error');
+const msg_lba = sym('msg_lba');
+const read_sector = sym('read_sector');
+const sectors_per_track = sym('sectors_per_track');
+const use_lba = sym('use_lba');
 
 export const BIOS_DISK = constant('BIOS_DISK', 0x13, 'BIOS interrupt 13h: fixed-disk services');
 export const DISK_EXT_CHECK = constant('DISK_EXT_CHECK', 0x41, 'int 13h AH=41h: installation check for the EDD (LBA) extensions');
@@ -44,7 +65,7 @@ booting from a disk.`,
     'IBM BIOS int 13h AH=02h (CHS read), AH=08h (drive parameters)',
   ],
   emit(a) {
-    a.label('boot_start');
+    a.label(boot_start);
     a.jmp(far(0, L('.canonical')), 'reload CS: some BIOSes enter at 07C0:0000, our labels assume 0000:7C00');
     a.label('.canonical');
     a.xor(ax, ax);
@@ -53,12 +74,12 @@ booting from a disk.`,
     a.mov(ss, ax, 'a write to SS holds off interrupts until after the next instruction (SDM 2B, MOV) ...');
     a.mov(sp, BOOT_STACK_TOP, '... so SS:SP is never half-updated; the stack grows down from 0x7C00');
     a.cld('string instructions count upwards');
-    a.mov(byte(L('boot_drive')), dl, 'remember the boot drive the BIOS gave us');
+    a.mov(byte(boot_drive), dl, 'remember the boot drive the BIOS gave us');
 
     a.section('2. say hello on COM1');
-    a.call(L('serial16_init'));
-    a.mov(si, L('msg_banner'));
-    a.call(L('puts'));
+    a.call(serial16_init);
+    a.mov(si, msg_banner);
+    a.call(puts);
 
     a.section('3. choose how to address sectors: LBA (EDD extensions) or CHS');
     a.mov(ah, DISK_EXT_CHECK, 'DL = boot drive, as the BIOS gave it to us');
@@ -69,43 +90,43 @@ booting from a disk.`,
     a.jne(L('.no_edd'));
     a.test(cl, EDD_PACKET_ACCESS);
     a.jz(L('.no_edd'), 'extensions present but without packet reads');
-    a.inc(byte(L('use_lba')), 'use_lba = 1');
-    a.mov(si, L('msg_lba'));
+    a.inc(byte(use_lba), 'use_lba = 1');
+    a.mov(si, msg_lba);
     a.jmp(L('.addressing_known'));
     a.label('.no_edd');
     a.mov(ah, DISK_GET_PARAMS, 'DL still holds the boot drive');
     a.xor(di, di, 'ES:DI = 0:0 works around BIOSes that look at it');
     a.int(BIOS_DISK);
-    a.jc(L('disk_error'));
+    a.jc(disk_error);
     a.and(cx, 0x3f, 'CL bits 5:0 = sectors per track');
-    a.mov(word(L('sectors_per_track')), cx);
+    a.mov(word(sectors_per_track), cx);
     a.mov(dl, dh, 'DH = highest head number, so heads = DH + 1');
     a.xor(dh, dh);
     a.inc(dx);
-    a.mov(word(L('heads')), dx);
-    a.mov(si, L('msg_chs'));
+    a.mov(word(heads), dx);
+    a.mov(si, msg_chs);
     a.label('.addressing_known');
-    a.call(L('puts'));
+    a.call(puts);
 
     a.section('4. load stage 2 and the kernel');
     a.mov(ax, STAGE2_LBA);
     a.mov(bx, STAGE2_LOAD_SEGMENT);
     a.mov(cx, L('STAGE2_SECTORS'));
-    a.call(L('load'));
+    a.call(load);
     a.mov(ax, L('KERNEL_LBA'));
     a.mov(bx, KERNEL_LOAD_SEGMENT);
     a.mov(cx, L('KERNEL_SECTORS'));
-    a.call(L('load'));
+    a.call(load);
 
     a.section('5. hand over to stage 2 (it announces itself on serial)');
-    a.mov(dl, byte(L('boot_drive')), 'stage 2 expects DL = boot drive');
+    a.mov(dl, byte(boot_drive), 'stage 2 expects DL = boot drive');
     a.jmp(far(0, STAGE2_LOAD), 'far jump: CS = 0, IP = 0x7E00');
 
     a.section('load: read CX sectors starting at LBA AX to BX:0000, one at a time');
-    a.label('load');
+    a.label(load);
     a.label('.next');
     a.jcxz(L('.done'));
-    a.call(L('read_sector'));
+    a.call(read_sector);
     a.inc(ax, 'next LBA');
     a.add(bx, SECTOR_PARAGRAPHS, 'next 512 bytes of memory');
     a.dec(cx);
@@ -114,21 +135,21 @@ booting from a disk.`,
     a.ret();
 
     a.section('read_sector: LBA AX -> BX:0000, with retries; all registers preserved');
-    a.label('read_sector');
+    a.label(read_sector);
     a.pusha();
     a.push(es, 'the CHS path changes ES');
     a.mov(bp, sp, 'BP addresses the saved registers: [bp+16] = AX (LBA), [bp+10] = BX (segment)');
-    a.mov(word(L('current_lba')), ax, 'for the error message');
+    a.mov(word(current_lba), ax, 'for the error message');
     a.mov(di, DISK_RETRIES);
     a.label('.try');
     a.mov(ax, word(bp, 16));
     a.mov(bx, word(bp, 10));
-    a.mov(dl, byte(L('boot_drive')));
-    a.cmp(byte(L('use_lba')), 0);
+    a.mov(dl, byte(boot_drive));
+    a.cmp(byte(use_lba), 0);
     a.je(L('.chs'));
-    a.mov(word(L('dap_lba')), ax, 'fill in the disk address packet');
-    a.mov(word(L('dap_segment')), bx);
-    a.mov(si, L('dap'), 'DS:SI = packet');
+    a.mov(word(dap_lba), ax, 'fill in the disk address packet');
+    a.mov(word(dap_segment), bx);
+    a.mov(si, dap, 'DS:SI = packet');
     a.mov(ah, DISK_EXT_READ);
     a.jmp(L('.call_bios'));
     a.label('.chs');
@@ -137,11 +158,11 @@ booting from a disk.`,
     a.xor(bx, bx);
     a.push(dx, 'keep DL = drive across the divisions');
     a.xor(dx, dx);
-    a.div(word(L('sectors_per_track')), 'AX = track, DX = sector index within the track');
+    a.div(word(sectors_per_track), 'AX = track, DX = sector index within the track');
     a.mov(cl, dl);
     a.inc(cl, 'sectors are numbered from 1');
     a.xor(dx, dx);
-    a.div(word(L('heads')), 'AX = cylinder, DX = head');
+    a.div(word(heads), 'AX = cylinder, DX = head');
     a.mov(ch, al, 'CH = cylinder bits 7:0');
     a.shl(ah, 6);
     a.or(cl, ah, 'CL bits 7:6 = cylinder bits 9:8');
@@ -153,9 +174,9 @@ booting from a disk.`,
     a.int(BIOS_DISK);
     a.jnc(L('.ok'));
     a.dec(di);
-    a.jz(L('disk_error'), 'out of retries (AH = BIOS status)');
+    a.jz(disk_error, 'out of retries (AH = BIOS status)');
     a.mov(ah, DISK_RESET);
-    a.mov(dl, byte(L('boot_drive')));
+    a.mov(dl, byte(boot_drive));
     a.int(BIOS_DISK, 'recalibrate, then try again');
     a.jmp(L('.try'));
     a.label('.ok');
@@ -164,41 +185,41 @@ booting from a disk.`,
     a.ret();
 
     a.section('disk_error: print the BIOS status (AH) and the LBA, then stop');
-    a.label('disk_error');
-    a.mov(si, L('msg_disk_error'));
-    a.call(L('puts'));
+    a.label(disk_error);
+    a.mov(si, msg_disk_error);
+    a.call(puts);
     a.mov(al, ah);
-    a.call(L('put_hex8'));
-    a.mov(si, L('msg_at_lba'));
-    a.call(L('puts'));
-    a.mov(ax, word(L('current_lba')), '0 if reading the geometry failed');
-    a.call(L('put_hex16'));
-    a.call(L('newline'));
+    a.call(put_hex8);
+    a.mov(si, msg_at_lba);
+    a.call(puts);
+    a.mov(ax, word(current_lba), '0 if reading the geometry failed');
+    a.call(put_hex16);
+    a.call(newline);
     a.label('.halt');
     a.cli();
     a.hlt('nothing sensible to do without the rest of the image');
     a.jmp(L('.halt'));
 
     a.section('data');
-    a.label('dap', 'disk address packet for AH=42h (EDD 3.0 §3.1)');
+    a.label(dap, 'disk address packet for AH=42h (EDD 3.0 §3.1)');
     a.dataC(1, [16], 'packet size');
     a.dataC(1, [0], 'reserved');
     a.dataC(2, [1], 'sectors to transfer');
     a.dataC(2, [0], 'buffer offset');
-    a.label('dap_segment');
+    a.label(dap_segment);
     a.dataC(2, [0], 'buffer segment');
-    a.label('dap_lba');
+    a.label(dap_lba);
     a.dataC(4, [0, 0], 'LBA (64-bit)');
-    a.label('boot_drive'); a.db(0);
-    a.label('current_lba'); a.dw(0);
-    a.label('use_lba'); a.dataC(1, [0], '1 when int 13h extensions are available');
-    a.label('sectors_per_track'); a.dw(0);
-    a.label('heads'); a.dw(0);
-    a.label('msg_banner'); a.db('[boot] tskernel boot sector\r\n', 0);
-    a.label('msg_lba'); a.db('[boot] LBA reads\r\n', 0);
-    a.label('msg_chs'); a.db('[boot] CHS reads\r\n', 0);
-    a.label('msg_disk_error'); a.db('[boot] disk error 0x', 0);
-    a.label('msg_at_lba'); a.db(' LBA 0x', 0);
+    a.label(boot_drive); a.db(0);
+    a.label(current_lba); a.dw(0);
+    a.label(use_lba); a.dataC(1, [0], '1 when int 13h extensions are available');
+    a.label(sectors_per_track); a.dw(0);
+    a.label(heads); a.dw(0);
+    a.label(msg_banner); a.db('[boot] tskernel boot sector\r\n', 0);
+    a.label(msg_lba); a.db('[boot] LBA reads\r\n', 0);
+    a.label(msg_chs); a.db('[boot] CHS reads\r\n', 0);
+    a.label(msg_disk_error); a.db('[boot] disk error 0x', 0);
+    a.label(msg_at_lba); a.db(' LBA 0x', 0);
   },
 });
 

@@ -2,6 +2,15 @@
 // this module, so every boot stage can say what it is doing on COM1.
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { ah, al, ax, dx, L, constant, chr } from '../toolchain/x86/operands.ts';
+import { sym } from '../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const newline = sym('newline');
+export const put_hex16 = sym('put_hex16');
+export const put_hex8 = sym('put_hex8');
+export const putc = sym('putc');
+export const puts = sym('puts');
+export const serial16_init = sym('serial16_init');
 
 export const COM1 = constant('COM1', 0x3f8, 'I/O base of the first serial port (IBM PC/AT assignment)');
 export const UART_THR = constant('UART_THR', 0, '16550 register 0 (DLAB=0, write): Transmitter Holding Register');
@@ -40,7 +49,7 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     'TI PC16550D data sheet: register summary (Table 2), LSR bit 5, divisor latch (Table 3)',
   ],
   emit(a) {
-    a.label('serial16_init', 'program COM1 for 115200 8N1; clobbers AX');
+    a.label(serial16_init, 'program COM1 for 115200 8N1; clobbers AX');
     a.push(dx);
     a.mov(dx, COM1.add(UART_IER)); a.mov(al, 0); a.out(dx, al, 'IER = 0: no UART interrupts while we poll');
     a.mov(dx, COM1.add(UART_LCR)); a.mov(al, LCR_DLAB); a.out(dx, al, 'DLAB = 1: ports 0 and 1 now address the divisor latch');
@@ -52,7 +61,7 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     a.pop(dx);
     a.ret();
 
-    a.label('putc', 'send AL on COM1');
+    a.label(putc, 'send AL on COM1');
     a.push(dx); a.push(ax);
     a.mov(dx, COM1.add(UART_LSR));
     a.label('.wait');
@@ -65,23 +74,23 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     a.pop(dx);
     a.ret();
 
-    a.label('puts', 'send the NUL-terminated string at DS:SI');
+    a.label(puts, 'send the NUL-terminated string at DS:SI');
     a.push(ax);
     a.label('.next');
     a.lodsb('AL = [DS:SI], SI += 1 (DF is clear)');
     a.test(al, al);
     a.jz(L('.done'), 'NUL ends the string');
-    a.call(L('putc'));
+    a.call(putc);
     a.jmp(L('.next'));
     a.label('.done');
     a.pop(ax);
     a.ret();
 
-    a.label('put_hex16', 'print AX as four hex digits');
+    a.label(put_hex16, 'print AX as four hex digits');
     a.xchg(al, ah);
-    a.call(L('put_hex8'), 'high byte first');
+    a.call(put_hex8, 'high byte first');
     a.xchg(al, ah);
-    a.label('put_hex8', 'print AL as two hex digits');
+    a.label(put_hex8, 'print AL as two hex digits');
     a.push(ax);
     a.push(ax);
     a.shr(al, 4, 'high nibble');
@@ -94,14 +103,14 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     a.label('.nibble', 'AL = 0..15 -> ASCII 0-9, A-F');
     a.add(al, chr('0'));
     a.cmp(al, chr('9'));
-    a.jbe(L('putc'), 'tail call: putc returns for us');
+    a.jbe(putc, 'tail call: putc returns for us');
     a.add(al, 'A'.charCodeAt(0) - '9'.charCodeAt(0) - 1, "skip the 7 characters between '9' and 'A'");
-    a.jmp(L('putc'));
+    a.jmp(putc);
 
-    a.label('newline', 'CR LF');
+    a.label(newline, 'CR LF');
     a.push(ax);
-    a.mov(al, 13); a.call(L('putc'));
-    a.mov(al, 10); a.call(L('putc'));
+    a.mov(al, 13); a.call(putc);
+    a.mov(al, 10); a.call(putc);
     a.pop(ax);
     a.ret();
   },

@@ -1,6 +1,16 @@
 // Stage 2: the real-mode program the boot sector loads to 0x7E00.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { L, byte, dl, si } from '../toolchain/x86/operands.ts';
+import { byte, dl, si } from '../toolchain/x86/operands.ts';
+import { a20_enable } from './a20.ts';
+import { ivt_demo } from './ivt.ts';
+import { enter_protected_mode } from './pmode.ts';
+import { puts } from './serial16.ts';
+import { sym } from '../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const msg_stage2 = sym('msg_stage2');
+const stage2_boot_drive = sym('stage2_boot_drive');
+const stage2_entry = sym('stage2_entry');
 
 export const stage2 = defineModule({
   name: 'stage2',
@@ -18,15 +28,15 @@ lessons happen, each in its own file:
   4. pmode.asm  - set CR0.PE and far-jump into the 32-bit kernel.
 It never returns: the far jump in step 4 leaves real mode for good.`,
   emit(a) {
-    a.label('stage2_entry');
-    a.mov(byte(L('stage2_boot_drive')), dl, 'the boot drive, should a later stage want it');
-    a.mov(si, L('msg_stage2'));
-    a.call(L('puts'));
-    a.call(L('ivt_demo'), '1. real-mode interrupts');
-    a.call(L('a20_enable'), '2. reach memory above 1 MiB');
-    a.jmp(L('enter_protected_mode'), '3 + 4. load the GDT, switch modes, jump to the kernel; no return');
+    a.label(stage2_entry);
+    a.mov(byte(stage2_boot_drive), dl, 'the boot drive, should a later stage want it');
+    a.mov(si, msg_stage2);
+    a.call(puts);
+    a.call(ivt_demo, '1. real-mode interrupts');
+    a.call(a20_enable, '2. reach memory above 1 MiB');
+    a.jmp(enter_protected_mode, '3 + 4. load the GDT, switch modes, jump to the kernel; no return');
 
-    a.label('stage2_boot_drive'); a.db(0);
-    a.label('msg_stage2'); a.db('[stage2] running in real mode at 0x7E00\r\n', 0);
+    a.label(stage2_boot_drive); a.db(0);
+    a.label(msg_stage2); a.db('[stage2] running in real mode at 0x7E00\r\n', 0);
   },
 });

@@ -2,6 +2,32 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { ax, eax, ecx, edi, esp, ds, es, fs, gs, ss, L, byte, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_DATA } from '../boot/gdt.ts';
+import { cmdline_parse } from './cmdline.ts';
+import { exceptions_init } from './cpu/exceptions.ts';
+import { gdt_init } from './cpu/gdt.ts';
+import { idt_init } from './cpu/idt.ts';
+import { paging_init } from './cpu/paging.ts';
+import { cmdline_buf, fw_cfg_read_cmdline } from './dev/fw_cfg.ts';
+import { pic_init } from './dev/pic.ts';
+import { pit_init, pit_wait_first_tick } from './dev/pit.ts';
+import { serial_init, serial_newline, serial_put_escaped, serial_puts } from './dev/serial.ts';
+import { uart_rx_init } from './dev/uart_rx.ts';
+import { mem_check, proc_init } from './proc/proc.ts';
+import { syscall_init } from './proc/syscall.ts';
+import { scenario_run } from './scenarios.ts';
+import { sym } from '../toolchain/x86/symbol.ts';
+import { bss_end, bss_start } from '../toolchain/x86/assemble.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const cmdline_print = sym('cmdline_print');
+const entry_msg_cmdline = sym('entry_msg_cmdline');
+const entry_msg_idt = sym('entry_msg_idt');
+const entry_msg_none = sym('entry_msg_none');
+const entry_msg_pm = sym('entry_msg_pm');
+const entry_msg_sti = sym('entry_msg_sti');
+const kernel_entry = sym('kernel_entry');
+export const kernel_stack = sym('kernel_stack');
+const kmain = sym('kmain');
 
 export const KERNEL_STACK_SIZE = constant('KERNEL_STACK_SIZE', 16384, 'bytes of the boot kernel stack (kernel_stack): the kernel task runs on it, and ESP0 points at its top until the first user process', { radix: 10 });
 
@@ -27,9 +53,9 @@ ECX (in that order), result in EAX; EBX, ESI, EDI and EBP are preserved by
 the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
   spec: ['Intel SDM Vol. 3A §9.9.1 step 9 (reload the segment registers after the switch)'],
   emit(a) {
-    a.bss('kernel_stack', KERNEL_STACK_SIZE, 16, 'the kernel stack (grows down from its top)');
+    a.bss(kernel_stack, KERNEL_STACK_SIZE, 16, 'the kernel stack (grows down from its top)');
 
-    a.label('kernel_entry');
+    a.label(kernel_entry);
     a.mov(ax, SEL_KERNEL_DATA);
     a.mov(ds, ax, 'flat ring-0 data for every data segment register');
     a.mov(es, ax);
@@ -37,55 +63,55 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.mov(gs, ax);
     a.mov(ss, ax);
     a.cld();
-    a.mov(edi, L('bss_start'), 'clear the bss (it holds the stack: no push before this)');
-    a.mov(ecx, L('bss_end').sub(L('bss_start')).div(4), 'dwords to clear');
+    a.mov(edi, bss_start, 'clear the bss (it holds the stack: no push before this)');
+    a.mov(ecx, bss_end.sub(bss_start).div(4), 'dwords to clear');
     a.xor(eax, eax);
     a.rep_stosd();
-    a.mov(esp, L('kernel_stack').add(KERNEL_STACK_SIZE), 'ESP = top of the kernel stack');
-    a.call(L('kmain'), 'never returns');
+    a.mov(esp, kernel_stack.add(KERNEL_STACK_SIZE), 'ESP = top of the kernel stack');
+    a.call(kmain, 'never returns');
 
-    a.label('kmain');
-    a.call(L('serial_init'), '1. console first: every later step reports on it');
-    a.mov(eax, L('entry_msg_pm'));
-    a.call(L('serial_puts'));
-    a.call(L('gdt_init'), '2. our own GDT, with the TSS ring 3 needs');
-    a.call(L('idt_init'), '3. the IDT, before anything can raise an exception');
-    a.call(L('exceptions_init'));
-    a.mov(eax, L('entry_msg_idt'));
-    a.call(L('serial_puts'));
-    a.call(L('paging_init'), '4. paging: the kernel map every address space shares');
-    a.call(L('fw_cfg_read_cmdline'), '5. the cmdline, which configures what follows (hz=, test=, seed=, strace=)');
-    a.call(L('cmdline_print'));
-    a.call(L('cmdline_parse'));
-    a.call(L('mem_check'), '   is there RAM for the process slots? (a clear panic, never a triple fault later)');
-    a.call(L('pic_init'), '6. remap the PIC before any IRQ line is unmasked');
-    a.call(L('pit_init'), '7. the timer (unmasks IRQ0)');
-    a.call(L('uart_rx_init'), '8. serial input (unmasks IRQ4)');
-    a.call(L('proc_init'), '9. the process table: this code becomes pid 0, the kernel task');
-    a.call(L('syscall_init'), '10. the int 0x80 gate');
+    a.label(kmain);
+    a.call(serial_init, '1. console first: every later step reports on it');
+    a.mov(eax, entry_msg_pm);
+    a.call(serial_puts);
+    a.call(gdt_init, '2. our own GDT, with the TSS ring 3 needs');
+    a.call(idt_init, '3. the IDT, before anything can raise an exception');
+    a.call(exceptions_init);
+    a.mov(eax, entry_msg_idt);
+    a.call(serial_puts);
+    a.call(paging_init, '4. paging: the kernel map every address space shares');
+    a.call(fw_cfg_read_cmdline, '5. the cmdline, which configures what follows (hz=, test=, seed=, strace=)');
+    a.call(cmdline_print);
+    a.call(cmdline_parse);
+    a.call(mem_check, '   is there RAM for the process slots? (a clear panic, never a triple fault later)');
+    a.call(pic_init, '6. remap the PIC before any IRQ line is unmasked');
+    a.call(pit_init, '7. the timer (unmasks IRQ0)');
+    a.call(uart_rx_init, '8. serial input (unmasks IRQ4)');
+    a.call(proc_init, '9. the process table: this code becomes pid 0, the kernel task');
+    a.call(syscall_init, '10. the int 0x80 gate');
     a.sti('11. from here on interrupts are delivered');
-    a.mov(eax, L('entry_msg_sti'));
-    a.call(L('serial_puts'), 'a tick may come mid-line: its message waits for this line\'s end (serial.asm)');
-    a.call(L('pit_wait_first_tick'), '12. see the timer work (at most one tick: 10 ms at 100 Hz)');
-    a.jmp(L('scenario_run'), '13. a test scenario, or the shell');
+    a.mov(eax, entry_msg_sti);
+    a.call(serial_puts, 'a tick may come mid-line: its message waits for this line\'s end (serial.asm)');
+    a.call(pit_wait_first_tick, '12. see the timer work (at most one tick: 10 ms at 100 Hz)');
+    a.jmp(scenario_run, '13. a test scenario, or the shell');
 
-    a.label('cmdline_print', 'prints "[boot] cmdline: ..."');
-    a.mov(eax, L('entry_msg_cmdline'));
-    a.call(L('serial_puts'));
-    a.cmp(byte(L('cmdline_buf')), 0);
+    a.label(cmdline_print, 'prints "[boot] cmdline: ..."');
+    a.mov(eax, entry_msg_cmdline);
+    a.call(serial_puts);
+    a.cmp(byte(cmdline_buf), 0);
     a.jne(L('.print'));
-    a.mov(eax, L('entry_msg_none'));
-    a.call(L('serial_puts'));
-    a.jmp(L('serial_newline'));
+    a.mov(eax, entry_msg_none);
+    a.call(serial_puts);
+    a.jmp(serial_newline);
     a.label('.print');
-    a.mov(eax, L('cmdline_buf'));
-    a.call(L('serial_put_escaped'), 'the cmdline is outside input: an ESC byte must not reach the terminal raw');
-    a.jmp(L('serial_newline'));
+    a.mov(eax, cmdline_buf);
+    a.call(serial_put_escaped, 'the cmdline is outside input: an ESC byte must not reach the terminal raw');
+    a.jmp(serial_newline);
 
-    a.label('entry_msg_pm'); a.db('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n', 0);
-    a.label('entry_msg_idt'); a.db('[idt] 256 gates loaded: 0-31 CPU exceptions, 32-47 IRQs\r\n', 0);
-    a.label('entry_msg_cmdline'); a.db('[boot] cmdline: ', 0);
-    a.label('entry_msg_none'); a.db('(none)', 0);
-    a.label('entry_msg_sti'); a.db('[kernel] interrupts enabled\r\n', 0);
+    a.label(entry_msg_pm); a.db('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n', 0);
+    a.label(entry_msg_idt); a.db('[idt] 256 gates loaded: 0-31 CPU exceptions, 32-47 IRQs\r\n', 0);
+    a.label(entry_msg_cmdline); a.db('[boot] cmdline: ', 0);
+    a.label(entry_msg_none); a.db('(none)', 0);
+    a.label(entry_msg_sti); a.db('[kernel] interrupts enabled\r\n', 0);
   },
 });

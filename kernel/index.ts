@@ -6,32 +6,32 @@
 // exception handlers that call it, string before the cmdline parser).
 import type { Module } from '../toolchain/x86/asm.ts';
 import { entry } from './entry.ts';
-import { serial } from './serial.ts';
-import { idt } from './idt.ts';
-import { isr } from './isr.ts';
-import { trap } from './trap.ts';
-import { exceptions } from './exceptions.ts';
-import { fwcfg } from './fw_cfg.ts';
+import { serial } from './dev/serial.ts';
+import { idt } from './cpu/idt.ts';
+import { isr } from './cpu/isr.ts';
+import { trap } from './cpu/trap.ts';
+import { exceptions } from './cpu/exceptions.ts';
+import { fwcfg } from './dev/fw_cfg.ts';
 import { cmdline } from './cmdline.ts';
-import { pic } from './pic.ts';
-import { pit } from './pit.ts';
-import { uartRx } from './uart_rx.ts';
-import { paging } from './paging.ts';
-import { kgdt } from './gdt.ts';
-import { vm } from './vm.ts';
-import { proc } from './proc.ts';
-import { sched } from './sched.ts';
-import { syscall } from './syscall.ts';
-import { strace } from './strace.ts';
-import { programs } from './programs.ts';
+import { pic } from './dev/pic.ts';
+import { pit } from './dev/pit.ts';
+import { uartRx } from './dev/uart_rx.ts';
+import { paging } from './cpu/paging.ts';
+import { kgdtModule } from './cpu/gdt.ts';
+import { vm } from './proc/vm.ts';
+import { proc } from './proc/proc.ts';
+import { sched } from './proc/sched.ts';
+import { syscall } from './proc/syscall.ts';
+import { strace } from './proc/strace.ts';
+import { programs } from './proc/programs.ts';
 import { scenarios } from './scenarios.ts';
-import { shell } from './shell.ts';
-import { string } from './string.ts';
-import { qemuExit } from './qemu_exit.ts';
+import { shell } from './shell/shell.ts';
+import { string } from './lib/string.ts';
+import { qemuExit } from './dev/qemu_exit.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
-  entry, serial, kgdt, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, pic, pit, uartRx,
+  entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, pic, pit, uartRx,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, sched, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step):

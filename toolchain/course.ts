@@ -153,8 +153,29 @@ export interface CoursePlan {
 }
 
 const num = (i: number, count: number) => String(i + 1).padStart(String(count).length, '0');
-/** Byte order of paths: the numbered names sort the way `ls` shows them. */
-const byPath = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+/**
+ * Reading order of chapter paths: by the part's number, then the chapter's
+ * number, whatever subfolder mirrors its source folder (3-kernel/cpu/03-gdt.asm
+ * comes after 3-kernel/dev/02-serial.asm).  Numbers are zero-padded, so
+ * comparing the text of the names without their subfolders is enough.
+ */
+const readingKey = (p: string) => p.replace(/^([^/]+\/)(?:[^/]+\/)*/, '$1');
+const byPath = (x: string, y: string) => { const a = readingKey(x), b = readingKey(y); return a < b ? -1 : a > b ? 1 : 0; };
+
+/**
+ * The source subfolder of a module below its component's source root (the
+ * folder of the component's first module: kernel/ for kernel/entry.ts), with
+ * a trailing '/', or '' when the module sits in the root or outside it.
+ */
+function subfolder(c: Assembled, m: Module): string {
+  const first = c.def.modules[0];
+  if (!first) return '';
+  const root = first.file.replace(/[^/]*$/, '');
+  if (!m.file.startsWith(root)) return '';
+  const rest = m.file.slice(root.length);
+  const cut = rest.lastIndexOf('/');
+  return cut < 0 ? '' : rest.slice(0, cut + 1);
+}
 
 /** Check the course against the assembled components and lay out build/asm/. Throws CourseError naming what is wrong. */
 export function planCourse(components: readonly Assembled[], parts: readonly Part[] = COURSE): CoursePlan {
@@ -184,7 +205,8 @@ export function planCourse(components: readonly Assembled[], parts: readonly Par
       if (!name || (ch.module && ch.program)) throw new CourseError(`${where(pi)}, chapter ${ci + 1}: give exactly one of module or program`);
       if (seen.has(name)) throw new CourseError(`${where(pi)}: '${name}' appears twice`);
       seen.add(name);
-      const path = `${dir}/${num(ci, part.chapters.length)}-${name}.asm`;
+      const file = `${num(ci, part.chapters.length)}-${name}.asm`;
+      const path = `${dir}/${file}`;
       if (ch.program) {
         if (part.component) throw new CourseError(`${where(pi)}: program chapter '${name}' in a part that reads component '${part.component}'`);
         claimComponent(name, pi, path);
@@ -197,8 +219,11 @@ export function planCourse(components: readonly Assembled[], parts: readonly Par
       if (candidates.length > 1) throw new CourseError(`${where(pi)}: module name '${name}' is ambiguous (several different modules of that name)`);
       const m = candidates[0]!;
       if (modulePath.has(m)) throw new CourseError(`${where(pi)}: module '${name}' (${m.file}) appears twice in the reading order`);
-      modulePath.set(m, path);
-      placed.push({ part: pi, chapter: ch, path, module: m, components: users.get(m) ?? [] });
+      // The part's folder mirrors the component's source folders (kernel/cpu/gdt.ts -> 3-kernel/cpu/03-gdt.asm).
+      const sub = part.component ? subfolder(byName.get(part.component)!, m) : '';
+      const mpath = `${dir}/${sub}${file}`;
+      modulePath.set(m, mpath);
+      placed.push({ part: pi, chapter: ch, path: mpath, module: m, components: users.get(m) ?? [] });
     });
     // Program chapters: the program's own module (the one not placed by a module chapter) is written inline.
     part.chapters.forEach((ch) => {

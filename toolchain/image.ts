@@ -25,11 +25,12 @@ import { serial16 } from '../boot/serial16.ts';
 import { stage2 } from '../boot/stage2.ts';
 import { ivt } from '../boot/ivt.ts';
 import { a20 } from '../boot/a20.ts';
-import { gdt } from '../boot/gdt.ts';
+import { gdtModule } from '../boot/gdt.ts';
 import { pmode } from '../boot/pmode.ts';
 import { USER_PROGRAMS, type UserProgram } from '../kernel/user/index.ts';
-import { memszExtern } from '../kernel/programs.ts';
-import { USER_BASE, USER_IMAGE_MAX } from '../kernel/vm.ts';
+import { memszExtern } from '../kernel/proc/programs.ts';
+import { USER_IMAGE_MAX } from '../kernel/proc/vm.ts';
+import { USER_BASE } from '../kernel/proc/abi.ts';
 import {
   BOOT_ORIGIN, BOOT_SECTOR_CODE_MAX, KERNEL_ORIGIN, KERNEL_WINDOW_END, SECTOR_SIZE, STAGE2_ORIGIN, STAGE2_WINDOW_END,
 } from '../boot/layout.ts';
@@ -55,7 +56,7 @@ export interface ImagePlan {
   readonly image: Uint8Array;
 }
 
-/** Where user programs are linked (USER_BASE in kernel/vm.ts). */
+/** Where user programs are linked (USER_BASE in kernel/proc/vm.ts). */
 const USER_BASE_ADDR = USER_BASE.c.value as number;
 
 const sectorsFor = (n: number) => Math.ceil(n / SECTOR_SIZE);
@@ -74,7 +75,7 @@ const sectorsFor = (n: number) => Math.ceil(n / SECTOR_SIZE);
  */
 export const IMAGE_ALIGN_BYTES = 1024 * 1024;
 
-const STAGE2_MODULES: readonly Module[] = [stage2, ivt, a20, gdt, pmode, serial16];
+const STAGE2_MODULES: readonly Module[] = [stage2, ivt, a20, gdtModule, pmode, serial16];
 
 /** Assemble all components and lay out the image, in memory. Throws ImageError/AsmError on any problem. */
 export function planImage(kernel: readonly Module[], programs: readonly UserProgram[] = USER_PROGRAMS): ImagePlan {

@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { CMDLINE_MAX } from '../kernel/fw_cfg.ts';
+import { CMDLINE_MAX } from '../kernel/dev/fw_cfg.ts';
 
 export const QEMU_BIN = 'qemu-system-i386';
 
-/** The longest cmdline the kernel reads (kernel/fw_cfg.ts); a longer one is refused here with a clear message. */
+/** The longest cmdline the kernel reads (kernel/dev/fw_cfg.ts); a longer one is refused here with a clear message. */
 export const CMDLINE_MAX_BYTES = CMDLINE_MAX.c.value as number;
 
 export interface QemuOptions {
@@ -113,7 +113,7 @@ export function qemuCommand(o: QemuOptions): { bin: string; args: string[] } {
   if (o.cmdline !== undefined) {
     if (/[\n\r\0]/.test(o.cmdline)) throw new QemuOptionError('the cmdline may not contain a newline or NUL byte');
     const bytes = Buffer.byteLength(o.cmdline, 'utf8');
-    if (bytes > CMDLINE_MAX_BYTES) throw new QemuOptionError(`the cmdline is ${bytes} bytes; the kernel reads at most ${CMDLINE_MAX_BYTES} (CMDLINE_MAX in kernel/fw_cfg.ts)`);
+    if (bytes > CMDLINE_MAX_BYTES) throw new QemuOptionError(`the cmdline is ${bytes} bytes; the kernel reads at most ${CMDLINE_MAX_BYTES} (CMDLINE_MAX in kernel/dev/fw_cfg.ts)`);
     if (o.cmdline.length > 0) args.push('-fw_cfg', `name=opt/tsk/cmdline,string=${escapeOption(o.cmdline)}`);
   }
   if (o.resetLog !== undefined) args.push('-d', 'cpu_reset', '-D', o.resetLog);

@@ -1,6 +1,11 @@
 // The fault programs: each does one thing ring 3 may not do.
 import { type Asm, type Module, defineModule } from '../../toolchain/x86/asm.ts';
 import { al, eax, ecx, edx, L, dword } from '../../toolchain/x86/operands.ts';
+import { u_exit, u_puts } from './ulib.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const _start = sym('_start');
 
 export interface FaultProgram {
   readonly name: string;
@@ -38,16 +43,16 @@ the saved CS has RPL 3, so the kernel kills this program ("[proc] pid N
 killed: ${f.exception} ... at <EIP>", EIP = ${f.name}_insn) and carries on.
 If the line after it ever prints, the protection is broken.`,
     emit(a) {
-      a.label('_start');
+      a.label(_start);
       a.mov(eax, L(`${f.name}_msg`));
-      a.call(L('u_puts'));
+      a.call(u_puts);
       f.setup?.(a);
       a.label(`${f.name}_insn`, 'the faulting instruction: the kernel reports this address');
       f.emit(a);
       a.mov(eax, L(`${f.name}_msg_alive`));
-      a.call(L('u_puts'));
+      a.call(u_puts);
       a.mov(eax, 1);
-      a.call(L('u_exit'));
+      a.call(u_exit);
       a.label(`${f.name}_msg`); a.db(`[${f.name}] executing ${f.what} in ring 3\n`, 0);
       a.label(`${f.name}_msg_alive`); a.db(`[${f.name}] still running: ${f.what} did not fault!\n`, 0);
     },

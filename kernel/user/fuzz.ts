@@ -1,9 +1,26 @@
 // fuzz: thousands of system calls with pseudo-random numbers and arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
-import { SYS, VEC_SYSCALL } from '../syscall.ts';
-import { EBADF, EFAULT, EINVAL, ENOSYS } from '../errno.ts';
-import { USER_STACK_TOP } from '../vm.ts';
+import { SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
+import { EBADF, EFAULT, EINVAL, ENOSYS } from '../proc/errno.ts';
+import { u_exit, u_put_dec, u_put_hex, u_puts } from './ulib.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const _start = sym('_start');
+const fuzz_call = sym('fuzz_call');
+const fuzz_dots = sym('fuzz_dots');
+const fuzz_left = sym('fuzz_left');
+const fuzz_lfsr = sym('fuzz_lfsr');
+const fuzz_msg_calls = sym('fuzz_msg_calls');
+const fuzz_msg_done = sym('fuzz_msg_done');
+const fuzz_msg_end = sym('fuzz_msg_end');
+const fuzz_msg_skipped = sym('fuzz_msg_skipped');
+const fuzz_msg_start = sym('fuzz_msg_start');
+const fuzz_msg_start2 = sym('fuzz_msg_start2');
+const fuzz_pool = sym('fuzz_pool');
+const fuzz_rand = sym('fuzz_rand');
+const fuzz_skipped = sym('fuzz_skipped');
 
 export const FUZZ_CALLS = constant('FUZZ_CALLS', 10000, 'system calls the fuzzer makes', { radix: 10 });
 export const LFSR_TAPS = constant('LFSR_TAPS', 0x80200003, 'Galois LFSR feedback mask for x^32 + x^22 + x^2 + x + 1 (maximal length)');
@@ -20,7 +37,7 @@ const POOL: readonly { value: Expr; why: string }[] = [
   { value: 0x10000, why: 'the kernel image; also a length > 4096 and a sleep > 60 s' },
   { value: 0xb8000, why: 'VGA memory: mapped, but supervisor-only' },
   { value: USER_STACK_TOP.sub(4096 + 1), why: 'the last byte of the hole below the stack page' },
-  { value: L('fuzz_dots'), why: 'a valid buffer (4 KiB of dots)' },
+  { value: fuzz_dots, why: 'a valid buffer (4 KiB of dots)' },
   { value: 0x500000, why: 'the unmapped hole in the user region' },
   { value: USER_STACK_TOP.sub(2), why: 'the last two bytes of the user region (dots)' },
   { value: 0xfffff000, why: 'the last page of the 4 GiB space: wraps with any length > 4 KiB' },
@@ -59,48 +76,48 @@ Every result is counted: >= 0, -ENOSYS, -EFAULT, -EINVAL, -EBADF, other.
 "other" should stay 0.  The summary line is the test's evidence, together
 with the kernel still being alive afterwards.`,
   emit(a) {
-    a.bss('fuzz_dots', 4096, 4, 'the valid buffer: filled with dots');
-    a.bss('fuzz_lfsr', 4, 4, 'LFSR state');
-    a.bss('fuzz_left', 4, 4, 'calls still to make');
-    a.bss('fuzz_skipped', 4, 4, 'draws skipped (exit, blocking read)');
-    a.bss('fuzz_call', 24, 4, 'the drawn call: number, then five arguments');
+    a.bss(fuzz_dots, 4096, 4, 'the valid buffer: filled with dots');
+    a.bss(fuzz_lfsr, 4, 4, 'LFSR state');
+    a.bss(fuzz_left, 4, 4, 'calls still to make');
+    a.bss(fuzz_skipped, 4, 4, 'draws skipped (exit, blocking read)');
+    a.bss(fuzz_call, 24, 4, 'the drawn call: number, then five arguments');
     for (const r of RESULTS) a.bss(r.label, 4, 4, `results counted as ${r.key}`);
 
-    a.label('_start');
+    a.label(_start);
     a.test(eax, eax);
     a.jnz(L('.seeded'));
     a.mov(eax, 1, 'seed 0 would stay 0 forever');
     a.label('.seeded');
-    a.mov(dword(L('fuzz_lfsr')), eax);
+    a.mov(dword(fuzz_lfsr), eax);
     a.sub(esp, 4, 'the top 4 bytes of the stack are never used again ...');
     a.mov(dword(esp), 0x2e2e2e2e, '... so fill them with dots: pool value USER_STACK_TOP - 2 points here');
-    a.mov(edi, L('fuzz_dots'));
+    a.mov(edi, fuzz_dots);
     a.mov(ecx, dec(1024), 'dwords: the 4096 bytes of fuzz_dots');
     a.mov(eax, 0x2e2e2e2e, '"...."');
     a.rep_stosd();
-    a.mov(eax, L('fuzz_msg_start'));
-    a.call(L('u_puts'));
-    a.mov(eax, dword(L('fuzz_lfsr')));
-    a.call(L('u_put_hex'));
-    a.mov(eax, L('fuzz_msg_start2'));
-    a.call(L('u_puts'));
-    a.mov(dword(L('fuzz_left')), FUZZ_CALLS);
+    a.mov(eax, fuzz_msg_start);
+    a.call(u_puts);
+    a.mov(eax, dword(fuzz_lfsr));
+    a.call(u_put_hex);
+    a.mov(eax, fuzz_msg_start2);
+    a.call(u_puts);
+    a.mov(dword(fuzz_left), FUZZ_CALLS);
 
     a.label('.draw');
-    a.call(L('fuzz_rand'));
+    a.call(fuzz_rand);
     a.test(al, 7);
     a.jnz(L('.small_nr'));
-    a.call(L('fuzz_rand'), '1 in 8: a raw 32-bit number');
+    a.call(fuzz_rand, '1 in 8: a raw 32-bit number');
     a.jmp(L('.nr'));
     a.label('.small_nr');
-    a.call(L('fuzz_rand'));
+    a.call(fuzz_rand);
     a.and(eax, 7, '0-7: the seven calls and one that does not exist');
     a.label('.nr');
-    a.mov(dword(L('fuzz_call')), eax);
+    a.mov(dword(fuzz_call), eax);
     a.mov(esi, 1);
     a.label('.arg');
-    a.call(L('fuzz_rand'));
-    a.mov(ecx, dword(L('fuzz_call')));
+    a.call(fuzz_rand);
+    a.mov(ecx, dword(fuzz_call));
     a.cmp(ecx, SYS.write!);
     a.je(L('.rw'));
     a.cmp(ecx, SYS.read!);
@@ -122,40 +139,40 @@ with the kernel still being alive afterwards.`,
     a.and(eax, 15);
     a.cmp(eax, POOL.length);
     a.jae(L('.raw'), `${16 - POOL.length} in 16: a raw value`);
-    a.mov(eax, dword({ index: eax, scale: 4, disp: L('fuzz_pool') }));
+    a.mov(eax, dword({ index: eax, scale: 4, disp: fuzz_pool }));
     a.jmp(L('.store'));
     a.label('.raw');
-    a.call(L('fuzz_rand'));
+    a.call(fuzz_rand);
     a.or(eax, FUZZ_RAW_FLOOR);
     a.label('.store');
-    a.mov(dword({ index: esi, scale: 4, disp: L('fuzz_call') }), eax);
+    a.mov(dword({ index: esi, scale: 4, disp: fuzz_call }), eax);
     a.inc(esi);
     a.cmp(esi, 6);
     a.jb(L('.arg'));
 
     a.comment('skip draws that would end the run or wait for input');
-    a.mov(eax, dword(L('fuzz_call')));
+    a.mov(eax, dword(fuzz_call));
     a.cmp(eax, SYS.exit!);
     a.je(L('.skip'));
     a.cmp(eax, SYS.read!);
     a.jne(L('.call'));
-    a.cmp(dword(L('fuzz_call').add(4)), 0);
+    a.cmp(dword(fuzz_call.add(4)), 0);
     a.jne(L('.call'), 'not fd 0');
-    a.mov(eax, dword(L('fuzz_call').add(12)));
+    a.mov(eax, dword(fuzz_call.add(12)));
     a.dec(eax);
     a.cmp(eax, 4095);
     a.ja(L('.call'), 'length 0 or > 4096: returns at once');
     a.label('.skip');
-    a.inc(dword(L('fuzz_skipped')));
+    a.inc(dword(fuzz_skipped));
     a.jmp(L('.draw'));
 
     a.label('.call');
-    a.mov(eax, dword(L('fuzz_call')));
-    a.mov(ebx, dword(L('fuzz_call').add(4)));
-    a.mov(ecx, dword(L('fuzz_call').add(8)));
-    a.mov(edx, dword(L('fuzz_call').add(12)));
-    a.mov(esi, dword(L('fuzz_call').add(16)));
-    a.mov(edi, dword(L('fuzz_call').add(20)));
+    a.mov(eax, dword(fuzz_call));
+    a.mov(ebx, dword(fuzz_call.add(4)));
+    a.mov(ecx, dword(fuzz_call.add(8)));
+    a.mov(edx, dword(fuzz_call.add(12)));
+    a.mov(esi, dword(fuzz_call.add(16)));
+    a.mov(edi, dword(fuzz_call.add(20)));
     a.int(VEC_SYSCALL, 'the system call');
     a.mov(ecx, L('fuzz_ok'));
     a.test(eax, eax);
@@ -169,35 +186,35 @@ with the kernel still being alive afterwards.`,
     a.mov(ecx, L('fuzz_other'));
     a.label('.count');
     a.inc(dword(ecx));
-    a.dec(dword(L('fuzz_left')));
+    a.dec(dword(fuzz_left));
     a.jnz(L('.draw'));
 
     a.section('summary');
-    a.mov(eax, L('fuzz_msg_done'));
-    a.call(L('u_puts'));
+    a.mov(eax, fuzz_msg_done);
+    a.call(u_puts);
     a.mov(eax, FUZZ_CALLS);
-    a.call(L('u_put_dec'));
-    a.mov(eax, L('fuzz_msg_calls'));
-    a.call(L('u_puts'));
+    a.call(u_put_dec);
+    a.mov(eax, fuzz_msg_calls);
+    a.call(u_puts);
     for (const r of RESULTS) {
       a.mov(eax, L(`${r.label}_name`));
-      a.call(L('u_puts'));
+      a.call(u_puts);
       a.mov(eax, dword(L(r.label)));
-      a.call(L('u_put_dec'));
+      a.call(u_put_dec);
     }
-    a.mov(eax, L('fuzz_msg_skipped'));
-    a.call(L('u_puts'));
-    a.mov(eax, dword(L('fuzz_skipped')));
-    a.call(L('u_put_dec'));
-    a.mov(eax, L('fuzz_msg_end'));
-    a.call(L('u_puts'));
+    a.mov(eax, fuzz_msg_skipped);
+    a.call(u_puts);
+    a.mov(eax, dword(fuzz_skipped));
+    a.call(u_put_dec);
+    a.mov(eax, fuzz_msg_end);
+    a.call(u_puts);
     a.mov(eax, 0);
-    a.call(L('u_exit'));
+    a.call(u_exit);
 
     a.section('fuzz_rand: EAX = the LFSR advanced 16 steps (consecutive values share few bits)');
-    a.label('fuzz_rand');
+    a.label(fuzz_rand);
     a.mov(ecx, dec(16), 'steps');
-    a.mov(eax, dword(L('fuzz_lfsr')));
+    a.mov(eax, dword(fuzz_lfsr));
     a.label('.step');
     a.shr(eax, 1, 'the bit shifted out decides the feedback');
     a.jnc(L('.no_tap'));
@@ -205,18 +222,18 @@ with the kernel still being alive afterwards.`,
     a.label('.no_tap');
     a.dec(ecx);
     a.jnz(L('.step'));
-    a.mov(dword(L('fuzz_lfsr')), eax);
+    a.mov(dword(fuzz_lfsr), eax);
     a.ret();
 
     a.section('data');
-    a.label('fuzz_pool', 'argument pool');
+    a.label(fuzz_pool, 'argument pool');
     POOL.forEach((p, i) => a.dataC(4, [p.value], `${i}: ${p.why}`));
     for (const r of RESULTS) { a.label(`${r.label}_name`); a.db(` ${r.key}=`, 0); }
-    a.label('fuzz_msg_start'); a.db('[fuzz] seed=', 0);
-    a.label('fuzz_msg_start2'); a.db(': 10000 random system calls\n', 0);
-    a.label('fuzz_msg_done'); a.db('\n[fuzz] done: ', 0);
-    a.label('fuzz_msg_calls'); a.db(' syscalls,', 0);
-    a.label('fuzz_msg_skipped'); a.db(' (skipped draws: ', 0);
-    a.label('fuzz_msg_end'); a.db(')\n', 0);
+    a.label(fuzz_msg_start); a.db('[fuzz] seed=', 0);
+    a.label(fuzz_msg_start2); a.db(': 10000 random system calls\n', 0);
+    a.label(fuzz_msg_done); a.db('\n[fuzz] done: ', 0);
+    a.label(fuzz_msg_calls); a.db(' syscalls,', 0);
+    a.label(fuzz_msg_skipped); a.db(' (skipped draws: ', 0);
+    a.label(fuzz_msg_end); a.db(')\n', 0);
   },
 });

@@ -1,7 +1,23 @@
 // The user library: what every user program links with.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { al, dl, eax, ebx, ecx, edx, edi, esp, L, byte, mem, chr, dec } from '../../toolchain/x86/operands.ts';
-import { SYS, VEC_SYSCALL } from '../syscall.ts';
+import { SYS, VEC_SYSCALL } from '../proc/abi.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const u_exit = sym('u_exit');
+export const u_getpid = sym('u_getpid');
+export const u_newline = sym('u_newline');
+export const u_put_dec = sym('u_put_dec');
+export const u_put_hex = sym('u_put_hex');
+export const u_put_int = sym('u_put_int');
+export const u_puts = sym('u_puts');
+export const u_uptime = sym('u_uptime');
+export const u_write = sym('u_write');
+const ulib_flush_digits = sym('ulib_flush_digits');
+const ulib_hex = sym('ulib_hex');
+const ulib_minus = sym('ulib_minus');
+const ulib_newline = sym('ulib_newline');
 
 export const ulib = defineModule({
   name: 'ulib',
@@ -24,7 +40,7 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
   u_exit     EAX = exit code (does not return)`,
   spec: ['docs/design.md §4 (syscall ABI)'],
   emit(a) {
-    a.label('u_write');
+    a.label(u_write);
     a.push(ebx);
     a.mov(ecx, eax, 'ECX = buffer');
     a.mov(ebx, 1, 'EBX = fd 1 (stdout)');
@@ -33,7 +49,7 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.pop(ebx);
     a.ret();
 
-    a.label('u_puts');
+    a.label(u_puts);
     a.mov(edx, eax);
     a.label('.len');
     a.cmp(byte(edx), 0);
@@ -42,24 +58,24 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.jmp(L('.len'));
     a.label('.write');
     a.sub(edx, eax, 'EDX = length');
-    a.jmp(L('u_write'));
+    a.jmp(u_write);
 
-    a.label('u_newline');
-    a.mov(eax, L('ulib_newline'));
+    a.label(u_newline);
+    a.mov(eax, ulib_newline);
     a.mov(edx, 1);
-    a.jmp(L('u_write'));
+    a.jmp(u_write);
 
-    a.label('u_put_int');
+    a.label(u_put_int);
     a.test(eax, eax);
-    a.jns(L('u_put_dec'));
+    a.jns(u_put_dec);
     a.push(eax);
-    a.mov(eax, L('ulib_minus'));
+    a.mov(eax, ulib_minus);
     a.mov(edx, 1);
-    a.call(L('u_write'));
+    a.call(u_write);
     a.pop(eax);
     a.neg(eax);
     a.comment('fall through');
-    a.label('u_put_dec');
+    a.label(u_put_dec);
     a.push(edi);
     a.push(ebx);
     a.sub(esp, dec(12), 'room for 10 digits');
@@ -73,9 +89,9 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.mov(byte(edi), dl);
     a.test(eax, eax);
     a.jnz(L('.digit'));
-    a.jmp(L('ulib_flush_digits'));
+    a.jmp(ulib_flush_digits);
 
-    a.label('u_put_hex');
+    a.label(u_put_hex);
     a.push(edi);
     a.push(ebx);
     a.sub(esp, dec(12), 'room for "0x" and 8 hex digits (same buffer as u_put_dec)');
@@ -84,7 +100,7 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.label('.digit');
     a.mov(eax, ebx);
     a.and(eax, 15);
-    a.mov(al, byte({ base: eax, disp: L('ulib_hex') }));
+    a.mov(al, byte({ base: eax, disp: ulib_hex }));
     a.dec(edi);
     a.mov(byte(edi), al);
     a.shr(ebx, 4);
@@ -94,33 +110,33 @@ EDI, EBP preserved), so they save EBX, which the ABI uses for argument 1.
     a.dec(edi);
     a.mov(byte(edi), chr('0'));
     a.comment('fall through');
-    a.label('ulib_flush_digits', 'write EDI .. ESP+12, then drop the buffer and restore EBX, EDI');
+    a.label(ulib_flush_digits, 'write EDI .. ESP+12, then drop the buffer and restore EBX, EDI');
     a.mov(eax, edi);
     a.lea(edx, mem(esp, dec(12)));
     a.sub(edx, edi);
-    a.call(L('u_write'));
+    a.call(u_write);
     a.add(esp, dec(12));
     a.pop(ebx);
     a.pop(edi);
     a.ret();
 
-    a.label('u_getpid');
+    a.label(u_getpid);
     a.mov(eax, SYS.getpid!);
     a.int(VEC_SYSCALL);
     a.ret();
 
-    a.label('u_uptime');
+    a.label(u_uptime);
     a.mov(eax, SYS.uptime!);
     a.int(VEC_SYSCALL);
     a.ret();
 
-    a.label('u_exit');
+    a.label(u_exit);
     a.mov(ebx, eax);
     a.mov(eax, SYS.exit!);
     a.int(VEC_SYSCALL, 'does not return');
 
-    a.label('ulib_newline'); a.db(10);
-    a.label('ulib_minus'); a.db('-');
-    a.label('ulib_hex'); a.db('0123456789ABCDEF');
+    a.label(ulib_newline); a.db(10);
+    a.label(ulib_minus); a.db('-');
+    a.label(ulib_hex); a.db('0123456789ABCDEF');
   },
 });

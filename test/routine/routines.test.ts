@@ -4,13 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { L, eax, ebx, ecx, esi, dword } from '../../toolchain/x86/operands.ts';
-import { string } from '../../kernel/string.ts';
-import { emitNameTable } from '../../kernel/name_table.ts';
+import { string } from '../../kernel/lib/string.ts';
+import { emitNameTable } from '../../kernel/lib/name_table.ts';
 import { fuzz, LFSR_TAPS } from '../../kernel/user/fuzz.ts';
-import { serial, CON_DEFER_SIZE } from '../../kernel/serial.ts';
+import { serial, CON_DEFER_SIZE } from '../../kernel/dev/serial.ts';
 import { CANARY, cstr, data, runRoutine, runRoutines } from '../harness/routine.ts';
 
-describe('parse_uint (kernel/string.ts): EAX = s; EAX = value, EDX = 0, or EDX = -1 when s is empty, has a non-digit or overflows', () => {
+describe('parse_uint (kernel/lib/string.ts): EAX = s; EAX = value, EDX = 0, or EDX = -1 when s is empty, has a non-digit or overflows', () => {
   const ok: [string, number][] = [
     ['0', 0], ['7', 7], ['42', 42], ['007', 7], ['1000', 1000], ['4294967295', 0xffffffff], ['00000000004294967295', 0xffffffff],
   ];
@@ -35,7 +35,7 @@ describe('parse_uint (kernel/string.ts): EAX = s; EAX = value, EDX = 0, or EDX =
   });
 });
 
-describe('strlen (kernel/string.ts): EAX = s; EAX = length', () => {
+describe('strlen (kernel/lib/string.ts): EAX = s; EAX = length', () => {
   it('counts the bytes before the NUL, from 0 to 4 KiB', async () => {
     const strings = ['', 'a', 'hello', 'x'.repeat(255), 'y'.repeat(4096)];
     const rs = await runRoutines({ modules: [string], routine: 'strlen', cases: strings.map((s) => ({ name: `${s.length} bytes`, args: { eax: cstr(s) } })) });
@@ -48,7 +48,7 @@ describe('strlen (kernel/string.ts): EAX = s; EAX = length', () => {
   });
 });
 
-describe('strcmp (kernel/string.ts): EAX = a, EDX = b; EAX = 0 when equal, else nonzero', () => {
+describe('strcmp (kernel/lib/string.ts): EAX = a, EDX = b; EAX = 0 when equal, else nonzero', () => {
   it('is 0 exactly for equal strings', async () => {
     const pairs: [string, string][] = [['', ''], ['run', 'run'], ['run', 'ru'], ['ru', 'run'], ['run', 'rum'], ['', 'a'], ['a', '']];
     const rs = await runRoutines({ modules: [string], routine: 'strcmp', cases: pairs.map(([a, b]) => ({ name: `${a}/${b}`, args: { eax: cstr(a), edx: cstr(b) } })) });
@@ -57,7 +57,7 @@ describe('strcmp (kernel/string.ts): EAX = a, EDX = b; EAX = 0 when equal, else 
   });
 });
 
-describe('name_lookup (kernel/string.ts, tables from kernel/name_table.ts)', () => {
+describe('name_lookup (kernel/lib/string.ts, tables from kernel/lib/name_table.ts)', () => {
   const table = defineModule({
     name: 'test_table', title: 'a name table', about: 'three names, as emitNameTable writes them for the shell',
     emit(a) {
@@ -114,7 +114,7 @@ describe("fuzz_rand (kernel/user/fuzz.ts): the fuzzer's Galois LFSR, 16 steps pe
   });
 });
 
-describe('con_defer (kernel/serial.ts): AL = byte, appended to the deferred-output ring unless it is full', () => {
+describe('con_defer (kernel/dev/serial.ts): AL = byte, appended to the deferred-output ring unless it is full', () => {
   // A ring of CON_DEFER_SIZE (a power of two) bytes: head = next slot written, tail = next
   // slot sent; one slot stays free, so head + 1 == tail (mod size) means full.
   const size = CON_DEFER_SIZE.c.value as number;

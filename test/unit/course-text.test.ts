@@ -8,7 +8,8 @@ import { buildImage } from '../../toolchain/image.ts';
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { assemble } from '../../toolchain/x86/assemble.ts';
 import { listing } from '../../toolchain/x86/nasm.ts';
-import { say } from '../../kernel/print.ts';
+import { L } from '../../toolchain/x86/operands.ts';
+import { say } from '../../kernel/lib/print.ts';
 
 let dir = '';
 const texts = new Map<string, string>();
@@ -106,10 +107,10 @@ describe('generated text: facts', () => {
 });
 
 describe('listings name the line that asked for an instruction', () => {
-  it('an instruction emitted through say() is attributed to the caller, not to kernel/print.ts', () => {
+  it('an instruction emitted through say() is attributed to the caller, not to kernel/lib/print.ts', () => {
     const line = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]) + 2;
     const mod = defineModule({ name: 'h', title: 'h', about: 'h', emit: (a) => {
-      say(a, 'msg'); // the line the listing must name
+      say(a, L('msg')); // the line the listing must name
       a.label('serial_puts'); a.ret();
       a.label('msg'); a.db('hi', 0);
     } });
@@ -117,15 +118,15 @@ describe('listings name the line that asked for an instruction', () => {
     const rows = lst.split('\n').filter((l) => /mov eax, msg|call serial_puts/.test(l));
     expect(rows).toHaveLength(2);
     for (const r of rows) {
-      expect(r).not.toContain('kernel/print.ts');
+      expect(r).not.toContain('kernel/lib/print.ts');
       expect(r.trimEnd().endsWith(`test/unit/course-text.test.ts:${line}`), r).toBe(true);
     }
   });
 
-  it('no row of the kernel listing points into kernel/print.ts', async () => {
+  it('no row of the kernel listing points into kernel/lib/print.ts', async () => {
     const lst = await readFile(path.join(dir, 'lst', 'kernel.lst'), 'utf8');
     expect(lst).toContain('call serial_puts');
-    expect(lst).not.toContain('kernel/print.ts');
+    expect(lst).not.toContain('kernel/lib/print.ts');
   });
 });
 
@@ -190,7 +191,7 @@ describe('numbers read as the reader thinks of them', () => {
   });
 
   it('proc_spawn\'s shift is checked against PROC_MEM_SIZE at build time', async () => {
-    const { checkProcMemShift } = await import('../../kernel/proc.ts');
+    const { checkProcMemShift } = await import('../../kernel/proc/proc.ts');
     expect(() => checkProcMemShift(64, 10, 0x10000)).not.toThrow();
     expect(() => checkProcMemShift(128, 10, 0x10000)).toThrow(/proc_size \(128\) << PROC_MEM_SHIFT \(10\) = 131072, not PROC_MEM_SIZE \(65536\)/);
   });

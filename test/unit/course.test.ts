@@ -57,9 +57,17 @@ describe('the reading order', () => {
     expect(course.mains.get('stage2')).toBe('2-stage2.asm');
     expect(course.mains.get('kernel')).toBe('3-kernel.asm');
     expect(course.mains.get('hello')).toMatch(/^4-user\/\d\d-hello\.asm$/);
+    // Numbered in reading order: sorted by number, the subfolders (which mirror kernel/'s) set aside.
     const paths = course.chapters.map((c) => c.path);
-    expect([...paths].sort()).toEqual(paths);
+    const numbered = paths.map((p) => p.replace(/^([^/]+\/)(?:[^/]+\/)*/, '$1'));
+    expect([...numbered].sort()).toEqual(numbered);
     expect(course.chapters.find((c) => c.module.name === 'entry')!.path).toBe('3-kernel/01-entry.asm');
+    // ...and each kernel module's file sits in the subfolder of its TypeScript file.
+    for (const c of course.chapters.filter((x) => x.path.startsWith('3-kernel/'))) {
+      const sub = c.module.file.replace(/^kernel\//, '').replace(/[^/]*$/, '');
+      expect(c.path).toMatch(new RegExp(`^3-kernel/${sub}\\d\\d-${c.module.name}\\.asm$`));
+    }
+    expect(course.chapters.find((c) => c.module.name === 'sched')!.path).toMatch(/^3-kernel\/proc\/\d\d-sched\.asm$/);
   });
 
   it('a shared module is written once: ulib and serial16 each have one file, included by every user', () => {
@@ -93,7 +101,7 @@ describe('the reading order refuses a list that does not match the build', () =>
   const without = (name: string): Part[] => COURSE.map((p) => ({ ...p, chapters: p.chapters.filter((c) => c.module !== name) }));
   it('a module missing from it', () => {
     expect(() => planCourse(components, without('pit'))).toThrow(CourseError);
-    expect(() => planCourse(components, without('pit'))).toThrow(/module 'pit' \(kernel\/pit\.ts\) of component 'kernel' is not in the reading order/);
+    expect(() => planCourse(components, without('pit'))).toThrow(/module 'pit' \(kernel\/dev\/pit\.ts\) of component 'kernel' is not in the reading order/);
   });
   it('a module the build does not have', () => {
     const extra = COURSE.map((p) => (p.component === 'kernel' ? { ...p, chapters: [...p.chapters, { module: 'virtio_blk', teaches: 'x' }] } : p));

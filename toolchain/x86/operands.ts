@@ -273,7 +273,7 @@ export const isExpr = (o: Operand): o is Expr => typeof o === 'number' || o inst
 const helperFiles = new Set<string>();
 
 /**
- * Declare the calling file an emit helper (like kernel/print.ts, whose say()
+ * Declare the calling file an emit helper (like kernel/lib/print.ts, whose say()
  * writes `mov eax, msg; call serial_puts`): the listing then attributes the
  * instructions a helper emits to the line that called the helper, not to the
  * helper's own line.  Call it once at the top level of the helper file.

@@ -1,7 +1,7 @@
 // Error numbers returned (negated) by system calls.  The values are Linux's
 // (include/uapi/asm-generic/errno-base.h, errno.h), as docs/design.md §4 asks, so
 // that a student can look them up anywhere.
-import { constant } from '../toolchain/x86/operands.ts';
+import { constant } from '../../toolchain/x86/operands.ts';
 
 export const EPERM = constant('EPERM', 1, 'operation not permitted', { radix: 10 });
 export const ENOENT = constant('ENOENT', 2, 'no such file or directory (here: no such program)', { radix: 10 });

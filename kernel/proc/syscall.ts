@@ -1,34 +1,47 @@
 // System calls: the int 0x80 gate, the dispatch table, and each call.
-import { type Asm, defineModule } from '../toolchain/x86/asm.ts';
-import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../toolchain/x86/operands.ts';
-import { TRAPFRAME } from './trapframe.ts';
-import { GATE_DPL3, GATE_INT32, GATE_P } from './idt.ts';
-import { PTE_P, PTE_U, PTE_W } from './paging.ts';
-import { PROC } from './proc.ts';
+import { type Asm, defineModule } from '../../toolchain/x86/asm.ts';
+import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../../toolchain/x86/operands.ts';
+import { TRAPFRAME } from '../cpu/trapframe.ts';
+import { GATE_DPL3, GATE_INT32, GATE_P, idt_set_gate } from '../cpu/idt.ts';
+import { PTE_P, PTE_U, PTE_W } from '../cpu/paging.ts';
+import { proc_current, proc_exit } from './proc.ts';
+import { PROC } from './table.ts';
 import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
-import { ASCII_CR, ASCII_LF } from './uart_rx.ts';
+import { uart_getc } from '../dev/uart_rx.ts';
+import { ASCII_CR, ASCII_LF } from '../lib/ascii.ts';
+import { IO_MAX, NSYSCALLS, SLEEP_MAX_MS, SYSCALLS, type SyscallName, VEC_SYSCALL } from './abi.ts';
+import { trap_register } from '../cpu/trap.ts';
+import { sleep, ticks } from '../dev/pit.ts';
+import { con_user_putc, serial_put_hex8, serial_puts } from '../dev/serial.ts';
+import { sched_yield } from './sched.ts';
+import { strace_enter, strace_leave, strace_on } from './strace.ts';
+import { vm_check_user } from './vm.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
 
-export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
-export const IO_MAX = constant('IO_MAX', 4096, 'longest read or write, in bytes: a longer length is -EINVAL', { radix: 10 });
-export const SLEEP_MAX_MS = constant('SLEEP_MAX_MS', 60000, 'longest sleep, in milliseconds: a longer one is -EINVAL', { radix: 10 });
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const read_last_cr = sym('read_last_cr');
+const sys_msg_init = sym('sys_msg_init');
+const sys_msg_ring0 = sym('sys_msg_ring0');
+const sys_msg_ring0_end = sym('sys_msg_ring0_end');
+const syscall_handler = sym('syscall_handler');
+export const syscall_init = sym('syscall_init');
+const syscall_table = sym('syscall_table');
 
-/** One system call: its number is its index in SYSCALLS. */
-export interface Syscall {
-  readonly name: string;
-  readonly args: readonly string[];
-  readonly returns: string;
-  readonly errors: string;
+
+/** The kernel's side of one system call of the ABI (abi.ts): the body of sys_<name>. */
+interface SyscallBody {
+  readonly name: SyscallName;
   /** Body of sys_<name>: entered with EAX = trap frame, returns EAX = result. */
   readonly emit: (a: Asm) => void;
 }
 
 
-export const SYSCALLS: readonly Syscall[] = [
-  { name: 'exit', args: ['code'], returns: 'does not return', errors: '-', emit: (a) => {
+const BODIES: readonly SyscallBody[] = [
+  { name: 'exit', emit: (a) => {
     a.mov(eax, dword(eax, TRAPFRAME.f.ebx), 'the exit code');
-    a.jmp(L('proc_exit'));
+    a.jmp(proc_exit);
   } },
-  { name: 'write', args: ['fd', 'buf', 'len'], returns: 'len', errors: 'EBADF unless fd is 1 or 2; EINVAL if len > 4096; EFAULT unless buf..buf+len-1 is the caller\'s user memory', emit: (a) => {
+  { name: 'write', emit: (a) => {
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
@@ -42,7 +55,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.ja(L('.out'), 'unsigned: a "negative" length is huge, and refused too');
     a.mov(eax, dword(esi, TRAPFRAME.f.ecx));
     a.mov(ecx, PTE_P.or(PTE_U), 'the buffer must be readable from ring 3');
-    a.call(L('vm_check_user'));
+    a.call(vm_check_user);
     a.test(eax, eax);
     a.jnz(L('.out'), '-EFAULT');
     a.mov(ebx, dword(esi, TRAPFRAME.f.ecx));
@@ -52,7 +65,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.cmp(ebx, edi);
     a.jae(L('.done'));
     a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
-    a.call(L('con_user_putc'), 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
+    a.call(con_user_putc, 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
     a.inc(ebx);
     a.jmp(L('.next'));
     a.label('.done');
@@ -61,7 +74,7 @@ export const SYSCALLS: readonly Syscall[] = [
     a.pop(edi); a.pop(esi); a.pop(ebx);
     a.ret();
   } },
-  { name: 'read', args: ['fd', 'buf', 'len'], returns: 'bytes read: up to len, ending at the first newline; waits for at least one; 0 (end of file) at once in a background program', errors: 'EBADF unless fd is 0; EINVAL if len > 4096; EFAULT unless the buffer is the caller\'s writable user memory', emit: (a) => {
+  { name: 'read', emit: (a) => {
     a.push(ebx); a.push(esi); a.push(edi);
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
@@ -73,31 +86,31 @@ export const SYSCALLS: readonly Syscall[] = [
     a.ja(L('.out'));
     a.mov(eax, dword(esi, TRAPFRAME.f.ecx));
     a.mov(ecx, PTE_P.or(PTE_U).or(PTE_W), 'the buffer must be writable from ring 3');
-    a.call(L('vm_check_user'));
+    a.call(vm_check_user);
     a.test(eax, eax);
     a.jnz(L('.out'), '-EFAULT (and len 0 returns 0 here: EAX = 0 bytes)');
     a.cmp(dword(esi, TRAPFRAME.f.edx), 0);
     a.je(L('.out'));
-    a.mov(ecx, dword(L('proc_current')));
+    a.mov(ecx, dword(proc_current));
     a.cmp(dword(ecx, PROC.f.background), 0);
     a.jne(L('.out'), 'started with &: stdin is like /dev/null - 0 bytes, end of file (EAX = 0); the console is the shell\'s');
     a.mov(ebx, dword(esi, TRAPFRAME.f.ecx), 'EBX = buffer');
     a.xor(edi, edi, 'EDI = bytes stored');
     a.label('.next');
-    a.call(L('uart_getc'), 'blocks this process until a byte arrives (others run meanwhile)');
+    a.call(uart_getc, 'blocks this process until a byte arrives (others run meanwhile)');
     a.test(eax, eax);
     a.js(L('.next'), 'RX_LOST: input was lost here (a UART overrun; never with flow control) - skip the marker');
     a.cmp(al, ASCII_LF);
     a.jne(L('.not_lf'));
-    a.cmp(byte(L('read_last_cr')), 0);
-    a.mov(byte(L('read_last_cr')), 0, '(mov leaves the flags alone)');
+    a.cmp(byte(read_last_cr), 0);
+    a.mov(byte(read_last_cr), 0, '(mov leaves the flags alone)');
     a.jne(L('.next'), 'the LF of a CR LF pair: already ended a line');
     a.jmp(L('.store'));
     a.label('.not_lf');
-    a.mov(byte(L('read_last_cr')), 0);
+    a.mov(byte(read_last_cr), 0);
     a.cmp(al, ASCII_CR);
     a.jne(L('.store'));
-    a.mov(byte(L('read_last_cr')), 1);
+    a.mov(byte(read_last_cr), 1);
     a.mov(al, ASCII_LF, 'Enter sends CR: the program sees LF (ICRNL)');
     a.label('.store');
     a.mov(byte({ base: ebx, index: edi }), al);
@@ -112,44 +125,45 @@ export const SYSCALLS: readonly Syscall[] = [
     a.pop(edi); a.pop(esi); a.pop(ebx);
     a.ret();
   } },
-  { name: 'getpid', args: [], returns: 'the caller\'s pid', errors: '-', emit: (a) => {
-    a.mov(eax, dword(L('proc_current')));
+  { name: 'getpid', emit: (a) => {
+    a.mov(eax, dword(proc_current));
     a.mov(eax, dword(eax, PROC.f.pid));
     a.ret();
   } },
-  { name: 'uptime', args: [], returns: 'timer ticks since boot', errors: '-', emit: (a) => {
-    a.mov(eax, dword(L('ticks')));
+  { name: 'uptime', emit: (a) => {
+    a.mov(eax, dword(ticks));
     a.ret();
   } },
-  { name: 'sleep', args: ['ms'], returns: '0 after at least ms milliseconds (0: just yield)', errors: 'EINVAL if ms > 60000', emit: (a) => {
+  { name: 'sleep', emit: (a) => {
     a.mov(ecx, dword(eax, TRAPFRAME.f.ebx));
     a.mov(eax, EINVAL.neg());
     a.cmp(ecx, SLEEP_MAX_MS);
     a.ja(L('.out'));
     a.test(ecx, ecx);
     a.jnz(L('.sleep'));
-    a.call(L('sched_yield'));
+    a.call(sched_yield);
     a.jmp(L('.zero'));
     a.label('.sleep');
     a.mov(eax, ecx);
-    a.call(L('sleep'), 'the kernel\'s sleep: blocks this process, others run');
+    a.call(sleep, 'the kernel\'s sleep: blocks this process, others run');
     a.label('.zero');
     a.xor(eax, eax);
     a.label('.out');
     a.ret();
   } },
-  { name: 'yield', args: [], returns: '0, after other runnable processes had their turn', errors: '-', emit: (a) => {
-    a.call(L('sched_yield'));
+  { name: 'yield', emit: (a) => {
+    a.call(sched_yield);
     a.xor(eax, eax);
     a.ret();
   } },
 ];
 
-/** SYS_<NAME> constants, shared by the kernel and the user programs. */
-export const SYS: Readonly<Record<string, ReturnType<typeof constant>>> = Object.fromEntries(
-  SYSCALLS.map((s, i) => [s.name, constant(`SYS_${s.name.toUpperCase()}`, i, `system call ${i}: ${s.name}(${s.args.join(', ')})`)]),
-);
-export const NSYSCALLS = constant('NSYSCALLS', SYSCALLS.length, 'system call numbers 0 .. NSYSCALLS-1 exist; others return -ENOSYS', { radix: 10 });
+/** The body of a system call of the ABI; every call in abi.ts has exactly one. */
+function bodyOf(name: SyscallName): SyscallBody {
+  const found = BODIES.filter((b) => b.name === name);
+  if (found.length !== 1) throw new Error(`kernel/proc/syscall.ts: system call '${name}' (abi.ts) has ${found.length} bodies, not 1`);
+  return found[0]!;
+}
 
 export const syscall = defineModule({
   name: 'syscall',
@@ -209,20 +223,20 @@ console as processes sharing a terminal do.
 With "strace=1" on the cmdline every call is traced (strace.asm).`,
   spec: ['Intel SDM Vol. 3A §6.11 (gate types), §6.12.1.1 "Protection of Exception- and Interrupt-Handler Procedures"', 'Linux: arch/x86/entry/syscalls/syscall_32.tbl (the int 0x80 register convention), errno-base.h'],
   emit(a) {
-    a.bss('read_last_cr', 4, 4, '1 right after read() turned a CR into LF (so CR LF is one line end)');
+    a.bss(read_last_cr, 4, 4, '1 right after read() turned a CR into LF (so CR LF is one line end)');
 
-    a.label('syscall_init');
+    a.label(syscall_init);
     a.mov(eax, VEC_SYSCALL);
     a.mov(edx, GATE_P.or(GATE_DPL3).or(GATE_INT32));
-    a.call(L('idt_set_gate'), 'gate 0x80: present, DPL 3 (ring 3 may "int 0x80"), interrupt gate');
+    a.call(idt_set_gate, 'gate 0x80: present, DPL 3 (ring 3 may "int 0x80"), interrupt gate');
     a.mov(eax, VEC_SYSCALL);
-    a.mov(edx, L('syscall_handler'));
-    a.call(L('trap_register'));
-    a.mov(eax, L('sys_msg_init'));
-    a.jmp(L('serial_puts'));
+    a.mov(edx, syscall_handler);
+    a.call(trap_register);
+    a.mov(eax, sys_msg_init);
+    a.jmp(serial_puts);
 
     a.section('syscall_handler: EAX = trap frame (vector 0x80)');
-    a.label('syscall_handler');
+    a.label(syscall_handler);
     a.push(ebx);
     a.push(esi);
     a.mov(ebx, eax, 'EBX = frame');
@@ -231,35 +245,35 @@ With "strace=1" on the cmdline every call is traced (strace.asm).`,
     a.and(eax, 3, 'RPL of the saved CS: the privilege level that executed int 0x80');
     a.cmp(eax, 3);
     a.je(L('.from_user'));
-    a.mov(eax, L('sys_msg_ring0'));
-    a.call(L('serial_puts'));
+    a.mov(eax, sys_msg_ring0);
+    a.call(serial_puts);
     a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
-    a.call(L('serial_put_hex8'));
-    a.mov(eax, L('sys_msg_ring0_end'));
-    a.call(L('serial_puts'));
+    a.call(serial_put_hex8);
+    a.mov(eax, sys_msg_ring0_end);
+    a.call(serial_puts);
     a.mov(dword(ebx, TRAPFRAME.f.eax), EPERM.neg());
     a.jmp(L('.out'));
     a.label('.from_user');
-    a.mov(eax, dword(L('proc_current')));
+    a.mov(eax, dword(proc_current));
     a.inc(dword(eax, PROC.f.syscalls));
-    a.cmp(dword(L('strace_on')), 0);
+    a.cmp(dword(strace_on), 0);
     a.je(L('.dispatch'));
     a.mov(eax, ebx);
-    a.call(L('strace_enter'));
+    a.call(strace_enter);
     a.label('.dispatch');
     a.mov(ecx, esi, 'ECX = call number');
     a.mov(eax, ENOSYS.neg());
     a.cmp(ecx, NSYSCALLS);
     a.jae(L('.result'), 'unsigned compare: negative numbers are unknown too');
     a.mov(eax, ebx, 'sys_*(frame)');
-    a.call(dword({ index: ecx, scale: 4, disp: L('syscall_table') }));
+    a.call(dword({ index: ecx, scale: 4, disp: syscall_table }));
     a.label('.result');
     a.mov(dword(ebx, TRAPFRAME.f.eax), eax, 'the result: iretd brings it back to the program in EAX');
-    a.cmp(dword(L('strace_on')), 0);
+    a.cmp(dword(strace_on), 0);
     a.je(L('.out'));
     a.mov(eax, ebx);
     a.mov(edx, esi);
-    a.call(L('strace_leave'));
+    a.call(strace_leave);
     a.label('.out');
     a.pop(esi);
     a.pop(ebx);
@@ -268,14 +282,14 @@ With "strace=1" on the cmdline every call is traced (strace.asm).`,
     for (const s of SYSCALLS) {
       a.section(`sys_${s.name}(${s.args.join(', ')}) -> ${s.returns}; errors: ${s.errors}`);
       a.label(`sys_${s.name}`);
-      s.emit(a);
+      bodyOf(s.name).emit(a);
     }
 
-    a.section('tables (generated from SYSCALLS in kernel/syscall.ts)');
-    a.label('syscall_table', 'number -> handler');
+    a.section('tables (generated from SYSCALLS in kernel/proc/abi.ts)');
+    a.label(syscall_table, 'number -> handler');
     SYSCALLS.forEach((s, i) => a.dataC(4, [L(`sys_${s.name}`)], `${i}`));
-    a.label('sys_msg_init'); a.db(`[syscall] int 0x80: DPL 3 interrupt gate, ${SYSCALLS.length} calls (${SYSCALLS.map((s) => s.name).join(', ')})\r\n`, 0);
-    a.label('sys_msg_ring0'); a.db('[syscall] int 0x80 from CS=0x', 0);
-    a.label('sys_msg_ring0_end'); a.db(' (ring 0) refused: system calls come from ring 3\r\n', 0);
+    a.label(sys_msg_init); a.db(`[syscall] int 0x80: DPL 3 interrupt gate, ${SYSCALLS.length} calls (${SYSCALLS.map((s) => s.name).join(', ')})\r\n`, 0);
+    a.label(sys_msg_ring0); a.db('[syscall] int 0x80 from CS=0x', 0);
+    a.label(sys_msg_ring0_end); a.db(' (ring 0) refused: system calls come from ring 3\r\n', 0);
   },
 });

@@ -8,7 +8,7 @@
 // where ESP points when isr_common calls trap_dispatch.  In the generated
 // source the layout is the `struc trapframe` block in kernel.asm; fields are
 // `trapframe.eax` ..., the whole frame `trapframe_size`.
-import { defineStruct, u32 } from '../toolchain/x86/struct.ts';
+import { defineStruct, u32 } from '../../toolchain/x86/struct.ts';
 
 export const TRAPFRAME = defineStruct('trapframe', {
   gs: u32('GS, pushed by isr_common'),
@@ -31,7 +31,7 @@ export const TRAPFRAME = defineStruct('trapframe', {
   user_esp: u32('ESP of ring 3, pushed only on a privilege change (a frame taken in ring 0 ends here)'),
   user_ss: u32('SS of ring 3, pushed only on a privilege change'),
 }, {
-  doc: 'trap frame, lowest address first (kernel/trapframe.ts; isr.asm builds it)',
+  doc: 'trap frame, lowest address first (kernel/cpu/trapframe.ts; isr.asm builds it)',
   size: 76,
 });
 

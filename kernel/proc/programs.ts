@@ -1,8 +1,18 @@
 // The program table: the user programs embedded in the kernel image.
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { eax, ebx, edx, esi, L, dword } from '../toolchain/x86/operands.ts';
-import { USER_PROGRAMS } from './user/index.ts';
-import { PROG } from './proc.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { eax, ebx, edx, esi, L, dword } from '../../toolchain/x86/operands.ts';
+import { USER_PROGRAMS } from '../user/index.ts';
+import { PROG } from './table.ts';
+import { serial_puts } from '../dev/serial.ts';
+import { strcmp } from '../lib/string.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const prog_list = sym('prog_list');
+export const program_find = sym('program_find');
+export const program_list = sym('program_list');
+const program_table = sym('program_table');
+const program_table_end = sym('program_table_end');
 
 /** Name of the extern (set by the image builder) that holds a program's image + bss size. */
 export const memszExtern = (name: string) => `MEMSZ_${name.toUpperCase()}`;
@@ -26,19 +36,19 @@ process's own pages - the copy here is never executed.
 Programs:
 ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
   emit(a) {
-    a.label('program_find', 'EAX = name -> EAX = program entry or 0');
+    a.label(program_find, 'EAX = name -> EAX = program entry or 0');
     a.push(ebx);
     a.push(esi);
     a.mov(esi, eax);
-    a.mov(ebx, L('program_table'));
+    a.mov(ebx, program_table);
     a.label('.next');
     a.mov(eax, esi);
     a.mov(edx, dword(ebx, PROG.f.name));
-    a.call(L('strcmp'));
+    a.call(strcmp);
     a.test(eax, eax);
     a.jz(L('.found'));
     a.add(ebx, PROG.SIZE);
-    a.cmp(ebx, L('program_table_end'));
+    a.cmp(ebx, program_table_end);
     a.jb(L('.next'));
     a.xor(ebx, ebx, 'not found');
     a.label('.found');
@@ -47,20 +57,20 @@ ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
     a.pop(ebx);
     a.ret();
 
-    a.label('program_list', 'prints the program names, separated by spaces');
-    a.mov(eax, L('prog_list'));
-    a.jmp(L('serial_puts'));
+    a.label(program_list, 'prints the program names, separated by spaces');
+    a.mov(eax, prog_list);
+    a.jmp(serial_puts);
 
     a.section('the table');
     a.align(4);
     a.comment('One entry per program: prog.name, prog.start, prog.filesz, prog.memsz (struc prog).');
-    a.label('program_table');
+    a.label(program_table);
     for (const p of USER_PROGRAMS) {
       a.dataC(4, [L(`prog_name_${p.name}`), L(`prog_image_${p.name}`), L(`prog_image_${p.name}_end`).sub(L(`prog_image_${p.name}`)), L(memszExtern(p.name))], p.name);
     }
-    a.label('program_table_end');
+    a.label(program_table_end);
     for (const p of USER_PROGRAMS) { a.label(`prog_name_${p.name}`); a.db(p.name, 0); }
-    a.label('prog_list'); a.db(USER_PROGRAMS.map((p) => p.name).join(' '), 0);
+    a.label(prog_list); a.db(USER_PROGRAMS.map((p) => p.name).join(' '), 0);
 
     a.section('the images');
     for (const p of USER_PROGRAMS) {

@@ -1,10 +1,22 @@
 // The kernel's own GDT, with a task-state segment (TSS) for ring transitions.
-import { KERNEL_STACK_SIZE } from './entry.ts';
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../toolchain/x86/operands.ts';
-import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../boot/gdt.ts';
-import { FLAT, SEG_DESC, emitDescriptor } from '../boot/descriptor.ts';
-import { defineStruct, pad, u16, u32 } from '../toolchain/x86/struct.ts';
+import { KERNEL_STACK_SIZE, kernel_stack } from '../entry.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../../toolchain/x86/operands.ts';
+import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../../boot/gdt.ts';
+import { FLAT, SEG_DESC, emitDescriptor } from '../../boot/descriptor.ts';
+import { defineStruct, pad, u16, u32 } from '../../toolchain/x86/struct.ts';
+import { serial_puts } from '../dev/serial.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const gdt_init = sym('gdt_init');
+const gdt_msg = sym('gdt_msg');
+const kgdt = sym('kgdt');
+const kgdt_end = sym('kgdt_end');
+const kgdt_tss = sym('kgdt_tss');
+const kgdtr = sym('kgdtr');
+const tss = sym('tss');
+export const tss_set_esp0 = sym('tss_set_esp0');
 
 const sel = u16;
 /** The 32-bit task-state segment (SDM 3A §7.2.1, Figure 7-2). tskernel uses only ss0, esp0 and iomap. */
@@ -50,7 +62,7 @@ export const TSS = defineStruct('tss32', {
 }, { doc: '32-bit task-state segment (SDM 3A §7.2.1, Figure 7-2)', size: 104 });
 export const DESC_TSS32 = constant('DESC_TSS32', 0x89, 'access byte of a TSS descriptor: present, DPL 0, S = 0 (system), type 1001b = 32-bit available TSS');
 
-export const kgdt = defineModule({
+export const kgdtModule = defineModule({
   name: 'gdt',
   title: 'The kernel GDT and the task-state segment: where ESP0 comes from',
   about: `
@@ -89,18 +101,18 @@ new table - CS needs a far jump), and loads TR with ltr.`,
     'Intel SDM Vol. 1, chapter "Input/Output", "Protected-Mode I/O" (IOPL, I/O permission bitmap)',
   ],
   emit(a) {
-    a.bss('tss', TSS.size, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
+    a.bss(tss, TSS.size, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
 
-    a.label('gdt_init');
-    a.mov(dword(L('tss').add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
-    a.mov(dword(L('tss').add(TSS.f.esp0)), L('kernel_stack').add(KERNEL_STACK_SIZE), 'ESP0: the boot stack until the scheduler switches');
-    a.mov(word(L('tss').add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
-    a.mov(eax, L('tss'), 'EAX = TSS base: patch it into the descriptor');
-    a.mov(word(L('kgdt_tss').add(SEG_DESC.f.base_lo)), ax, 'base 15:0');
+    a.label(gdt_init);
+    a.mov(dword(tss.add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
+    a.mov(dword(tss.add(TSS.f.esp0)), kernel_stack.add(KERNEL_STACK_SIZE), 'ESP0: the boot stack until the scheduler switches');
+    a.mov(word(tss.add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
+    a.mov(eax, tss, 'EAX = TSS base: patch it into the descriptor');
+    a.mov(word(kgdt_tss.add(SEG_DESC.f.base_lo)), ax, 'base 15:0');
     a.shr(eax, 16);
-    a.mov(byte(L('kgdt_tss').add(SEG_DESC.f.base_mid)), al, 'base 23:16');
-    a.mov(byte(L('kgdt_tss').add(SEG_DESC.f.base_hi)), ah, 'base 31:24');
-    a.lgdt(mem(L('kgdtr')), 'GDTR = this table');
+    a.mov(byte(kgdt_tss.add(SEG_DESC.f.base_mid)), al, 'base 23:16');
+    a.mov(byte(kgdt_tss.add(SEG_DESC.f.base_hi)), ah, 'base 31:24');
+    a.lgdt(mem(kgdtr), 'GDTR = this table');
     a.jmp(far(SEL_KERNEL_CODE, L('.reload_cs'), { wide: true }), 'far jump: reload CS from the new table');
     a.label('.reload_cs');
     a.mov(ax, SEL_KERNEL_DATA);
@@ -111,35 +123,35 @@ new table - CS needs a far jump), and loads TR with ltr.`,
     a.mov(ss, ax);
     a.mov(ax, SEL_TSS);
     a.ltr(ax, 'TR = the TSS: ring 3 -> ring 0 transitions now read SS0:ESP0 from it');
-    a.mov(eax, L('gdt_msg'));
-    a.jmp(L('serial_puts'));
+    a.mov(eax, gdt_msg);
+    a.jmp(serial_puts);
 
     a.section('tss_set_esp0: EAX = top of the kernel stack to use on the next entry from ring 3');
-    a.label('tss_set_esp0');
-    a.mov(dword(L('tss').add(TSS.f.esp0)), eax);
+    a.label(tss_set_esp0);
+    a.mov(dword(tss.add(TSS.f.esp0)), eax);
     a.ret();
 
     a.section('the table');
     a.align(8);
-    a.label('kgdt');
+    a.label(kgdt);
     a.dataC(4, [0, 0], 'entry 0: null descriptor');
     emitDescriptor(a, { ...FLAT, kind: 'code', dpl: 0 }, 'entry 1 (0x08): kernel code');
     emitDescriptor(a, { ...FLAT, kind: 'data', dpl: 0 }, 'entry 2 (0x10): kernel data');
     emitDescriptor(a, { ...FLAT, kind: 'code', dpl: 3 }, 'entry 3 (0x18, selector 0x1B): user code');
     emitDescriptor(a, { ...FLAT, kind: 'data', dpl: 3 }, 'entry 4 (0x20, selector 0x23): user data');
     a.comment('entry 5 (0x28): the TSS descriptor; gdt_init fills in the base');
-    a.label('kgdt_tss');
+    a.label(kgdt_tss);
     a.dataC(2, [TSS.SIZE.sub(1)], 'limit 15:0: 103 (byte granularity)');
     a.dataC(2, [0], 'base 15:0 (patched)');
     a.dataC(1, [0], 'base 23:16 (patched)');
     a.dataC(1, [DESC_TSS32], 'access: present, DPL 0, 32-bit available TSS (ltr marks it busy)');
     a.dataC(1, [0], 'flags: G = 0 (limit in bytes) | limit 19:16 = 0');
     a.dataC(1, [0], 'base 31:24 (patched)');
-    a.label('kgdt_end');
-    a.label('kgdtr', 'operand of lgdt');
-    a.dataC(2, [L('kgdt_end').sub(L('kgdt')).sub(1)], 'limit: size of the table - 1');
-    a.dataC(4, [L('kgdt')], 'linear base address');
-    a.label('gdt_msg'); a.db('[gdt] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28 (SS0:ESP0 for ring 3 -> ring 0)\r\n', 0);
+    a.label(kgdt_end);
+    a.label(kgdtr, 'operand of lgdt');
+    a.dataC(2, [kgdt_end.sub(kgdt).sub(1)], 'limit: size of the table - 1');
+    a.dataC(4, [kgdt], 'linear base address');
+    a.label(gdt_msg); a.db('[gdt] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28 (SS0:ESP0 for ring 3 -> ring 0)\r\n', 0);
   },
 });
 

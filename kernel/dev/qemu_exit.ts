@@ -1,7 +1,15 @@
 // Leaving the machine: poweroff and panic through QEMU's isa-debug-exit device.
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, dx, eax, ebx, L, constant } from '../toolchain/x86/operands.ts';
-import { COM1, LSR_TEMT, UART_LSR } from '../boot/serial16.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { al, dx, eax, ebx, L, constant } from '../../toolchain/x86/operands.ts';
+import { COM1, LSR_TEMT, UART_LSR } from '../../boot/serial16.ts';
+import { serial_newline, serial_puts } from './serial.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const exit_msg_panic = sym('exit_msg_panic');
+const exit_msg_poweroff = sym('exit_msg_poweroff');
+export const panic = sym('panic');
+export const poweroff = sym('poweroff');
 
 export const DEBUG_EXIT_PORT = constant('DEBUG_EXIT_PORT', 0xf4, 'isa-debug-exit I/O port (QEMU -device isa-debug-exit,iobase=0xf4,iosize=0x04)');
 export const EXIT_POWEROFF = constant('EXIT_POWEROFF', 0x10, 'written by poweroff: QEMU exits with status (0x10 << 1) | 1 = 33');
@@ -29,9 +37,9 @@ or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
   panic     EAX = message       prints "[panic] <message>", never returns`,
   spec: ['QEMU hw/misc/debugexit.c: isa-debug-exit (iobase, iosize; exit code (val << 1) | 1)'],
   emit(a) {
-    a.label('poweroff');
-    a.mov(eax, L('exit_msg_poweroff'));
-    a.call(L('serial_puts'));
+    a.label(poweroff);
+    a.mov(eax, exit_msg_poweroff);
+    a.call(serial_puts);
     a.mov(eax, EXIT_POWEROFF);
     a.jmp(L('.exit'));
     a.label('.exit');
@@ -49,18 +57,18 @@ or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
     a.hlt();
     a.jmp(L('.halt'));
 
-    a.label('panic');
+    a.label(panic);
     a.cli('nothing may run after a panic');
     a.mov(ebx, eax);
-    a.mov(eax, L('exit_msg_panic'));
-    a.call(L('serial_puts'));
+    a.mov(eax, exit_msg_panic);
+    a.call(serial_puts);
     a.mov(eax, ebx);
-    a.call(L('serial_puts'));
-    a.call(L('serial_newline'));
+    a.call(serial_puts);
+    a.call(serial_newline);
     a.mov(eax, EXIT_PANIC);
     a.jmp(L('poweroff.exit'));
 
-    a.label('exit_msg_poweroff'); a.db('[tsk] poweroff\r\n', 0);
-    a.label('exit_msg_panic'); a.db('[panic] ', 0);
+    a.label(exit_msg_poweroff); a.db('[tsk] poweroff\r\n', 0);
+    a.label(exit_msg_panic); a.db('[panic] ', 0);
   },
 });

@@ -1,13 +1,16 @@
 // User address spaces: one page directory per process, and the check that a
 // user pointer really points into the caller's user memory.
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { cr3, eax, ebx, ecx, edx, esi, edi, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
-import { PAGE_MASK, PAGE_SIZE, PDE_SHIFT, PAGE_SHIFT, PT_ENTRIES, PTE_P, PTE_SIZE, PTE_U, PTE_W } from './paging.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { cr3, eax, ebx, ecx, edx, esi, edi, L, dword, mem, constant } from '../../toolchain/x86/operands.ts';
+import { PAGE_MASK, PAGE_SIZE, PDE_SHIFT, PAGE_SHIFT, PT_ENTRIES, PTE_P, PTE_SIZE, PTE_U, PTE_W, kernel_pt0 } from '../cpu/paging.ts';
 import { EFAULT } from './errno.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+import { USER_BASE, USER_END, USER_STACK_TOP } from './abi.ts';
 
-export const USER_BASE = constant('USER_BASE', 0x400000, 'user programs are linked and loaded at 4 MiB: page directory entry 1');
-export const USER_END = constant('USER_END', 0x800000, 'end of the user region (8 MiB): directory entry 1 covers 4-8 MiB');
-export const USER_STACK_TOP = constant('USER_STACK_TOP', 0x800000, 'initial ESP of a user program: the stack is the last page of the user region');
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const vm_check_user = sym('vm_check_user');
+export const vm_create = sym('vm_create');
+
 export const PROC_MEM_BASE = constant('PROC_MEM_BASE', 0x100000, 'physical memory for processes starts at 1 MiB');
 export const PROC_MEM_SIZE = constant('PROC_MEM_SIZE', 0x10000, 'each process slot owns 64 KiB of physical memory');
 export const PM_PGDIR = constant('PM_PGDIR', 0x0000, 'slot +0: the page directory');
@@ -54,10 +57,10 @@ this kernel runs one CPU and a process's mappings never change while it
 runs, the answer stays true while the kernel copies.`,
   spec: ['Intel SDM Vol. 3A §4.3 "32-Bit Paging", §4.6 "Access Rights"', 'xv6: vm.c (setupkvm, copyout) and syscall.c (argptr) for the same idea'],
   emit(a) {
-    a.label('vm_create', 'EAX = slot base (zeroed), EDX = bytes of image + bss');
+    a.label(vm_create, 'EAX = slot base (zeroed), EDX = bytes of image + bss');
     a.push(ebx);
     a.mov(ebx, eax);
-    a.mov(dword(ebx, PM_PGDIR), L('kernel_pt0').add(PTE_P).add(PTE_W), 'PDE 0: the shared kernel table, supervisor only');
+    a.mov(dword(ebx, PM_PGDIR), kernel_pt0.add(PTE_P).add(PTE_W), 'PDE 0: the shared kernel table, supervisor only');
     a.lea(eax, mem(ebx, PM_PGTAB.add(PTE_P).add(PTE_W).add(PTE_U)));
     a.mov(dword(ebx, PM_PGDIR.add(4)), eax, 'PDE 1 (4-8 MiB): this process\'s user table, user-accessible');
     a.add(edx, PAGE_SIZE.sub(1));
@@ -78,7 +81,7 @@ runs, the answer stays true while the kernel copies.`,
     a.ret();
 
     a.section('vm_check_user: EAX = address, EDX = length, ECX = required PTE bits -> EAX = 0 or -EFAULT');
-    a.label('vm_check_user');
+    a.label(vm_check_user);
     a.push(ebx); a.push(esi); a.push(edi);
     a.test(edx, edx);
     a.jz(L('.ok'), 'an empty range touches no memory');

@@ -1,6 +1,14 @@
 // Paging: the kernel's identity map, set up once at boot.
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { cr0, cr3, eax, ecx, L, dword, constant, not } from '../toolchain/x86/operands.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { cr0, cr3, eax, ecx, L, dword, constant, not } from '../../toolchain/x86/operands.ts';
+import { serial_puts } from '../dev/serial.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const kernel_pgdir = sym('kernel_pgdir');
+export const kernel_pt0 = sym('kernel_pt0');
+export const paging_init = sym('paging_init');
+const paging_msg = sym('paging_msg');
 
 export const PTE_P = constant('PTE_P', 0x001, 'page-table entry bit 0: present');
 export const PTE_W = constant('PTE_W', 0x002, 'bit 1: writable (R/W)');
@@ -39,28 +47,28 @@ are at the same addresses whichever CR3 is loaded - and invisible to ring 3
 because the directory entry has U/S = 0.`,
   spec: ['Intel SDM Vol. 3A §4.3 "32-Bit Paging" (Figures 4-2, 4-4), §4.6 "Access Rights", §4.7 "Page-Fault Exceptions"'],
   emit(a) {
-    a.bss('kernel_pgdir', PAGE_SIZE, 4096, 'the kernel page directory: PT_ENTRIES PDEs (only entry 0 used)');
-    a.bss('kernel_pt0', PAGE_SIZE, 4096, 'page table for linear 0-4 MiB, shared by every address space');
+    a.bss(kernel_pgdir, PAGE_SIZE, 4096, 'the kernel page directory: PT_ENTRIES PDEs (only entry 0 used)');
+    a.bss(kernel_pt0, PAGE_SIZE, 4096, 'page table for linear 0-4 MiB, shared by every address space');
 
-    a.label('paging_init');
+    a.label(paging_init);
     a.mov(ecx, 1, 'entry 0 stays 0: page 0 not present');
     a.label('.pte');
     a.mov(eax, ecx);
     a.shl(eax, PAGE_SHIFT, 'physical address of page ECX (identity map)');
     a.or(eax, PTE_P.or(PTE_W), 'present, writable, supervisor only (U/S = 0)');
-    a.mov(dword({ index: ecx, scale: 4, disp: L('kernel_pt0') }), eax);
+    a.mov(dword({ index: ecx, scale: 4, disp: kernel_pt0 }), eax);
     a.inc(ecx);
     a.cmp(ecx, PT_ENTRIES, 'every entry of the table');
     a.jb(L('.pte'));
-    a.mov(dword(L('kernel_pgdir')), L('kernel_pt0').add(PTE_P).add(PTE_W), 'PDE 0 -> kernel_pt0 (U/S = 0)');
-    a.mov(eax, L('kernel_pgdir'));
+    a.mov(dword(kernel_pgdir), kernel_pt0.add(PTE_P).add(PTE_W), 'PDE 0 -> kernel_pt0 (U/S = 0)');
+    a.mov(eax, kernel_pgdir);
     a.mov(cr3, eax, 'CR3 = physical address of the page directory');
     a.mov(eax, cr0);
     a.or(eax, CR0_PG);
     a.mov(cr0, eax, 'paging on: from here linear addresses are translated');
-    a.mov(eax, L('paging_msg'));
-    a.jmp(L('serial_puts'));
+    a.mov(eax, paging_msg);
+    a.jmp(serial_puts);
 
-    a.label('paging_msg'); a.db('[paging] on: 0-4 MiB identity-mapped, supervisor only; page 0 unmapped\r\n', 0);
+    a.label(paging_msg); a.db('[paging] on: 0-4 MiB identity-mapped, supervisor only; page 0 unmapped\r\n', 0);
   },
 });

@@ -1,6 +1,13 @@
 // Small string helpers for the kernel (NUL-terminated byte strings).
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword, chr, dec } from '../toolchain/x86/operands.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { al, cl, eax, ebx, ecx, edx, esi, L, byte, dword, chr, dec } from '../../toolchain/x86/operands.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const name_lookup = sym('name_lookup');
+export const parse_uint = sym('parse_uint');
+export const strcmp = sym('strcmp');
+const strlen = sym('strlen');
 
 export const string = defineModule({
   name: 'string',
@@ -18,7 +25,7 @@ EBP preserved):
   parse_uint  EAX = s (decimal digits)  EAX = value, EDX = 0 ok / -1 when s is
                                         empty, has a non-digit, or overflows 32 bits`,
   emit(a) {
-    a.label('strcmp');
+    a.label(strcmp);
     a.push(esi);
     a.mov(esi, eax);
     a.label('.next');
@@ -40,7 +47,7 @@ EBP preserved):
     a.pop(esi);
     a.ret();
 
-    a.label('name_lookup');
+    a.label(name_lookup);
     a.push(ebx);
     a.push(esi);
     a.mov(esi, eax, 'ESI = the name to look for');
@@ -50,7 +57,7 @@ EBP preserved):
     a.test(edx, edx);
     a.jz(L('.missing'), 'dd 0: end of the table');
     a.mov(eax, esi);
-    a.call(L('strcmp'));
+    a.call(strcmp);
     a.test(eax, eax);
     a.jz(L('.found'));
     a.add(ebx, 8, 'next name/value pair');
@@ -65,7 +72,7 @@ EBP preserved):
     a.pop(ebx);
     a.ret();
 
-    a.label('strlen');
+    a.label(strlen);
     a.mov(edx, eax);
     a.label('.next');
     a.cmp(byte(edx), 0);
@@ -77,7 +84,7 @@ EBP preserved):
     a.mov(eax, edx);
     a.ret();
 
-    a.label('parse_uint');
+    a.label(parse_uint);
     a.push(ebx);
     a.push(esi);
     a.mov(esi, eax);

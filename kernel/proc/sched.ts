@@ -1,9 +1,25 @@
 // The scheduler: round-robin over the process table, preemption by the timer.
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../toolchain/x86/operands.ts';
-import {
-  PROC, MAX_PROCS, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT,
-} from './proc.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../../toolchain/x86/operands.ts';
+import { proc_current, proc_end, proc_table, proc_table_end } from './proc.ts';
+import { PROC, MAX_PROCS, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT } from './table.ts';
+import { tss_set_esp0 } from '../cpu/gdt.ts';
+import { ticks } from '../dev/pit.ts';
+import { con_user_emit, console_sync } from '../dev/serial.ts';
+import { rx_head, rx_tail, uart_rx_tick } from '../dev/uart_rx.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+const context_switch = sym('context_switch');
+export const idle_ticks = sym('idle_ticks');
+export const need_resched = sym('need_resched');
+const quantum_left = sym('quantum_left');
+export const sched_block = sym('sched_block');
+export const sched_idle = sym('sched_idle');
+export const sched_tick = sym('sched_tick');
+export const sched_trap_exit = sym('sched_trap_exit');
+export const sched_yield = sym('sched_yield');
+export const schedule = sym('schedule');
 
 export const SCHED_QUANTUM = constant('SCHED_QUANTUM', 1, 'timer ticks a ring-3 process may run before it is preempted', { radix: 10 });
 
@@ -69,12 +85,12 @@ Routines: schedule, sched_yield, sched_block (EAX = state, EDX = wait
 value), sched_tick, sched_trap_exit (EAX = trap frame).`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack switch on a privilege change), §7.2.1 (TSS ESP0)', 'xv6: proc.c (scheduler, sched, yield), swtch.S'],
   emit(a) {
-    a.bss('need_resched', 4, 4, '1 when the current process has used up its quantum');
-    a.bss('quantum_left', 4, 4, 'ticks left in the current quantum');
-    a.bss('sched_idle', 4, 4, '1 while the CPU halts because nothing can run (ticks then go to idle_ticks)');
-    a.bss('idle_ticks', 4, 4, 'timer ticks that arrived while the CPU was idle');
+    a.bss(need_resched, 4, 4, '1 when the current process has used up its quantum');
+    a.bss(quantum_left, 4, 4, 'ticks left in the current quantum');
+    a.bss(sched_idle, 4, 4, '1 while the CPU halts because nothing can run (ticks then go to idle_ticks)');
+    a.bss(idle_ticks, 4, 4, 'timer ticks that arrived while the CPU was idle');
 
-    a.label('context_switch', 'EAX = &old->kesp, EDX = new->kesp');
+    a.label(context_switch, 'EAX = &old->kesp, EDX = new->kesp');
     a.push(ebp);
     a.push(ebx);
     a.push(esi);
@@ -88,110 +104,110 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.ret();
 
     a.section('schedule: run the next process that can run (may be the current one)');
-    a.label('schedule');
+    a.label(schedule);
     a.pushfd();
     a.cli('the process table must not change under us');
     a.push(ebx);
     a.label('.scan');
-    a.call(L('console_sync'), 'the running code may be leaving the CPU: lines deferred by interrupts go out now');
-    a.mov(ebx, dword(L('proc_current')));
+    a.call(console_sync, 'the running code may be leaving the CPU: lines deferred by interrupts go out now');
+    a.mov(ebx, dword(proc_current));
     a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
     a.label('.next');
     a.add(ebx, PROC.SIZE);
-    a.cmp(ebx, L('proc_table_end'));
+    a.cmp(ebx, proc_table_end);
     a.jb(L('.check'));
-    a.mov(ebx, L('proc_table'), 'wrap around');
+    a.mov(ebx, proc_table, 'wrap around');
     a.label('.check');
     a.mov(eax, dword(ebx, PROC.f.state));
     a.cmp(eax, PS_RUNNABLE);
     a.je(L('.found'));
     a.cmp(eax, PS_SLEEPING);
     a.jne(L('.not_sleeping'));
-    a.mov(edx, dword(L('ticks')));
+    a.mov(edx, dword(ticks));
     a.sub(edx, dword(ebx, PROC.f.wait), 'EDX = ticks - wake-up tick, modulo 2^32');
     a.jns(L('.wake'), 'its wake-up tick has come: the difference is >= 0 read as signed, even across the wrap');
     a.label('.not_sleeping');
     a.cmp(eax, PS_WAIT_INPUT);
     a.jne(L('.skip'));
-    a.mov(edx, dword(L('rx_tail')));
-    a.cmp(edx, dword(L('rx_head')));
+    a.mov(edx, dword(rx_tail));
+    a.cmp(edx, dword(rx_head));
     a.jne(L('.wake'), 'a byte is waiting in the serial buffer');
     a.label('.skip');
     a.dec(ecx);
     a.jnz(L('.next'));
-    a.mov(dword(L('sched_idle')), 1, 'nothing can run: the ticks from now on are idle time, nobody\'s');
+    a.mov(dword(sched_idle), 1, 'nothing can run: the ticks from now on are idle time, nobody\'s');
     a.sti('idle until the next interrupt');
     a.hlt('(sti takes effect after hlt starts, so no interrupt is lost in between)');
     a.cli();
-    a.mov(dword(L('sched_idle')), 0);
+    a.mov(dword(sched_idle), 0);
     a.jmp(L('.scan'));
     a.label('.wake');
     a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE);
     a.label('.found');
-    a.mov(dword(L('quantum_left')), SCHED_QUANTUM, 'a fresh quantum');
-    a.mov(dword(L('need_resched')), 0);
-    a.mov(eax, dword(L('proc_current')));
+    a.mov(dword(quantum_left), SCHED_QUANTUM, 'a fresh quantum');
+    a.mov(dword(need_resched), 0);
+    a.mov(eax, dword(proc_current));
     a.cmp(ebx, eax);
     a.je(L('.same'), 'the current process goes on: no switch');
-    a.mov(dword(L('proc_current')), ebx);
+    a.mov(dword(proc_current), ebx);
     a.mov(edx, dword(ebx, PROC.f.cr3));
     a.mov(cr3, edx, 'the new address space (the kernel half is the same in all)');
     a.push(eax);
     a.mov(eax, dword(ebx, PROC.f.kstack_top));
-    a.call(L('tss_set_esp0'), 'the next entry from ring 3 lands on the new kernel stack');
+    a.call(tss_set_esp0, 'the next entry from ring 3 lands on the new kernel stack');
     a.pop(eax);
     a.lea(eax, mem(eax, PROC.f.kesp));
     a.mov(edx, dword(ebx, PROC.f.kesp));
-    a.call(L('context_switch'), 'returns when someone switches back to us');
+    a.call(context_switch, 'returns when someone switches back to us');
     a.label('.same');
     a.pop(ebx);
     a.popfd('interrupts as they were');
     a.ret();
 
     a.section('sched_yield: give up the CPU, stay runnable');
-    a.label('sched_yield');
-    a.mov(eax, dword(L('proc_current')));
+    a.label(sched_yield);
+    a.mov(eax, dword(proc_current));
     a.mov(dword(eax, PROC.f.state), PS_RUNNABLE);
-    a.jmp(L('schedule'));
+    a.jmp(schedule);
 
     a.section('sched_block: EAX = state, EDX = wait value (wake-up tick, pid); the scheduler wakes us');
-    a.label('sched_block');
+    a.label(sched_block);
     a.push(eax);
     a.push(edx);
-    a.mov(eax, dword(L('proc_current')));
+    a.mov(eax, dword(proc_current));
     a.xor(edx, edx);
-    a.call(L('con_user_emit'), 'show its unfinished output line (a prompt before read()) while it waits');
+    a.call(con_user_emit, 'show its unfinished output line (a prompt before read()) while it waits');
     a.pop(edx);
     a.pop(eax);
-    a.mov(ecx, dword(L('proc_current')));
+    a.mov(ecx, dword(proc_current));
     a.mov(dword(ecx, PROC.f.wait), edx);
     a.mov(dword(ecx, PROC.f.state), eax);
-    a.jmp(L('schedule'));
+    a.jmp(schedule);
 
     a.section('sched_tick: called by pit_irq on every tick');
-    a.label('sched_tick');
-    a.call(L('uart_rx_tick'), 'console input held too long? (uart_rx.asm; clobbers EAX, ECX, EDX)');
-    a.cmp(dword(L('sched_idle')), 0);
+    a.label(sched_tick);
+    a.call(uart_rx_tick, 'console input held too long? (uart_rx.asm; clobbers EAX, ECX, EDX)');
+    a.cmp(dword(sched_idle), 0);
     a.je(L('.busy'));
-    a.inc(dword(L('idle_ticks')), 'the CPU was halted: nobody ran, not even the process that blocked last');
+    a.inc(dword(idle_ticks), 'the CPU was halted: nobody ran, not even the process that blocked last');
     a.ret();
     a.label('.busy');
-    a.mov(eax, dword(L('proc_current')));
+    a.mov(eax, dword(proc_current));
     a.inc(dword(eax, PROC.f.ticks), 'charge the tick to the process that was running');
-    a.dec(dword(L('quantum_left')));
+    a.dec(dword(quantum_left));
     a.jg(L('.done'), 'ticks left in this quantum');
-    a.mov(dword(L('need_resched')), 1, 'quantum used up: switch before returning to ring 3');
+    a.mov(dword(need_resched), 1, 'quantum used up: switch before returning to ring 3');
     a.label('.done');
     a.ret();
 
     a.section('sched_trap_exit: EAX = trap frame, about to return to ring 3');
-    a.label('sched_trap_exit');
-    a.mov(ecx, dword(L('proc_current')));
+    a.label(sched_trap_exit);
+    a.mov(ecx, dword(proc_current));
     a.cmp(dword(ecx, PROC.f.killed), 0);
-    a.jne(L('proc_end'), 'Ctrl-C arrived while it ran: end it instead of returning');
-    a.cmp(dword(L('need_resched')), 0);
+    a.jne(proc_end, 'Ctrl-C arrived while it ran: end it instead of returning');
+    a.cmp(dword(need_resched), 0);
     a.je(L('.done'));
-    a.jmp(L('sched_yield'), 'preempt: another process gets the CPU, we continue later from here');
+    a.jmp(sched_yield, 'preempt: another process gets the CPU, we continue later from here');
     a.label('.done');
     a.ret();
   },

@@ -1,7 +1,31 @@
 // The 8259A programmable interrupt controllers (master and slave).
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../toolchain/x86/operands.ts';
-import { TRAPFRAME } from './trapframe.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../../toolchain/x86/operands.ts';
+import { TRAPFRAME } from '../cpu/trapframe.ts';
+import { trap_register } from '../cpu/trap.ts';
+import { console_irq_enter, console_irq_leave, serial_newline, serial_put_dec, serial_put_hex8, serial_putc, serial_puts } from './serial.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const pic_mask = sym('pic_mask');
+export const pic_read_irr = sym('pic_read_irr');
+export const pic_read_isr = sym('pic_read_isr');
+export const pic_unmask = sym('pic_unmask');
+const PIC1_INITIAL_MASK = sym('PIC1_INITIAL_MASK');
+const irq_handlers = sym('irq_handlers');
+export const irq_register = sym('irq_register');
+export const pic_init = sym('pic_init');
+const pic_irq = sym('pic_irq');
+const pic_mask1 = sym('pic_mask1');
+const pic_mask2 = sym('pic_mask2');
+const pic_msg_masks = sym('pic_msg_masks');
+const pic_msg_programmed = sym('pic_msg_programmed');
+const pic_msg_remapped = sym('pic_msg_remapped');
+const pic_msg_slave = sym('pic_msg_slave');
+const pic_msg_unexpected = sym('pic_msg_unexpected');
+export const pic_print_masks = sym('pic_print_masks');
+export const pic_spurious15 = sym('pic_spurious15');
+export const pic_spurious7 = sym('pic_spurious7');
 
 export const PIC1_CMD = constant('PIC1_CMD', 0x20, 'master 8259A command port (A0 = 0): ICW1, OCW2, OCW3');
 export const PIC1_DATA = constant('PIC1_DATA', 0x21, 'master 8259A data port (A0 = 1): ICW2-4, OCW1 (the mask)');
@@ -56,16 +80,16 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     'IBM PC/AT Technical Reference: master at 20h/21h, slave at A0h/A1h cascaded on IRQ2',
   ],
   emit(a) {
-    a.bss('irq_handlers', NUM_IRQS.mul(4), 4, 'driver handler per IRQ line, 0 = none');
-    a.bss('pic_spurious7', 4, 4, 'spurious IRQ7 count');
-    a.bss('pic_spurious15', 4, 4, 'spurious IRQ15 count');
+    a.bss(irq_handlers, NUM_IRQS.mul(4), 4, 'driver handler per IRQ line, 0 = none');
+    a.bss(pic_spurious7, 4, 4, 'spurious IRQ7 count');
+    a.bss(pic_spurious15, 4, 4, 'spurious IRQ15 count');
 
     const out = (port: Expr, value: Expr, why: string) => {
       a.mov(al, value);
       a.out(port, al, why);
       a.out(PORT_DELAY, al, 'give the 8259A time to settle (needed on old hardware)');
     };
-    a.label('pic_init');
+    a.label(pic_init);
     a.comment('ICW1 to both chips starts the sequence; each then expects ICW2, ICW3, ICW4 on its data port.');
     out(PIC1_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the master, ICW4 follows');
     out(PIC2_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the slave, ICW4 follows');
@@ -75,53 +99,53 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     out(PIC2_DATA, ICW3_SLAVE_ID, 'ICW3: the slave answers to cascade identity 2');
     out(PIC1_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
     out(PIC2_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
-    a.mov(al, L('PIC1_INITIAL_MASK'));
+    a.mov(al, PIC1_INITIAL_MASK);
     a.out(PIC1_DATA, al, 'OCW1: mask every master line except the cascade');
     a.mov(al, 0xff);
     a.out(PIC2_DATA, al, 'OCW1: mask every slave line until a driver asks');
-    a.mov(byte(L('pic_mask1')), L('PIC1_INITIAL_MASK'));
-    a.mov(byte(L('pic_mask2')), 0xff);
+    a.mov(byte(pic_mask1), PIC1_INITIAL_MASK);
+    a.mov(byte(pic_mask2), 0xff);
     a.comment('route the 16 IRQ vectors through pic_irq');
     a.push(ebx);
     a.mov(ebx, PIC1_VECTOR);
     a.label('.route');
     a.mov(eax, ebx);
-    a.mov(edx, L('pic_irq'));
-    a.call(L('trap_register'));
+    a.mov(edx, pic_irq);
+    a.call(trap_register);
     a.inc(ebx);
     a.cmp(ebx, PIC1_VECTOR.add(NUM_IRQS));
     a.jb(L('.route'));
     a.pop(ebx);
-    a.mov(eax, L('pic_msg_remapped'));
-    a.call(L('serial_puts'));
-    a.call(L('pic_print_masks'));
+    a.mov(eax, pic_msg_remapped);
+    a.call(serial_puts);
+    a.call(pic_print_masks);
     a.ret();
-    a.equ('PIC1_INITIAL_MASK', not_(1 << 2), 'all lines masked but IRQ2, the cascade');
+    a.equ(PIC1_INITIAL_MASK, not_(1 << 2), 'all lines masked but IRQ2, the cascade');
 
     a.section('pic_print_masks: "[pic] masks master=0x.. slave=0x.. (read back)"');
-    a.label('pic_print_masks');
-    a.mov(eax, L('pic_msg_masks'));
-    a.call(L('serial_puts'));
+    a.label(pic_print_masks);
+    a.mov(eax, pic_msg_masks);
+    a.call(serial_puts);
     a.in(al, PIC1_DATA, 'reading the data port returns OCW1, the mask register');
-    a.call(L('serial_put_hex8'));
-    a.mov(eax, L('pic_msg_slave'));
-    a.call(L('serial_puts'));
+    a.call(serial_put_hex8);
+    a.mov(eax, pic_msg_slave);
+    a.call(serial_puts);
     a.in(al, PIC2_DATA);
-    a.call(L('serial_put_hex8'));
-    a.mov(eax, L('pic_msg_programmed'));
-    a.call(L('serial_puts'));
-    a.mov(al, byte(L('pic_mask1')));
-    a.call(L('serial_put_hex8'));
-    a.mov(eax, L('pic_msg_slave'));
-    a.call(L('serial_puts'));
-    a.mov(al, byte(L('pic_mask2')));
-    a.call(L('serial_put_hex8'));
+    a.call(serial_put_hex8);
+    a.mov(eax, pic_msg_programmed);
+    a.call(serial_puts);
+    a.mov(al, byte(pic_mask1));
+    a.call(serial_put_hex8);
+    a.mov(eax, pic_msg_slave);
+    a.call(serial_puts);
+    a.mov(al, byte(pic_mask2));
+    a.call(serial_put_hex8);
     a.mov(al, chr(')'));
-    a.call(L('serial_putc'));
-    a.jmp(L('serial_newline'));
+    a.call(serial_putc);
+    a.jmp(serial_newline);
 
     a.section('pic_unmask / pic_mask: EAX = IRQ line 0-15');
-    for (const [name, on] of [['pic_unmask', true], ['pic_mask', false]] as const) {
+    for (const [name, on] of [[pic_unmask, true], [pic_mask, false]] as const) {
       a.label(name);
       a.mov(edx, eax, 'EDX = IRQ line');
       a.mov(ecx, eax);
@@ -131,26 +155,26 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
       if (on) a.not(ah, 'a 0 bit enables the line');
       a.cmp(edx, 8);
       a.jae(L('.slave'));
-      a.mov(al, byte(L('pic_mask1')));
+      a.mov(al, byte(pic_mask1));
       if (on) a.and(al, ah); else a.or(al, ah);
-      a.mov(byte(L('pic_mask1')), al);
+      a.mov(byte(pic_mask1), al);
       a.out(PIC1_DATA, al, 'OCW1');
       a.ret();
       a.label('.slave');
-      a.mov(al, byte(L('pic_mask2')));
+      a.mov(al, byte(pic_mask2));
       if (on) a.and(al, ah); else a.or(al, ah);
-      a.mov(byte(L('pic_mask2')), al);
+      a.mov(byte(pic_mask2), al);
       a.out(PIC2_DATA, al, 'OCW1');
       a.ret();
     }
 
     a.section('irq_register: EAX = IRQ, EDX = handler (called with EAX = trap frame)');
-    a.label('irq_register');
-    a.mov(dword({ index: eax, scale: 4, disp: L('irq_handlers') }), edx);
+    a.label(irq_register);
+    a.mov(dword({ index: eax, scale: 4, disp: irq_handlers }), edx);
     a.ret();
 
     a.section('pic_read_irr / pic_read_isr: AL = master, AH = slave');
-    for (const [name, ocw] of [['pic_read_irr', OCW3_READ_IRR], ['pic_read_isr', OCW3_READ_ISR]] as const) {
+    for (const [name, ocw] of [[pic_read_irr, OCW3_READ_IRR], [pic_read_isr, OCW3_READ_ISR]] as const) {
       a.label(name);
       a.mov(al, ocw);
       a.out(PIC1_CMD, al, 'OCW3: select the register the next read returns');
@@ -162,10 +186,10 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     }
 
     a.section('pic_irq: trap handler for vectors 32-47 (EAX = trap frame)');
-    a.label('pic_irq');
+    a.label(pic_irq);
     a.push(ebx);
     a.push(eax);
-    a.call(L('console_irq_enter'), 'interrupt context: what the handler prints must not tear a line (serial.asm, rule 2)');
+    a.call(console_irq_enter, 'interrupt context: what the handler prints must not tear a line (serial.asm, rule 2)');
     a.mov(eax, dword(esp), 'the trap frame again');
     a.mov(ebx, dword(eax, TRAPFRAME.f.vector));
     a.sub(ebx, PIC1_VECTOR, 'EBX = IRQ line');
@@ -174,22 +198,22 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.cmp(ebx, 15);
     a.jne(L('.real'));
     a.label('.check_spurious');
-    a.call(L('pic_read_isr'));
+    a.call(pic_read_isr);
     a.cmp(ebx, 7);
     a.jne(L('.check15'));
     a.test(al, 0x80, 'ISR bit 7 of the master');
     a.jnz(L('.real'));
-    a.inc(dword(L('pic_spurious7')), 'spurious IRQ7: count it, no EOI (nothing is in service)');
+    a.inc(dword(pic_spurious7), 'spurious IRQ7: count it, no EOI (nothing is in service)');
     a.jmp(L('.out'));
     a.label('.check15');
     a.test(ah, 0x80, 'ISR bit 7 of the slave');
     a.jnz(L('.real'));
-    a.inc(dword(L('pic_spurious15')), 'spurious IRQ15: count it; only the master saw a real (cascade) request');
+    a.inc(dword(pic_spurious15), 'spurious IRQ15: count it; only the master saw a real (cascade) request');
     a.mov(al, OCW2_EOI);
     a.out(PIC1_CMD, al);
     a.jmp(L('.out'));
     a.label('.real');
-    a.mov(edx, dword({ index: ebx, scale: 4, disp: L('irq_handlers') }));
+    a.mov(edx, dword({ index: ebx, scale: 4, disp: irq_handlers }));
     a.test(edx, edx);
     a.jz(L('.unexpected'));
     a.mov(eax, dword(esp), 'the trap frame we saved on entry');
@@ -202,25 +226,25 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.label('.eoi_master');
     a.out(PIC1_CMD, al, '... then the master (it saw IRQ2 for a slave line)');
     a.label('.out');
-    a.call(L('console_irq_leave'));
+    a.call(console_irq_leave);
     a.pop(eax);
     a.pop(ebx);
     a.ret();
     a.label('.unexpected');
-    a.mov(eax, L('pic_msg_unexpected'));
-    a.call(L('serial_puts'));
+    a.mov(eax, pic_msg_unexpected);
+    a.call(serial_puts);
     a.mov(eax, ebx);
-    a.call(L('serial_put_dec'));
-    a.call(L('serial_newline'));
+    a.call(serial_put_dec);
+    a.call(serial_newline);
     a.jmp(L('.eoi'));
 
-    a.label('pic_mask1'); a.db(0xff);
-    a.label('pic_mask2'); a.db(0xff);
-    a.label('pic_msg_remapped'); a.db('[pic] remapped master=0x20 slave=0x28\r\n', 0);
-    a.label('pic_msg_masks'); a.db('[pic] masks master=0x', 0);
-    a.label('pic_msg_slave'); a.db(' slave=0x', 0);
-    a.label('pic_msg_programmed'); a.db(' (programmed master=0x', 0);
-    a.label('pic_msg_unexpected'); a.db('[pic] unexpected IRQ ', 0);
+    a.label(pic_mask1); a.db(0xff);
+    a.label(pic_mask2); a.db(0xff);
+    a.label(pic_msg_remapped); a.db('[pic] remapped master=0x20 slave=0x28\r\n', 0);
+    a.label(pic_msg_masks); a.db('[pic] masks master=0x', 0);
+    a.label(pic_msg_slave); a.db(' slave=0x', 0);
+    a.label(pic_msg_programmed); a.db(' (programmed master=0x', 0);
+    a.label(pic_msg_unexpected); a.db('[pic] unexpected IRQ ', 0);
   },
 });
 

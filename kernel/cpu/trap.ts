@@ -1,9 +1,21 @@
 // Trap dispatch: from a vector number to the handler registered for it.
-import { defineModule } from '../toolchain/x86/asm.ts';
-import { eax, ebx, ecx, edx, L, byte, dword } from '../toolchain/x86/operands.ts';
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { eax, ebx, ecx, edx, L, byte, dword } from '../../toolchain/x86/operands.ts';
 import { TRAPFRAME } from './trapframe.ts';
-import { NUM_EXCEPTIONS } from './exceptions.ts';
+import { NUM_EXCEPTIONS, exception_unhandled } from './exceptions.ts';
 import { IDT_ENTRIES } from './idt.ts';
+import { serial_put_dec, serial_puts } from '../dev/serial.ts';
+import { proc_fault } from '../proc/proc.ts';
+import { sched_trap_exit } from '../proc/sched.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const trap_counts = sym('trap_counts');
+export const trap_dispatch = sym('trap_dispatch');
+export const trap_handlers = sym('trap_handlers');
+const trap_msg_unhandled = sym('trap_msg_unhandled');
+const trap_msg_unhandled_end = sym('trap_msg_unhandled_end');
+export const trap_register = sym('trap_register');
 
 export const trap = defineModule({
   name: 'trap',
@@ -27,19 +39,19 @@ to ring 3, dispatch gives the scheduler its chance to preempt
 (sched_trap_exit): the kernel itself is never preempted.`,
   spec: ['Intel SDM Vol. 3A §6.3 "Sources of Interrupts", §6.4 "Sources of Exceptions", §6.12 "Exception and Interrupt Handling"'],
   emit(a) {
-    a.bss('trap_handlers', IDT_ENTRIES.mul(4), 4, 'handler address per vector, 0 = none');
-    a.bss('trap_counts', IDT_ENTRIES.mul(4), 4, 'how many times each vector fired (the shell\'s idt command shows them)');
+    a.bss(trap_handlers, IDT_ENTRIES.mul(4), 4, 'handler address per vector, 0 = none');
+    a.bss(trap_counts, IDT_ENTRIES.mul(4), 4, 'how many times each vector fired (the shell\'s idt command shows them)');
 
-    a.label('trap_register', 'EAX = vector, EDX = handler');
-    a.mov(dword({ index: eax, scale: 4, disp: L('trap_handlers') }), edx);
+    a.label(trap_register, 'EAX = vector, EDX = handler');
+    a.mov(dword({ index: eax, scale: 4, disp: trap_handlers }), edx);
     a.ret();
 
-    a.label('trap_dispatch', 'EAX = trap frame');
+    a.label(trap_dispatch, 'EAX = trap frame');
     a.push(ebx);
     a.mov(ebx, eax);
     a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
-    a.inc(dword({ index: ecx, scale: 4, disp: L('trap_counts') }));
-    a.mov(edx, dword({ index: ecx, scale: 4, disp: L('trap_handlers') }));
+    a.inc(dword({ index: ecx, scale: 4, disp: trap_counts }));
+    a.mov(edx, dword({ index: ecx, scale: 4, disp: trap_handlers }));
     a.test(edx, edx);
     a.jz(L('.unhandled'));
     a.mov(eax, ebx, 'handler(frame)');
@@ -48,7 +60,7 @@ to ring 3, dispatch gives the scheduler its chance to preempt
     a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'returning to ring 3?');
     a.jz(L('.out'));
     a.mov(eax, ebx);
-    a.call(L('sched_trap_exit'), 'the one place a user program can be preempted');
+    a.call(sched_trap_exit, 'the one place a user program can be preempted');
     a.label('.out');
     a.pop(ebx);
     a.ret();
@@ -57,18 +69,18 @@ to ring 3, dispatch gives the scheduler its chance to preempt
     a.jae(L('.report'));
     a.mov(eax, ebx);
     a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'RPL of the saved CS = the privilege level that faulted');
-    a.jnz(L('proc_fault'), 'ring 3: kill the program, not the kernel (no return)');
-    a.jmp(L('exception_unhandled'), 'ring 0: a kernel bug - dump and panic (no return)');
+    a.jnz(proc_fault, 'ring 3: kill the program, not the kernel (no return)');
+    a.jmp(exception_unhandled, 'ring 0: a kernel bug - dump and panic (no return)');
     a.label('.report');
-    a.mov(eax, L('trap_msg_unhandled'));
-    a.call(L('serial_puts'));
+    a.mov(eax, trap_msg_unhandled);
+    a.call(serial_puts);
     a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
-    a.call(L('serial_put_dec'));
-    a.mov(eax, L('trap_msg_unhandled_end'));
-    a.call(L('serial_puts'));
+    a.call(serial_put_dec);
+    a.mov(eax, trap_msg_unhandled_end);
+    a.call(serial_puts);
     a.jmp(L('.return'));
 
-    a.label('trap_msg_unhandled'); a.db('[trap] vector ', 0);
-    a.label('trap_msg_unhandled_end'); a.db(' has no handler (ignored)\r\n', 0);
+    a.label(trap_msg_unhandled); a.db('[trap] vector ', 0);
+    a.label(trap_msg_unhandled_end); a.db(' has no handler (ignored)\r\n', 0);
   },
 });
