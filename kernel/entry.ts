@@ -15,8 +15,7 @@ import { uart_rx_init } from './dev/uart_rx.ts';
 import { mem_check, proc_init } from './proc/proc.ts';
 import { syscall_init } from './proc/syscall.ts';
 import { scenario_run } from './scenarios.ts';
-import { sym } from '../toolchain/x86/symbol.ts';
-import { bss_end, bss_start } from '../toolchain/x86/assemble.ts';
+import { bss_end, bss_start, sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const cmdline_print = sym('cmdline_print');

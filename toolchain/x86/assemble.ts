@@ -10,7 +10,7 @@
 import { type Bits, type Item, type Module, collect } from './asm.ts';
 import { type Const, type Expr, type Mem, type Operand, isExpr, isFar, isMem, isReg } from './operands.ts';
 import { type ResolvedOp, EncodeError, encodeInstruction } from './isa.ts';
-import { Sym } from './symbol.ts';
+import { bss_end, bss_start } from './symbol.ts';
 
 export interface ComponentDef {
   /** Component name: build/asm/<name>.asm, build/bin/<name>.bin. */
@@ -77,11 +77,8 @@ export interface Assembled {
 
 /** Synthesised symbols at the end of every component. */
 export const IMAGE_END = 'image_end';
-export const BSS_START = 'bss_start';
-export const BSS_END = 'bss_end';
-/** The two labels the assembler defines around the reservations (a module clears bss_start .. bss_end). */
-export const bss_start = new Sym(BSS_START, 'toolchain/x86/assemble.ts', 'first byte of the zero-filled reservations (defined by the assembler)');
-export const bss_end = new Sym(BSS_END, 'toolchain/x86/assemble.ts', 'the byte after the last reservation (defined by the assembler)');
+export const BSS_START = bss_start.name;
+export const BSS_END = bss_end.name;
 export const BSS_ALIGN = 16;
 
 /** A mistake in kernel source, reported with the TS line that wrote it. */

@@ -39,6 +39,13 @@ export function sym(name: string, doc?: string): Sym {
   return new Sym(name, callerFile(), doc);
 }
 
+/**
+ * The two labels the assembler defines around a component's reservations
+ * (a.bss): the kernel entry clears bss_start .. bss_end before using them.
+ */
+export const bss_start = new Sym('bss_start', 'toolchain/x86/assemble.ts', 'first byte of the zero-filled reservations (defined by the assembler)');
+export const bss_end = new Sym('bss_end', 'toolchain/x86/assemble.ts', 'the byte after the last reservation (defined by the assembler)');
+
 /** The name of a label given as a symbol or a string. */
 export function nameOf(s: Sym | string): string {
   return typeof s === 'string' ? s : s.name;
