@@ -178,5 +178,6 @@ describe('mistakes it refuses', () => {
   it('forCount with a count of 0 or a count of another size', () => {
     expect(() => collect(mod((a) => { a.label('f'); a.forCount(ecx, 0, () => a.nop()); }), 32)).toThrow(/forCount at .*: count 0 is not a positive integer \(the body would run 2\^32 times\)/);
     expect(() => collect(mod((a) => { a.label('f'); a.forCount(ecx, cx, () => a.nop()); }), 32)).toThrow(/the count cx and the counter ecx differ in size/);
+    expect(() => collect(mod((a) => { a.label('f'); a.forCount(cx, dword(L('n')), () => a.nop()); }), 32)).toThrow(/the count a 32-bit memory operand and the counter cx differ in size/);
   });
 });

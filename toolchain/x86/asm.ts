@@ -22,6 +22,22 @@
 // Data: a.db/dw/dd/dq(...) and a.times(count, width, value) with width 1, 2, 4
 // or 8; dq takes numbers, expressions or bigints (a 64-bit physical address).
 // Structure layouts (offsets, sizes, NASM struc blocks) are in struct.ts.
+//
+// Control flow, routines and string literals write what one would write by
+// hand, as ordinary NASM:
+//   a.if_('e', then, else_?)          jne .if1_else ... .if1_end:   (flags set just before)
+//   a.while_(test, body)              .while1: test, j<not cond> .while1_end, body, jmp .while1
+//   a.doWhile(body, test), a.loop_(body), a.forCount(ecx, n, body); in a body
+//   loop.break_(cond?) / loop.continue_(cond?)   (flow.ts: labels, the inverse table)
+//   a.routine({ name, does, in, out, clobbers, saves, args, locals }, (r) => { ...; r.ret(); })
+//                                     header comment from the contract, prologue, the
+//                                     epilogue at every r.ret(); r.arg('len') is
+//                                     dword [ebp+.len], r.local('buf') dword [ebp+.buf]
+//   a.invoke(target, [a1, a2, ...])   push right to left, call, add esp, 4n (routine.ts:
+//                                     contracts, the kernel's register convention)
+//   a.cstr('text', name?)             the label of a NUL-terminated copy of the text, in the
+//                                     module's strings block (at its end, or at a.strings())
+// (a.cstr, not a.str: `str` is the Store Task Register instruction.)
 
 import {
   type AnyGpr, type Const, type CtrlReg, type Expr, type FarPtr, type Gpr, type Mem, type Mem8, type Mem16,

@@ -211,8 +211,9 @@ export function emitForCount(a: Asm, reg: Reg32 | Reg16, count: Expr | Reg32 | R
   if (typeof count === 'number' && (!Number.isInteger(count) || count < 1)) {
     throw new Error(`forCount at ${loc}: count ${count} is not a positive integer (the body would run 2^${reg.size} times)`);
   }
-  if (typeof count === 'object' && 'kind' in count && count.kind !== 'mem' && count.size !== reg.size) {
-    throw new Error(`forCount at ${loc}: the count ${count.name} and the counter ${reg.name} differ in size`);
+  if (typeof count === 'object' && 'kind' in count && count.size !== reg.size) {
+    const what = count.kind === 'mem' ? `a ${count.size}-bit memory operand` : count.name;
+    throw new Error(`forCount at ${loc}: the count ${what} and the counter ${reg.name} differ in size`);
   }
   const top = blockLabel(a, 'for');
   const end = `${top}_end`;

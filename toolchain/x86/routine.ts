@@ -19,8 +19,8 @@
 //     a.invoke(udp_sendto, [L('dst'), 53, ebx, ecx]);  push ecx / push ebx / push 0x35 / push dst /
 //                                                      call udp_sendto / add esp, 16
 //
-// The kernel's register convention (docs/design.md §4; the header prints it
-// per routine): arguments in EAX, EDX, ECX, then on the stack; the result in
+// The kernel's register convention (each routine's header prints its own
+// share of it): arguments in EAX, EDX, ECX, then on the stack; the result in
 // EAX (and EDX); EAX, ECX, EDX and the flags are the scratch registers a
 // routine may destroy *if its contract says so* (`clobbers`, `out`); EBX,
 // ESI, EDI and EBP are preserved (pushed in `saves` when the routine uses
@@ -64,7 +64,7 @@ export interface RoutineSpec {
   readonly in?: Partial<Record<ContractReg, string>>;
   /** Output registers (and flags) and what they hold on return. */
   readonly out?: Partial<Record<ContractReg, string>>;
-  /** Registers it destroys besides the outputs (the flags are always destroyed unless listed nowhere: see header). */
+  /** Registers it destroys besides the outputs (the flags count as destroyed unless `out` names them). */
   readonly clobbers?: readonly Reg32[];
   /** Registers it uses but preserves: pushed in the prologue, popped in reverse at every return. */
   readonly saves?: readonly Reg32[];
