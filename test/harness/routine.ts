@@ -7,7 +7,8 @@
 // traditional i386 Linux load address) from
 //   1. `routine_harness`: a generated entry stub (eDSL, like the kernel) that,
 //      for each case, copies preset memory into place, loads EAX, ECX, EDX,
-//      EBX, ESI, EDI, EBP, calls the routine, stores EFLAGS, all eight
+//      EBX, ESI, EDI, EBP, pushes the stack arguments if any (cdecl, right
+//      to left), calls the routine, stores EFLAGS, all eight
 //      registers and the memory to read back into a result block, and hands
 //      the block to the host with Linux's write(1, block, size); after the
 //      last case it calls exit(0);
@@ -43,7 +44,8 @@
 // Calling convention (the kernel's): arguments in EAX, EDX, ECX; result in
 // EAX; EBX, ESI, EDI, EBP preserved.  Registers a case does not set hold
 // distinct canary values, and `clobbered` lists the callee-saved registers
-// (and ESP) that came back changed.
+// (and ESP) that came back changed; `changed` lists every register that did,
+// for routines whose contract (toolchain/x86/routine.ts) is stricter.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -109,6 +111,11 @@ export interface RoutineCase {
   readonly name?: string;
   /** Input registers; the others hold CANARY values. */
   readonly args?: Partial<Record<InputReg, Value>>;
+  /**
+   * Stack arguments (cdecl, routine.ts): pushed right to left before the
+   * call, so stack[0] is the callee's [ebp+8], and removed after it.
+   */
+  readonly stack?: readonly Value[];
   /** Memory written just before the call (e.g. a variable in the modules' bss). */
   readonly memory?: readonly { readonly at: Value; readonly bytes: Uint8Array | readonly number[] }[];
   /** Memory read back just after the call, in RoutineResult.memory. */
@@ -143,6 +150,12 @@ export interface RoutineResult {
   readonly memory: readonly Uint8Array[];
   /** Callee-saved registers (EBX, ESI, EDI, EBP) and ESP that did not come back as they went in. */
   readonly clobbered: readonly ('ebx' | 'esi' | 'edi' | 'ebp' | 'esp')[];
+  /**
+   * Every register that did not come back as it went in (ESP: as it was
+   * after the stack arguments were pushed), for checking a routine's
+   * contract (routine.ts: all but `out` and `clobbers` are preserved).
+   */
+  readonly changed: readonly RegName[];
 }
 
 export class RoutineHarnessError extends Error {}
@@ -256,6 +269,7 @@ export function buildRoutineProgram(run: RoutineRun): RoutineProgram {
       const given = c.args?.[r];
       return [r, given === undefined ? CANARY[r] : valueOf(given, `${caseName(i)}: args.${r}`), given !== undefined] as const;
     });
+    const stack = (c.stack ?? []).map((v, j) => valueOf(v, `${caseName(i)}: stack[${j}]`));
     const presets = (c.memory ?? []).map((m, j) => {
       if (m.bytes.length === 0) throw new RoutineHarnessError(`${caseName(i)}: memory[${j}].bytes is empty`);
       const src = data(m.bytes);
@@ -271,7 +285,7 @@ export function buildRoutineProgram(run: RoutineRun): RoutineProgram {
     // Input values as loaded, for `input` and the callee-saved check (labels are resolved after assembly).
     layouts.push({ size, reads: reads.map(({ offset, length }) => ({ offset, length })), input: {} as Record<InputReg, number> });
     resultBytes += size;
-    return { routine, args, presets, reads, size };
+    return { routine, args, stack, presets, reads, size };
   });
 
   const harness = defineModule({
@@ -299,11 +313,13 @@ the block to stdout (Linux write(2) via int 0x80, qemu-i386).`,
           if (given) a.mov(REG[r], v);
           else a.mov(REG[r], v, 'not set by the case: a canary');
         }
+        for (let j = p.stack.length - 1; j >= 0; j--) a.push(p.stack[j]!, `stack argument ${j + 1} (cdecl: right to left)`);
         a.mov(dword(field(OUT.espBefore)), esp, 'ESP before the call, to compare with ESP after it');
         a.call(L(p.routine));
         a.pushfd('EFLAGS as the routine left them');
         a.pop(dword(field(OUT.eflags)));
         for (const r of ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const) a.mov(dword(field(OUT[r])), REG[r]);
+        if (p.stack.length) a.add(esp, 4 * p.stack.length, 'remove the stack arguments');
         a.cld('the routine may have left DF set');
         for (const r of p.reads) {
           a.mov(esi, r.at);
@@ -388,11 +404,13 @@ function parseBlock(b: Uint8Array, layout: CaseLayout): RoutineResult {
   const eflags = u(OUT.eflags);
   const clobbered: ('ebx' | 'esi' | 'edi' | 'ebp' | 'esp')[] = CALLEE_SAVED.filter((r) => regs[r] !== layout.input[r]);
   if (regs.esp !== u(OUT.espBefore)) clobbered.push('esp');
+  const changed: RegName[] = INPUT_REGS.filter((r) => regs[r] !== layout.input[r]);
+  if (regs.esp !== u(OUT.espBefore)) changed.push('esp');
   return {
     regs, input: layout.input, eflags,
     cf: (eflags & EFLAGS.cf) !== 0, zf: (eflags & EFLAGS.zf) !== 0, sf: (eflags & EFLAGS.sf) !== 0, of: (eflags & EFLAGS.of) !== 0,
     memory: layout.reads.map((r) => b.slice(r.offset, r.offset + r.length)),
-    clobbered,
+    clobbered, changed,
   };
 }
 

@@ -22,6 +22,22 @@
 // Data: a.db/dw/dd/dq(...) and a.times(count, width, value) with width 1, 2, 4
 // or 8; dq takes numbers, expressions or bigints (a 64-bit physical address).
 // Structure layouts (offsets, sizes, NASM struc blocks) are in struct.ts.
+//
+// Control flow, routines and string literals write what one would write by
+// hand, as ordinary NASM:
+//   a.if_('e', then, else_?)          jne .if1_else ... .if1_end:   (flags set just before)
+//   a.while_(test, body)              .while1: test, j<not cond> .while1_end, body, jmp .while1
+//   a.doWhile(body, test), a.loop_(body), a.forCount(ecx, n, body); in a body
+//   loop.break_(cond?) / loop.continue_(cond?)   (flow.ts: labels, the inverse table)
+//   a.routine({ name, does, in, out, clobbers, saves, args, locals }, (r) => { ...; r.ret(); })
+//                                     header comment from the contract, prologue, the
+//                                     epilogue at every r.ret(); r.arg('len') is
+//                                     dword [ebp+.len], r.local('buf') dword [ebp+.buf]
+//   a.invoke(target, [a1, a2, ...])   push right to left, call, add esp, 4n (routine.ts:
+//                                     contracts, the kernel's register convention)
+//   a.cstr('text', name?)             the label of a NUL-terminated copy of the text, in the
+//                                     module's strings block (at its end, or at a.strings())
+// (a.cstr, not a.str: `str` is the Store Task Register instruction.)
 
 import {
   type AnyGpr, type Const, type CtrlReg, type Expr, type FarPtr, type Gpr, type Mem, type Mem8, type Mem16,
@@ -29,6 +45,8 @@ import {
   L, callerFile, callerLocation, ExprNode, dword as memOf32, esp,
 } from './operands.ts';
 import { type Sym, nameOf } from './symbol.ts';
+import { type Loop, type OpenBlock, emitDoWhile, emitForCount, emitIf, emitLoop, emitWhile } from './flow.ts';
+import { type RoutineBody, type RoutineSpec, emitInvoke, emitRoutine } from './routine.ts';
 
 export type Bits = 16 | 32;
 
@@ -82,7 +100,8 @@ const CONDITIONS = [
   'o', 'no', 'b', 'nae', 'c', 'ae', 'nb', 'nc', 'e', 'z', 'ne', 'nz', 'be', 'na', 'a', 'nbe',
   's', 'ns', 'p', 'pe', 'np', 'po', 'l', 'nge', 'ge', 'nl', 'le', 'ng', 'g', 'nle',
 ] as const;
-type Cond = (typeof CONDITIONS)[number];
+/** A condition code: the suffix of Jcc/SETcc ('e', 'ne', 'b', 'ae', 'l', 'ge', 'z', 's' ...). */
+export type Cond = (typeof CONDITIONS)[number];
 
 /** Mnemonic families: which operand tuples each mnemonic accepts. */
 export const FAMILIES = {
@@ -200,12 +219,32 @@ function splitComment(args: unknown[]): { ops: Operand[]; comment?: string } {
   return { ops: args as Operand[] };
 }
 
+/** The string literals of one module (a.cstr), placed as one block when the module is collected. */
+interface StringPool {
+  readonly byText: Map<string, string>;
+  readonly labels: Set<string>;
+  readonly entries: { label: string; text: string; loc: string }[];
+  /** Where a.strings() asked for the block (an index in items), else the end of the module. */
+  at?: number;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /** Collects the items of one module. Create through `defineModule`, not directly. */
 export class Asm {
   readonly items: Item[] = [];
   private uniqCounter = 0;
+  /** The flow blocks and routine bodies being emitted (flow.ts): no global label may appear inside one. */
+  readonly openBlocks: OpenBlock[] = [];
+  private readonly pool: StringPool;
+  /** A rep block's body: its strings go to the enclosing module's pool. */
+  private readonly inner: boolean;
 
-  constructor(readonly bits: Bits, readonly file: string) {}
+  /** `module`: the module's name (defineModule), which a.cstr() puts in its label names. */
+  constructor(readonly bits: Bits, readonly file: string, readonly module?: string, pool?: StringPool) {
+    this.pool = pool ?? { byText: new Map(), labels: new Set(), entries: [] };
+    this.inner = pool !== undefined;
+  }
 
   /** Any instruction by mnemonic (untyped escape hatch; prefer the typed methods). */
   ins(mn: string, ...args: (Operand | string)[]): void {
@@ -221,6 +260,10 @@ export class Asm {
    */
   label(name: Sym | string, comment?: string): ExprNode {
     this.checkOwner(name);
+    const open = this.openBlocks[this.openBlocks.length - 1];
+    if (open && !nameOf(name).startsWith('.')) {
+      throw new Error(`global label '${nameOf(name)}' at ${callerLocation()} is inside ${open.what}, opened at ${open.loc}: the block's local labels belong to the global label before them, so a global label here would cut the block in two`);
+    }
     this.items.push({ k: 'label', name: nameOf(name), comment, loc: callerLocation() });
     return typeof name === 'string' ? L(name) : name;
   }
@@ -317,10 +360,118 @@ export class Asm {
     if (!Number.isInteger(count) || count < 1) throw new Error(`rep: count ${count} is not a positive integer (${loc})`);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.var)) throw new Error(`rep: '${opts.var}' is not a NASM identifier (${loc})`);
     if (nasm.length === 0) throw new Error(`rep: the NASM template is empty (${loc})`);
-    const inner = new Asm(this.bits, this.file);
+    const inner = new Asm(this.bits, this.file, this.module, this.pool);
     for (let i = 0; i < count; i++) body(inner, i);
     if (inner.items.some((it) => it.k === 'bss' || it.k === 'equ')) throw new Error(`rep: a bss or equ inside a rep block cannot be printed once (${loc})`);
     this.items.push({ k: 'rep', count, var: opts.var, rule, nasm: [...nasm], items: inner.items, loc });
+  }
+
+  // ------------------------------------------------ structured control flow (flow.ts)
+
+  /**
+   * If the condition holds (the flags were just set by cmp/test), the then
+   * branch, else the else branch: `j<not cond> .ifN_else`, then, `jmp .ifN_end`,
+   * `.ifN_else:`, else, `.ifN_end:`.  `comment` goes on the conditional jump.
+   */
+  if_(cond: Cond, then: () => void, else_?: () => void, comment?: string): void { emitIf(this, cond, then, else_, comment); }
+  /** While the test's condition holds: `.whileN:` test, `j<not cond> .whileN_end`, body, `jmp .whileN`. */
+  while_(test: () => Cond, body: (loop: Loop) => void, comment?: string): void { emitWhile(this, test, body, comment); }
+  /** The body, then again while the test's condition holds: `.doN:` body, test, `j<cond> .doN`. */
+  doWhile(body: (loop: Loop) => void, test: () => Cond, comment?: string): void { emitDoWhile(this, body, test, comment); }
+  /** Forever (leave with loop.break_()): `.loopN:` body, `jmp .loopN`. */
+  loop_(body: (loop: Loop) => void, comment?: string): void { emitLoop(this, body, comment); }
+  /** The body `count` times: `mov reg, count`, `.forN:` body, `dec reg`, `jnz .forN` (a run-time count of 0 skips it). */
+  forCount(reg: Reg32 | Reg16, count: Expr | Reg32 | Reg16 | Mem32 | Mem16, body: (loop: Loop) => void, comment?: string): void {
+    emitForCount(this, reg, count, body, comment);
+  }
+
+  // ------------------------------------------------------------ routines (routine.ts)
+
+  /** A routine with a declared contract: header comment, label, prologue, and r.ret() for the epilogue. */
+  routine(spec: RoutineSpec, body: (r: RoutineBody) => void): void { emitRoutine(this, spec, body); }
+  /** Call a routine with stack arguments (cdecl): push args right to left, call, `add esp, 4n`. */
+  invoke(target: Expr | Reg32 | Mem32, args: readonly (Expr | Reg32 | Mem32)[], comment?: string): void { emitInvoke(this, target, args, comment); }
+
+  // ------------------------------------------------------------------ string literals
+
+  /**
+   * A NUL-terminated string, emitted once per module in its strings block
+   * (at the end of the module, or where a.strings() says), and a reference
+   * to its label: `a.mov(eax, a.cstr('hello\r\n'))`.  Identical texts share
+   * one label.  The label is global, readable and unique in the component:
+   * `<module>_str_<first words>` (with _2, _3 ... on a collision), or
+   * `<module>_<name>` when a name is given.
+   */
+  cstr(text: string, name?: string): ExprNode {
+    const loc = callerLocation();
+    if (!this.module) throw new Error(`a.cstr at ${loc}: this Asm has no module name (create it through defineModule and collect)`);
+    for (const [i, ch] of [...text].entries()) {
+      const c = ch.codePointAt(0)!;
+      if (c === 0) throw new Error(`a.cstr(${JSON.stringify(text)}) at ${loc}: character ${i} is NUL, which would end the string early`);
+      if (c > 0xff) throw new Error(`a.cstr(${JSON.stringify(text)}) at ${loc}: character ${i} (U+${c.toString(16).toUpperCase()}) is not one byte`);
+    }
+    const prefix = (/^[0-9]/.test(this.module) ? 'm_' : '') + this.module.replace(/-/g, '_');
+    const known = this.pool.byText.get(text);
+    if (name !== undefined) {
+      if (!IDENT.test(name)) throw new Error(`a.cstr at ${loc}: name '${name}' is not a NASM identifier`);
+      const label = `${prefix}_${name}`;
+      if (known === label) return L(label);
+      if (known) throw new Error(`a.cstr at ${loc}: this text already has the label '${known}'; name it '${name}' at its first use, or not at all`);
+      if (this.pool.labels.has(label)) throw new Error(`a.cstr at ${loc}: '${label}' already names another text`);
+      return this.addString(label, text, loc);
+    }
+    if (known) return L(known);
+    const words = text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim().split(' ').filter(Boolean);
+    let slug = '';
+    for (const w of words) {
+      if (slug && slug.length + 1 + w.length > 24) break;
+      slug = slug ? `${slug}_${w}` : w.slice(0, 24);
+    }
+    const base = slug ? `${prefix}_str_${slug}` : `${prefix}_str`;
+    let label = base;
+    for (let n = 2; this.pool.labels.has(label); n++) label = `${base}_${n}`;
+    return this.addString(label, text, loc);
+  }
+
+  private addString(label: string, text: string, loc: string): ExprNode {
+    this.pool.byText.set(text, label);
+    this.pool.labels.add(label);
+    this.pool.entries.push({ label, text, loc });
+    return L(label);
+  }
+
+  /**
+   * Put the module's strings block here instead of at the module's end (e.g.
+   * before a boot sector's padding and signature).  The strings are global
+   * labels: what follows must start with a global label, not a local one.
+   */
+  strings(): void {
+    const loc = callerLocation();
+    if (this.pool.at !== undefined) throw new Error(`a.strings() at ${loc}: the strings block is already placed`);
+    if (this.openBlocks.length) throw new Error(`a.strings() at ${loc}: inside ${this.openBlocks[this.openBlocks.length - 1]!.what}`);
+    if (this.inner) throw new Error(`a.strings() at ${loc}: inside a rep block`);
+    this.pool.at = this.items.length;
+  }
+
+  /** Insert the strings block (collect() calls this once, after the module's emitter). */
+  finishStrings(): void {
+    const p = this.pool;
+    if (!p.entries.length) return;
+    const at = p.at ?? this.items.length;
+    const next = this.items.slice(at).find((it) => it.k === 'label');
+    if (next && next.k === 'label' && next.name.startsWith('.')) {
+      throw new Error(`a.strings(): the local label '${next.name}' (${next.loc}) follows the strings block, whose labels are global: it would belong to the last string`);
+    }
+    const block: Item[] = [
+      { k: 'blank' },
+      { k: 'comment', text: '---- strings ' + '-'.repeat(66 - 'strings'.length) },
+    ];
+    for (const e of p.entries) {
+      block.push({ k: 'label', name: e.label, loc: e.loc });
+      block.push({ k: 'data', width: 1, values: e.text ? [e.text, 0] : [0], loc: e.loc });
+    }
+    this.items.splice(at, 0, ...block);
+    p.entries.length = 0;
   }
 
   /** A full-line comment in the generated source. */
@@ -424,8 +575,9 @@ export function collect(mod: Module, bits: Bits): readonly Item[] {
   if (!byBits) collected.set(mod, (byBits = new Map()));
   let items = byBits.get(bits);
   if (!items) {
-    const a = new Asm(bits, mod.file);
+    const a = new Asm(bits, mod.file, mod.name);
     mod.emit(a);
+    a.finishStrings();
     items = Object.freeze([...a.items]);
     byBits.set(bits, items);
   }

@@ -129,7 +129,8 @@ export function assemble(def: ComponentDef): Assembled {
     const it = f.item;
     const file = def.modules[f.module]!.file;
     if (it.k === 'label') { const n = fullName(it.name, f.scope); define(n, it.loc, f.scope, file); labels.set(n, def.origin); }
-    if (it.k === 'equ') { define(it.name, it.loc, f.scope, file); equs.set(it.name, { value: it.value, scope: f.scope, file }); }
+    // An equ named .x is local, like a label: routine.ts defines stack arguments and locals so (udp_sendto.len).
+    if (it.k === 'equ') { const n = fullName(it.name, f.scope); define(n, it.loc, f.scope, file); equs.set(n, { value: it.value, scope: f.scope, file }); }
   }
   for (const e of def.externs ?? []) {
     define(e.name, 'externs', '', 'image layout');

@@ -1,7 +1,7 @@
 // Typed symbols: a label, a reserved (bss) block or a module-local equ that
 // TypeScript knows by name.
 //
-//     export const schedule = sym('schedule');          // kernel/proc/sched.ts declares it ...
+//     export const schedule = sym('schedule');          // the scheduler's file declares it ...
 //     a.label(schedule);                                // ... and its module defines it there
 //     a.call(schedule, 'pick the next process');        // any module that imports it calls it
 //
