@@ -25,7 +25,7 @@ describe('the strings block', () => {
       '    ret',
       '; ---- strings -----------------------------------------------------------',
       'shell_str_hello_world:',
-      '    db "Hello, world!", 0xD, 0xA, 0',
+      '    db `Hello, world!\\r\\n`, 0',
       'shell_usage:',
       '    db "usage: run <name>", 0',
     ]);
@@ -43,7 +43,7 @@ describe('the strings block', () => {
       'net_udp_str_proc_pid_d_killed', 'net_udp_str_proc_pid_d_killed_2', 'net_udp_str_a_very_long_message_that',
       'net_udp_str', 'net_udp_str_2', 'net_udp_str_42_is_the_answer', 'net_udp_str_tab_here_quoted',
     ]);
-    expect(code(m).slice(-4)).toEqual(['net_udp_str_42_is_the_answer:', 'db "42 is the answer", 0', 'net_udp_str_tab_here_quoted:', 'db "tab", 9, "here ", 0x22, "quoted", 0x22, 0']);
+    expect(code(m).slice(-4)).toEqual(['net_udp_str_42_is_the_answer:', 'db "42 is the answer", 0', 'net_udp_str_tab_here_quoted:', 'db `tab\\there "quoted"`, 0']);
     expect(code(m)).toContain('db 0');
   });
   it('a literal made inside a rep block goes to the module\'s block', () => {

@@ -110,7 +110,18 @@ export function operandText(o: Operand, component: string, mn: string): string {
   return '?';
 }
 
+/**
+ * A db string as NASM text.  Printable ASCII goes in double quotes.  A string
+ * with line ends or tabs is written as a NASM backquoted string, whose C-style
+ * escapes read as the programmer wrote them: `[a20] enabled\r\n` rather than
+ * "[a20] enabled", 0xD, 0xA (NASM manual §3.4.2, "Character Strings").  Any
+ * other byte outside printable ASCII is a number between the quoted runs.
+ */
 function quote(s: string): string[] {
+  if (/[\r\n\t]/.test(s) && [...s].every((ch) => ch === '\r' || ch === '\n' || ch === '\t' || (ch >= ' ' && ch <= '~'))) {
+    const esc: Record<string, string> = { '\r': '\\r', '\n': '\\n', '\t': '\\t', '\\': '\\\\', '`': '\\`' };
+    return ['`' + [...s].map((ch) => esc[ch] ?? ch).join('') + '`'];
+  }
   const out: string[] = [];
   let run = '';
   for (const ch of s) {
