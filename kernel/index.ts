@@ -25,7 +25,12 @@ import { syscall } from './proc/syscall.ts';
 import { strace } from './proc/strace.ts';
 import { programs } from './proc/programs.ts';
 import { scenarios } from './scenarios.ts';
+import { readline } from './shell/readline.ts';
 import { shell } from './shell/shell.ts';
+import { shellArgs } from './shell/args.ts';
+import { devCmds } from './dev/commands.ts';
+import { cpuCmds } from './cpu/commands.ts';
+import { procCmds } from './proc/commands.ts';
 import { string } from './lib/string.ts';
 import { qemuExit } from './dev/qemu_exit.ts';
 
@@ -34,6 +39,8 @@ export const kernelModules: readonly Module[] = [
   entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, pic, pit, uartRx,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, sched, syscall, strace,
-  // the kernel task: a test scenario or the shell (kmain's last step):
-  scenarios, shell,
+  // the kernel task: a test scenario or the shell (kmain's last step), then the
+  // shell's parts: its line editor, its argument parser and the commands each
+  // subsystem contributes:
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds,
 ];

@@ -103,7 +103,12 @@ export const COURSE: readonly Part[] = [
       { module: 'syscall', teaches: 'the int 0x80 gate, the system-call table and argument checks' },
       { module: 'strace', teaches: 'tracing every system call and its result' },
       { section: 'The kernel task: test scenarios and the shell', module: 'scenarios', teaches: 'the built-in boot-test scenarios (cmdline test=)' },
-      { module: 'shell', teaches: 'a serial shell: line editing, commands, running programs' },
+      { module: 'shell', teaches: 'a serial shell: the prompt loop, dispatch, and a command table the subsystems fill' },
+      { module: 'readline', teaches: 'line editing on a serial terminal: backspace, CR LF, skipping escape sequences, overlong and damaged lines' },
+      { module: 'shell_args', teaches: 'parsing a number argument once for every command, with an error that repeats what was typed' },
+      { module: 'dev_cmds', teaches: 'watching the devices work: timer ticks, the 8259A\'s registers, the receive ring' },
+      { module: 'cpu_cmds', teaches: 'the IDT as the CPU holds it, and raising an interrupt vector by hand' },
+      { module: 'proc_cmds', teaches: 'starting programs together or in the background, listing and killing processes' },
     ],
   },
   {

@@ -200,7 +200,7 @@ describe('numbers read as the reader thinks of them', () => {
 describe('generated bulk: mechanical stubs are printed once, as their rule', () => {
   it('the 256 ISR stubs, the ISR table and the 256 shell int stubs are %rep loops; the kernel text shrinks by over 1,700 lines', () => {
     const isr = asm('isr')!;
-    const shell = asm('shell')!;
+    const shell = asm('cpu_cmds')!; // the int command's stubs live with the command (kernel/cpu/commands.ts)
     expect(isr.match(/^%rep 256$/gm)).toHaveLength(2);
     expect(isr).toMatch(/^isr_%\[n\]:$/m);
     expect(isr).toMatch(/^%if !\(n == 8 \|\| \(n >= 10 && n <= 14\) \|\| n == 17 \|\| n == 21 \|\| \(n >= 29 && n <= 30\)\)$/m);
