@@ -13,7 +13,7 @@
 // emits
 //
 //     ; for each process-table entry (EBX = entry; user processes only, free entries skipped)
-//         mov ebx, proc_table + proc_size
+//         mov ebx, proc_table + proc_size         ; entry 0 is the kernel task
 //     .each_proc_1:
 //         cmp dword [ebx+proc.state], PS_FREE
 //         je .each_proc_1_next
@@ -34,7 +34,7 @@
 // "found").  Labels are local ('.'), made unique per module with a.uniq(),
 // and `next`/`done` are printed only when something jumps to them.
 import type { Asm } from '../../toolchain/x86/asm.ts';
-import { type ExprNode, type Reg32, L, dword, emitHelperFile } from '../../toolchain/x86/operands.ts';
+import { type ExprNode, type Reg32, L, callerLocation, dword, emitHelperFile } from '../../toolchain/x86/operands.ts';
 import { PROC, PS_FREE } from './table.ts';
 import { proc_table, proc_table_end } from './proc.ts';
 
@@ -62,6 +62,8 @@ export interface ForEachProcOptions {
  * `reg` is proc_table_end, or the entry the body broke at.
  */
 export function forEachProc(a: Asm, reg: Reg32, body: (loop: ProcLoop) => void, opts: ForEachProcOptions = {}): void {
+  // ESP would walk the stack off into the table: every push in the body would write into it.
+  if (reg.name === 'esp') throw new Error(`forEachProc(a, esp, ...) at ${callerLocation()}: the entry register must be a general register other than ESP`);
   const top = a.uniq('each_proc');
   const nextName = `${top}_next`;
   const doneName = `${top}_done`;

@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { type Asm, defineModule } from '../../toolchain/x86/asm.ts';
 import { assemble } from '../../toolchain/x86/assemble.ts';
 import { emitComponent } from '../../toolchain/x86/nasm.ts';
-import { L, dword, eax, ebx, ecx, edx } from '../../toolchain/x86/operands.ts';
-import { forEachProc, type ForEachProcOptions } from '../../kernel/proc/iter.ts';
+import { L, dword, eax, ebx, ecx, edx, esp } from '../../toolchain/x86/operands.ts';
+import { forEachProc, type ForEachProcOptions, type ProcLoop } from '../../kernel/proc/iter.ts';
 import { MAX_PROCS, PROC, PS_FREE, PS_RUNNABLE, PS_SLEEPING } from '../../kernel/proc/table.ts';
 import { runRoutines } from '../harness/routine.ts';
 
@@ -45,7 +45,7 @@ function record(a: Asm): void {
 }
 
 /** A routine that runs one scan and returns EAX = EBX after the loop (proc_table_end, or the entry it broke at). */
-function routine(a: Asm, name: string, body: (loop: { next: ReturnType<typeof L>; done: ReturnType<typeof L> }) => void, opts?: ForEachProcOptions): void {
+function routine(a: Asm, name: string, body: (loop: ProcLoop) => void, opts?: ForEachProcOptions): void {
   a.label(name);
   a.push(ebx);
   a.mov(dword(L('visit_count')), 0);
@@ -139,6 +139,12 @@ describe('forEachProc: the generated NASM', () => {
     const jbs = asm.rows.filter((r) => r.item.k === 'ins' && r.item.mn === 'jb');
     expect(jbs).toHaveLength(5);
     for (const r of jbs) expect(Buffer.from(r.bytes).toString('hex')).toMatch(/^72[0-9a-f]{2}$/);
+  });
+
+  it('refuses ESP as the entry register, naming the caller\'s line', () => {
+    const bad = defineModule({ name: 'bad', title: 'bad', about: 'bad', emit: (a) => { a.label('bad'); forEachProc(a, esp, () => {}); } });
+    expect(() => assemble({ name: 'bad', title: 'bad', about: 'bad', bits: 32, origin: 0, modules: [bad] }))
+      .toThrow(/forEachProc\(a, esp, \.\.\.\) at test\/routine\/iter\.test\.ts:\d+: the entry register must be a general register other than ESP/);
   });
 
   it('nasm -f bin reproduces our bytes from the printed text', () => {
