@@ -20,6 +20,9 @@ import { paging } from './cpu/paging.ts';
 import { kgdtModule } from './cpu/gdt.ts';
 import { vm } from './proc/vm.ts';
 import { proc } from './proc/proc.ts';
+import { spawn } from './proc/spawn.ts';
+import { exit } from './proc/exit.ts';
+import { ps } from './proc/ps.ts';
 import { sched } from './proc/sched.ts';
 import { syscall } from './proc/syscall.ts';
 import { strace } from './proc/strace.ts';
@@ -38,7 +41,7 @@ export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
   entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, pic, pit, uartRx,
   // processes, system calls and ring 3 (proc_init, syscall_init):
-  proc, vm, programs, sched, syscall, strace,
+  proc, vm, programs, spawn, sched, exit, ps, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:

@@ -10,7 +10,9 @@ import { pit_hz, pit_irq, sleep, ticks } from './dev/pit.ts';
 import { panic, poweroff } from './dev/qemu_exit.ts';
 import { serial_newline, serial_put_dec, serial_put_escaped, serial_put_hex32 } from './dev/serial.ts';
 import { name_lookup } from './lib/string.ts';
-import { proc_ps, proc_run, proc_wait } from './proc/proc.ts';
+import { proc_run } from './proc/spawn.ts';
+import { proc_wait } from './proc/exit.ts';
+import { proc_ps } from './proc/ps.ts';
 import { shell_main } from './shell/shell.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
 

@@ -86,7 +86,7 @@ handler can simply return.
 The fault policy, as in xv6: an exception raised by the kernel itself is a
 kernel bug - print one dump (vector and name, error code, EIP, CS, EFLAGS, the
 general registers, and CR2 for a page fault) and panic.  (Ring 3 comes with
-processes, proc.asm: there a user fault kills only the program.)  For a page
+processes, exit.asm: there a user fault kills only the program.)  For a page
 fault the dump adds CR2 and decodes the error code: P (0 = the page is not
 present, 1 = present but the access broke its protection), W/R (the access
 was a read or a write) and U/S (it came from ring 0 or ring 3).  #BP is the exception

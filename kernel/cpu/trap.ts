@@ -5,7 +5,7 @@ import { TRAPFRAME } from './trapframe.ts';
 import { NUM_EXCEPTIONS, exception_unhandled } from './exceptions.ts';
 import { IDT_ENTRIES } from './idt.ts';
 import { serial_put_dec, serial_puts } from '../dev/serial.ts';
-import { proc_fault } from '../proc/proc.ts';
+import { proc_fault } from '../proc/exit.ts';
 import { sched_trap_exit } from '../proc/sched.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -30,7 +30,7 @@ A handler is called with EAX = trap frame and follows the kernel calling
 convention; it may change the frame (the registers iret will restore).
 A vector nobody registered is never silently ignored: a CPU exception
 (0-31) raised in ring 0 is dumped and panics (exceptions.asm), one raised
-in ring 3 kills the program (proc.asm); any other vector is reported by
+in ring 3 kills the program (exit.asm); any other vector is reported by
 number and dispatch returns (the shell's "int n" relies on that).
 
 Which ring was interrupted?  The low two bits of the CS the CPU saved in

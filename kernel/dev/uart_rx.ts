@@ -3,7 +3,9 @@
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { al, ah, cl, dx, eax, ecx, edx, esp, L, byte, dword, mem, constant, chr } from '../../toolchain/x86/operands.ts';
 import { COM1, LSR_THRE, MCR_DTR_RTS_OUT2, UART_IER, UART_LSR, UART_MCR, UART_THR } from '../../boot/serial16.ts';
-import { proc_interrupt, proc_table, proc_table_end } from '../proc/proc.ts';
+import { proc_table } from '../proc/proc.ts';
+import { proc_interrupt } from '../proc/exit.ts';
+import { forEachProc } from '../proc/iter.ts';
 import { PROC, PS_WAIT_EXIT, PS_WAIT_INPUT } from '../proc/table.ts';
 import { irq_register, pic_unmask } from './pic.ts';
 import { pit_hz } from './pit.ts';
@@ -234,13 +236,10 @@ from ring 3 waits the same way.`,
 
     a.section('uart_wake_reader: a byte arrived; if a process waits for input, let it run soon');
     a.label(uart_wake_reader);
-    a.mov(ecx, proc_table);
-    a.label('.entry');
-    a.cmp(dword(ecx, PROC.f.state), PS_WAIT_INPUT);
-    a.je(L('.found'));
-    a.add(ecx, PROC.SIZE);
-    a.cmp(ecx, proc_table_end);
-    a.jb(L('.entry'));
+    forEachProc(a, ecx, () => {
+      a.cmp(dword(ecx, PROC.f.state), PS_WAIT_INPUT);
+      a.je(L('.found'));
+    });
     a.ret();
     a.label('.found');
     a.mov(dword(need_resched), 1, 'a ring-3 program yields on the way back (sched_trap_exit); the scheduler wakes the reader');

@@ -1,7 +1,10 @@
 // Shell commands for processes: start user programs, list and end them.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, chr } from '../../toolchain/x86/operands.ts';
-import { proc_find, proc_kill, proc_ps, proc_run, proc_wait } from './proc.ts';
+import { proc_find } from './proc.ts';
+import { proc_run } from './spawn.ts';
+import { proc_kill, proc_wait } from './exit.ts';
+import { proc_ps } from './ps.ts';
 import { MAX_PROCS, PROC } from './table.ts';
 import { program_list } from './programs.ts';
 import { user_arg } from '../cmdline.ts';

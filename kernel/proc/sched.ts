@@ -1,7 +1,8 @@
 // The scheduler: round-robin over the process table, preemption by the timer.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { cr3, eax, ebx, ecx, edx, edi, esi, ebp, esp, L, dword, mem, constant } from '../../toolchain/x86/operands.ts';
-import { proc_current, proc_end, proc_table, proc_table_end } from './proc.ts';
+import { proc_current, proc_table, proc_table_end } from './proc.ts';
+import { proc_end } from './exit.ts';
 import { PROC, MAX_PROCS, PS_RUNNABLE, PS_SLEEPING, PS_WAIT_INPUT } from './table.ts';
 import { tss_set_esp0 } from '../cpu/gdt.ts';
 import { ticks } from '../dev/pit.ts';
@@ -41,7 +42,7 @@ only: save ESP in the old process's entry, load the new one's ESP, pop.
       pop edi, esi, ebx, ebp
       ret                          returns into the *new* process's kernel
                                    code - for a new process: trap_return,
-                                   which irets to ring 3 (proc.asm builds it)
+                                   which irets to ring 3 (spawn.asm builds it)
 
 schedule() looks at the table round-robin, starting after the current
 process, and picks the first that can run: RUNNABLE, or SLEEPING whose
@@ -79,7 +80,7 @@ calls run with interrupts off (an interrupt gate); the kernel task's shell
 runs with them on, but an interrupt there returns to ring 0, never switches.
 That is the simplest design that is still correct on one CPU: no kernel
 data is ever touched by two processes at once.  (sched_trap_exit also ends
-a process that Ctrl-C marked while it ran: proc.asm, proc_interrupt.)
+a process that Ctrl-C marked while it ran: exit.asm, proc_interrupt.)
 
 Routines: schedule, sched_yield, sched_block (EAX = state, EDX = wait
 value), sched_tick, sched_trap_exit (EAX = trap frame).`,
@@ -110,6 +111,8 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.push(ebx);
     a.label('.scan');
     a.call(console_sync, 'the running code may be leaving the CPU: lines deferred by interrupts go out now');
+    a.comment('The round-robin scan, written out rather than with forEachProc (iter.ts): it starts after the');
+    a.comment('current entry and wraps around to proc_table, so that every process gets its turn in order.');
     a.mov(ebx, dword(proc_current));
     a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
     a.label('.next');

@@ -4,7 +4,8 @@ import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../.
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P, idt_set_gate } from '../cpu/idt.ts';
 import { PTE_P, PTE_U, PTE_W } from '../cpu/paging.ts';
-import { proc_current, proc_exit } from './proc.ts';
+import { proc_current } from './proc.ts';
+import { proc_exit } from './exit.ts';
 import { PROC } from './table.ts';
 import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
 import { uart_getc } from '../dev/uart_rx.ts';

@@ -35,7 +35,7 @@ another's memory, and none can see the kernel's.  Its layout (linear):
   0x007FF000-0x007FFFFF  the user stack page (ESP starts at USER_STACK_TOP)
   0x00800000-0xFFFFFFFF  unmapped
 
-The physical memory behind it is the process's 64 KiB slot (proc.asm picks
+The physical memory behind it is the process's 64 KiB slot (spawn.asm picks
 the slot): page directory, user page table, kernel stack, image pages and
 user stack page, all in the kernel's identity-mapped 0-4 MiB, so the kernel
 can fill them before the process ever runs.

@@ -1,0 +1,212 @@
+// How a process ends: exit(), a fault in ring 3, Ctrl-C, the shell's kill -
+// and waiting for a process to end.
+import { defineModule } from '../../toolchain/x86/asm.ts';
+import { cr2, eax, ebx, ecx, edx, esi, L, dword } from '../../toolchain/x86/operands.ts';
+import { PROC, PS_FREE, PS_RUNNABLE, PS_WAIT_EXIT } from './table.ts';
+import { TRAPFRAME } from '../cpu/trapframe.ts';
+import { VEC_PF, exception_names, pf_print_error } from '../cpu/exceptions.ts';
+import { ESRCH } from './errno.ts';
+import { putDec, putHex32, say } from '../lib/print.ts';
+import { panic } from '../dev/qemu_exit.ts';
+import { con_user_end, serial_newline, serial_put_int, serial_puts } from '../dev/serial.ts';
+import { sched_block, schedule } from './sched.ts';
+import { proc_current, proc_find, proc_msg_pid, proc_say_pid } from './proc.ts';
+import { forEachProc } from './iter.ts';
+import { sym } from '../../toolchain/x86/symbol.ts';
+
+// The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
+export const proc_end = sym('proc_end');
+export const proc_exit = sym('proc_exit');
+export const proc_fault = sym('proc_fault');
+const proc_free = sym('proc_free');
+export const proc_interrupt = sym('proc_interrupt');
+export const proc_kill = sym('proc_kill');
+const proc_msg_at = sym('proc_msg_at');
+const proc_msg_cr2 = sym('proc_msg_cr2');
+const proc_msg_ctrl_c = sym('proc_msg_ctrl_c');
+const proc_msg_exited = sym('proc_msg_exited');
+const proc_msg_kill = sym('proc_msg_kill');
+const proc_msg_killed = sym('proc_msg_killed');
+const proc_msg_zombie = sym('proc_msg_zombie');
+export const proc_wait = sym('proc_wait');
+
+export const exit = defineModule({
+  name: 'exit',
+  title: 'Ending a process: exit, faults, Ctrl-C, kill, and waiting for the end',
+  about: `
+A process ends in one of four ways, and all of them come down to proc_free:
+whoever waits for it (state WAIT_EXIT, proc_wait) becomes RUNNABLE again,
+and its entry becomes FREE - never scheduled again, and reused (with its
+memory slot) only by a later spawn.  Nothing else has to be released: the
+memory slot belongs to the entry (spawn.asm), and the process's kernel stack
+is in that slot.
+
+  exit()        the program asks (sys_exit, syscall.asm -> proc_exit): print
+                "[proc] pid N exited with code C" and end it (proc_end).
+  a fault       an exception raised in ring 3 (trap.asm -> proc_fault) is
+                the program's problem, not the kernel's: print "[proc] pid N
+                killed: <exception> at <eip>" (and, for #PF, the address
+                from CR2 and the decoded error code) and end it; the kernel
+                carries on.
+  Ctrl-C        the serial interrupt sees byte 03h (uart_rx.asm ->
+                proc_interrupt) and ends every user process.
+  kill N        the shell's command (proc_kill) ends one.
+
+The running process cannot free the stack it runs on and then return, so
+proc_end frees its entry with interrupts off and calls schedule() (sched.asm),
+which switches away for good: a FREE entry is never picked again, and the
+stack is not touched until a later spawn reuses the slot.  A process that is
+*not* running is stopped inside context_switch on its own kernel stack, and
+nothing else refers to that stack: Ctrl-C and kill free such an entry at
+once.  The one case left is Ctrl-C while a process runs in ring 3 (the
+interrupt came from there): proc_interrupt only marks it (proc.killed), and
+sched_trap_exit ends it on its way back to ring 3.
+
+  proc_exit       EAX = exit code (current process; does not return)
+  proc_fault      EAX = trap frame of a ring-3 exception (does not return)
+  proc_end        the current process is finished (does not return)
+  proc_interrupt  EAX = trap frame of the serial IRQ: Ctrl-C, end every user process
+  proc_kill       EAX = pid: end that user process (called by the kernel task)
+  proc_wait       EAX = pid: block until that process has ended`,
+  spec: ['Intel SDM Vol. 3A §6.15 "Exception and Interrupt Reference" (Interrupt 14, page-fault error code), §6.12.1 (a frame from ring 3 has CS with RPL 3)', 'xv6: proc.c (exit, wait, kill)'],
+  emit(a) {
+    a.section('proc_exit: EAX = exit code; ends the current process');
+    a.label(proc_exit);
+    a.mov(esi, eax);
+    a.mov(eax, dword(proc_current));
+    a.call(con_user_end, 'its unfinished output line first, then the exit message');
+    a.call(proc_say_pid);
+    say(a, proc_msg_exited);
+    a.mov(eax, esi);
+    a.call(serial_put_int);
+    a.call(serial_newline);
+    a.jmp(proc_end);
+
+    a.section('proc_fault: EAX = trap frame of an exception raised in ring 3');
+    a.label(proc_fault);
+    a.mov(esi, eax, 'ESI = frame');
+    a.mov(eax, dword(proc_current));
+    a.call(con_user_end);
+    a.call(proc_say_pid);
+    say(a, proc_msg_killed);
+    a.mov(ecx, dword(esi, TRAPFRAME.f.vector));
+    a.mov(eax, dword({ index: ecx, scale: 4, disp: exception_names }));
+    a.call(serial_puts);
+    say(a, proc_msg_at);
+    putHex32(a, dword(esi, TRAPFRAME.f.eip));
+    a.call(serial_newline);
+    a.cmp(dword(esi, TRAPFRAME.f.vector), VEC_PF);
+    a.jne(proc_end);
+    a.call(proc_say_pid);
+    say(a, proc_msg_cr2);
+    putHex32(a, cr2, 'the address the program touched');
+    a.mov(eax, dword(esi, TRAPFRAME.f.error));
+    a.call(pf_print_error);
+    a.call(serial_newline);
+    a.comment('fall through');
+
+    a.section('proc_end: the current process is finished; never returns');
+    a.label(proc_end);
+    a.cli();
+    a.mov(eax, dword(proc_current));
+    a.call(proc_free);
+    a.call(schedule, 'switches away for good: a free entry is never picked');
+    a.mov(eax, proc_msg_zombie);
+    a.call(panic);
+
+    a.section('proc_free: EAX = process entry; wake whoever waits for it, free the entry');
+    a.label(proc_free);
+    a.push(eax);
+    a.call(con_user_end, 'normally done already; a new process in this slot must start with an empty line buffer');
+    a.pop(eax);
+    a.mov(edx, dword(eax, PROC.f.pid));
+    forEachProc(a, ecx, ({ next }) => {
+      a.cmp(dword(ecx, PROC.f.state), PS_WAIT_EXIT);
+      a.jne(next);
+      a.cmp(dword(ecx, PROC.f.wait), edx);
+      a.jne(next);
+      a.mov(dword(ecx, PROC.f.state), PS_RUNNABLE, 'it was waiting for this process');
+    });
+    a.mov(dword(eax, PROC.f.state), PS_FREE, 'never scheduled again; the slot may be reused by the next spawn');
+    a.ret();
+
+    a.section('proc_interrupt: EAX = trap frame of the serial IRQ that brought a Ctrl-C');
+    a.label(proc_interrupt);
+    a.push(ebx);
+    a.push(esi);
+    a.mov(esi, eax);
+    a.comment('The kernel task (entry 0) is never stopped: it is the one that waits for the programs.');
+    forEachProc(a, ebx, ({ next }) => {
+      a.mov(eax, ebx);
+      a.call(con_user_end);
+      say(a, proc_msg_pid);
+      putDec(a, dword(ebx, PROC.f.pid));
+      say(a, proc_msg_ctrl_c);
+      a.cmp(ebx, dword(proc_current));
+      a.jne(L('.free'));
+      a.test(dword(esi, TRAPFRAME.f.cs), 3);
+      a.jz(L('.free'), 'interrupted in ring 0: it is blocked inside the kernel (we idle on its behalf)');
+      a.mov(dword(ebx, PROC.f.killed), 1, 'it is running: it ends at the return to ring 3 (sched_trap_exit)');
+      a.jmp(next);
+      a.label('.free');
+      a.comment('Not running: it is stopped inside context_switch (or idle) on its own kernel stack, and');
+      a.comment('nothing else refers to that stack - so the entry can simply be freed.');
+      a.mov(eax, ebx);
+      a.call(proc_free);
+    }, { skipKernel: true, skipFree: true });
+    a.pop(esi);
+    a.pop(ebx);
+    a.ret();
+
+    a.section('proc_kill: EAX = pid -> EAX = 0, or -ESRCH when no user process has it (the shell\'s kill)');
+    a.label(proc_kill);
+    a.call(proc_find);
+    a.test(eax, eax);
+    a.jnz(L('.found'));
+    a.mov(eax, ESRCH.neg());
+    a.ret();
+    a.label('.found');
+    a.push(ebx);
+    a.mov(ebx, eax);
+    a.call(con_user_end);
+    say(a, proc_msg_pid);
+    putDec(a, dword(ebx, PROC.f.pid));
+    say(a, proc_msg_kill);
+    a.comment('The caller is the kernel task, so the victim is not running: it is stopped inside');
+    a.comment('context_switch on its own kernel stack, which nothing else refers to. Free it now.');
+    a.mov(eax, ebx);
+    a.call(proc_free);
+    a.xor(eax, eax);
+    a.pop(ebx);
+    a.ret();
+
+    a.section('proc_wait: EAX = pid; returns once no process has that pid');
+    a.label(proc_wait);
+    a.push(ebx);
+    a.pushfd();
+    a.cli('check and block without a gap');
+    a.mov(ebx, eax);
+    a.label('.check');
+    a.mov(eax, ebx);
+    a.call(proc_find);
+    a.test(eax, eax);
+    a.jnz(L('.block'));
+    a.popfd('no such process (any more)');
+    a.pop(ebx);
+    a.ret();
+    a.label('.block');
+    a.mov(eax, PS_WAIT_EXIT);
+    a.mov(edx, ebx);
+    a.call(sched_block, 'proc_free wakes us');
+    a.jmp(L('.check'));
+
+    a.section('strings');
+    a.label(proc_msg_exited); a.db('exited with code ', 0);
+    a.label(proc_msg_killed); a.db('killed: ', 0);
+    a.label(proc_msg_at); a.db(' at 0x', 0);
+    a.label(proc_msg_cr2); a.db('page fault address CR2=0x', 0);
+    a.label(proc_msg_zombie); a.db('a finished process was scheduled again', 0);
+    a.label(proc_msg_ctrl_c); a.db(' killed: Ctrl-C\r\n', 0);
+    a.label(proc_msg_kill); a.db(' killed: kill command\r\n', 0);
+  },
+});
