@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { childOutputPipe } from './pipe.ts';
 import {
   type QemuOptions, QemuNotFoundError, describeExit, findQemu, formatCommand, qemuCommand, tripleFaulted,
 } from '../../toolchain/qemu.ts';
@@ -83,6 +84,7 @@ export class Session {
   private waiters: (() => void)[] = [];
   private timer: NodeJS.Timeout;
   private killedByUs = false;
+  private outputEnded = false;
   private timedOut = false;
   readonly command: string;
   readonly exited: Promise<BootResult>;
@@ -92,10 +94,19 @@ export class Session {
     const resetLog = resetLogPath();
     const cmd = qemuCommand({ ...o, resetLog });
     this.command = formatCommand(cmd);
-    this.child = spawn(cmd.bin, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // QEMU's serial output goes through a real pipe, not the socket pair Node
+    // would give it: a socket fills after a few hundred one-byte writes and
+    // QEMU's UART then drops bytes (see pipe.ts).
+    const out = childOutputPipe();
+    try {
+      this.child = spawn(cmd.bin, cmd.args, { stdio: ['pipe', out.fd, 'pipe'] });
+    } finally {
+      out.closeWriteEnd();
+    }
     live.add(this.child);
-    this.child.stdout!.setEncoding('latin1');
-    this.child.stdout!.on('data', (d: string) => {
+    const stdout = out.stream;
+    stdout.setEncoding('latin1');
+    stdout.on('data', (d: string) => {
       const added = this.split.push(d);
       for (const line of added) {
         this.times.push(Date.now() - this.start);
@@ -107,9 +118,17 @@ export class Session {
     this.child.stderr!.on('data', (d: string) => { this.stderr += d; });
     this.child.stdin!.on('error', () => { /* QEMU exited while we were writing */ });
     this.timer = setTimeout(() => { this.timedOut = true; this.kill(); }, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    // Done when QEMU has exited *and* its output has been read to the end:
+    // with a pipe the last bytes can arrive after the exit is reported.
+    const outputEnded = new Promise<void>((resolve) => {
+      const end = () => { this.outputEnded = true; this.wake(); resolve(); };
+      stdout.on('end', end);
+      stdout.on('error', end);
+    });
     this.exited = new Promise((resolve, reject) => {
-      this.child.on('error', reject);
-      this.child.on('close', (code) => {
+      this.child.on('error', (e) => { stdout.destroy(); reject(e); });
+      this.child.on('close', async (code) => {
+        await outputEnded;
         clearTimeout(this.timer);
         live.delete(this.child);
         this.split.flush();
@@ -166,7 +185,7 @@ export class Session {
       for (let i = from; i < this.split.lines.length; i++) if (re.test(this.split.lines[i]!)) return { line: this.split.lines[i]!, index: i };
       from = this.split.lines.length;
       if (opts.partial && re.test(this.split.partial)) return { line: this.split.partial, index: this.split.lines.length };
-      if (this.child.exitCode !== null || this.child.signalCode !== null) break;
+      if (this.outputEnded) break; // QEMU has exited and every byte it wrote is in
       const left = deadline - Date.now();
       if (left <= 0) break;
       await new Promise<void>((r) => { const t = setTimeout(r, left); this.waiters.push(() => { clearTimeout(t); r(); }); });
