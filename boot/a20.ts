@@ -7,10 +7,6 @@ import { sym } from '../toolchain/x86/symbol.ts';
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const a20_check = sym('a20_check');
 export const a20_enable = sym('a20_enable');
-const msg_a20_already = sym('msg_a20_already');
-const msg_a20_bios = sym('msg_a20_bios');
-const msg_a20_failed = sym('msg_a20_failed');
-const msg_a20_port92 = sym('msg_a20_port92');
 
 export const BIOS_SYSTEM = constant('BIOS_SYSTEM', 0x15, 'BIOS interrupt 15h: system services');
 export const A20_BIOS_ENABLE = constant('A20_BIOS_ENABLE', 0x2401, 'int 15h AX=2401h: enable the A20 gate');
@@ -39,21 +35,21 @@ It prints which one worked, or stops with a message if none did.`,
   emit(a) {
     a.label(a20_enable);
     a.call(a20_check);
-    a.mov(si, msg_a20_already);
+    a.mov(si, a.cstr('[a20] enabled (the BIOS had already opened the gate)\r\n'));
     a.jnz(L('.done'), 'already enabled (QEMU and most BIOSes do it)');
     a.mov(ax, A20_BIOS_ENABLE);
     a.int(BIOS_SYSTEM);
     a.call(a20_check);
-    a.mov(si, msg_a20_bios);
+    a.mov(si, a.cstr('[a20] enabled (BIOS int 15h AX=2401h)\r\n'));
     a.jnz(L('.done'));
     a.in(al, SYSTEM_CONTROL_A);
     a.or(al, PORT92_A20);
     a.and(al, PORT92_RESET.xor(0xff), 'keep bit 0 clear: it would reset the machine');
     a.out(SYSTEM_CONTROL_A, al);
     a.call(a20_check);
-    a.mov(si, msg_a20_port92);
+    a.mov(si, a.cstr('[a20] enabled (fast A20, port 0x92)\r\n'));
     a.jnz(L('.done'));
-    a.mov(si, msg_a20_failed);
+    a.mov(si, a.cstr('[a20] could not enable the A20 gate; halting\r\n'));
     a.call(puts);
     a.label('.halt');
     a.cli();
@@ -81,9 +77,5 @@ It prints which one worked, or stops with a message if none did.`,
     a.pop(di); a.pop(si); a.pop(es); a.pop(ds); a.pop(ax);
     a.ret();
 
-    a.label(msg_a20_already); a.db('[a20] enabled (the BIOS had already opened the gate)\r\n', 0);
-    a.label(msg_a20_bios); a.db('[a20] enabled (BIOS int 15h AX=2401h)\r\n', 0);
-    a.label(msg_a20_port92); a.db('[a20] enabled (fast A20, port 0x92)\r\n', 0);
-    a.label(msg_a20_failed); a.db('[a20] could not enable the A20 gate; halting\r\n', 0);
   },
 });

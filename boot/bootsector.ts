@@ -15,11 +15,6 @@ const dap_segment = sym('dap_segment');
 const disk_error = sym('disk_error');
 const heads = sym('heads');
 const load = sym('load');
-const msg_at_lba = sym('msg_at_lba');
-const msg_banner = sym('msg_banner');
-const msg_chs = sym('msg_chs');
-const msg_disk_error = sym('msg_disk_error');
-const msg_lba = sym('msg_lba');
 const read_sector = sym('read_sector');
 const sectors_per_track = sym('sectors_per_track');
 const use_lba = sym('use_lba');
@@ -78,7 +73,7 @@ booting from a disk.`,
 
     a.section('2. say hello on COM1');
     a.call(serial16_init);
-    a.mov(si, msg_banner);
+    a.mov(si, a.cstr('[boot] tskernel boot sector\r\n'));
     a.call(puts);
 
     a.section('3. choose how to address sectors: LBA (EDD extensions) or CHS');
@@ -91,7 +86,7 @@ booting from a disk.`,
     a.test(cl, EDD_PACKET_ACCESS);
     a.jz(L('.no_edd'), 'extensions present but without packet reads');
     a.inc(byte(use_lba), 'use_lba = 1');
-    a.mov(si, msg_lba);
+    a.mov(si, a.cstr('[boot] LBA reads\r\n'));
     a.jmp(L('.addressing_known'));
     a.label('.no_edd');
     a.mov(ah, DISK_GET_PARAMS, 'DL still holds the boot drive');
@@ -104,7 +99,7 @@ booting from a disk.`,
     a.xor(dh, dh);
     a.inc(dx);
     a.mov(word(heads), dx);
-    a.mov(si, msg_chs);
+    a.mov(si, a.cstr('[boot] CHS reads\r\n'));
     a.label('.addressing_known');
     a.call(puts);
 
@@ -186,11 +181,11 @@ booting from a disk.`,
 
     a.section('disk_error: print the BIOS status (AH) and the LBA, then stop');
     a.label(disk_error);
-    a.mov(si, msg_disk_error);
+    a.mov(si, a.cstr('[boot] disk error 0x'));
     a.call(puts);
     a.mov(al, ah);
     a.call(put_hex8);
-    a.mov(si, msg_at_lba);
+    a.mov(si, a.cstr(' LBA 0x'));
     a.call(puts);
     a.mov(ax, word(current_lba), '0 if reading the geometry failed');
     a.call(put_hex16);
@@ -215,11 +210,6 @@ booting from a disk.`,
     a.label(use_lba); a.dataC(1, [0], '1 when int 13h extensions are available');
     a.label(sectors_per_track); a.dw(0);
     a.label(heads); a.dw(0);
-    a.label(msg_banner); a.db('[boot] tskernel boot sector\r\n', 0);
-    a.label(msg_lba); a.db('[boot] LBA reads\r\n', 0);
-    a.label(msg_chs); a.db('[boot] CHS reads\r\n', 0);
-    a.label(msg_disk_error); a.db('[boot] disk error 0x', 0);
-    a.label(msg_at_lba); a.db(' LBA 0x', 0);
   },
 });
 
