@@ -6,9 +6,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const _start = sym('_start');
-const spin_msg_of = sym('spin_msg_of');
-const spin_msg_pid = sym('spin_msg_pid');
-const spin_msg_step = sym('spin_msg_step');
 const spin_pid = sym('spin_pid');
 const spin_step = sym('spin_step');
 const spin_t0 = sym('spin_t0');
@@ -46,15 +43,15 @@ and their lines interleave.`,
     a.sub(eax, dword(spin_t0));
     a.cmp(eax, SPIN_STEP_TICKS);
     a.jb(L('.busy'));
-    a.mov(eax, spin_msg_pid);
+    a.mov(eax, a.cstr('[spin] pid '));
     a.call(u_puts);
     a.mov(eax, dword(spin_pid));
     a.call(u_put_dec);
-    a.mov(eax, spin_msg_step);
+    a.mov(eax, a.cstr(' step '));
     a.call(u_puts);
     a.mov(eax, dword(spin_step));
     a.call(u_put_dec);
-    a.mov(eax, spin_msg_of);
+    a.mov(eax, a.cstr('/5\n'));
     a.call(u_puts);
     a.inc(dword(spin_step));
     a.cmp(dword(spin_step), SPIN_STEPS);
@@ -65,8 +62,5 @@ and their lines interleave.`,
     a.label(spin_pid); a.dd(0);
     a.label(spin_step); a.dd(0);
     a.label(spin_t0); a.dd(0);
-    a.label(spin_msg_pid); a.db('[spin] pid ', 0);
-    a.label(spin_msg_step); a.db(' step ', 0);
-    a.label(spin_msg_of); a.db('/5\n', 0);
   },
 });

@@ -7,7 +7,7 @@ import { L, eax, ebx, ecx, esi, dword } from '../../toolchain/x86/operands.ts';
 import { NAME_LOOKUP, PARSE_UINT, STRCMP, STRLEN, string } from '../../kernel/lib/string.ts';
 import { type RoutineSpec, changedRegisters } from '../../toolchain/x86/routine.ts';
 import { emitNameTable } from '../../kernel/lib/name_table.ts';
-import { fuzz, LFSR_TAPS } from '../../kernel/user/fuzz.ts';
+import { FUZZ_RAND, fuzz, LFSR_TAPS } from '../../kernel/user/fuzz.ts';
 import { serial, CON_DEFER_SIZE } from '../../kernel/dev/serial.ts';
 import { CANARY, type RoutineResult, cstr, data, runRoutine, runRoutines } from '../harness/routine.ts';
 
@@ -115,6 +115,7 @@ describe("fuzz_rand (kernel/user/fuzz.ts): the fuzzer's Galois LFSR, 16 steps pe
       expect(r.regs.eax, `seed ${seeds[i]}`).toBe(model(seeds[i]!));
       expect([...r.memory[0]!]).toEqual([...u32(model(seeds[i]!))]);
       expect(r.clobbered).toEqual([]);
+      expect(broken(FUZZ_RAND, r)).toEqual([]);
     });
   });
   it('continues from the state the previous call left (one run, no presets after the first)', async () => {
