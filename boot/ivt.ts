@@ -1,6 +1,6 @@
 // The real-mode interrupt vector table (IVT): the 8086 model of interrupts.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ax, cs, word, constant, chr } from '../toolchain/x86/operands.ts';
+import { ax, cs, eax, esi, word, constant, chr } from '../toolchain/x86/operands.ts';
 import { si } from '../toolchain/x86/operands.ts';
 import { newline, put_hex16, putc, puts } from './serial16.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
@@ -33,24 +33,28 @@ builds one in kernel/idt.asm.`,
   ],
   emit(a) {
     const entry = IVT_DEMO_VECTOR.mul(IVT_ENTRY_SIZE);
-    a.label(ivt_demo);
-    a.cli('an interrupt must not use the entry while it is half-written');
-    a.mov(word(entry), ivt_demo_handler, 'entry offset  (IVT address 4n)');
-    a.mov(word(entry.add(2)), cs, 'entry segment (IVT address 4n+2): ours, 0');
-    a.sti();
-    a.mov(si, a.cstr('[ivt] int 0x60 handler installed: vector 0x60 -> '));
-    a.call(puts);
-    a.mov(ax, word(entry.add(2)), 'read the entry back from memory: segment ...');
-    a.call(put_hex16);
-    a.mov(ax, chr(':'));
-    a.call(putc);
-    a.mov(ax, word(entry), '... and offset');
-    a.call(put_hex16);
-    a.call(newline);
-    a.int(IVT_DEMO_VECTOR, 'the CPU pushes FLAGS, CS, IP and jumps through the entry');
-    a.mov(si, a.cstr('[ivt] iret returned to stage 2\r\n'));
-    a.call(puts);
-    a.ret();
+    a.routine({
+      name: ivt_demo, does: 'installs a handler for vector IVT_DEMO_VECTOR, prints its entry and raises it',
+      clobbers: [eax, esi],
+    }, (r) => {
+      a.cli('an interrupt must not use the entry while it is half-written');
+      a.mov(word(entry), ivt_demo_handler, 'entry offset  (IVT address 4n)');
+      a.mov(word(entry.add(2)), cs, 'entry segment (IVT address 4n+2): ours, 0');
+      a.sti();
+      a.mov(si, a.cstr('[ivt] int 0x60 handler installed: vector 0x60 -> '));
+      a.call(puts);
+      a.mov(ax, word(entry.add(2)), 'read the entry back from memory: segment ...');
+      a.call(put_hex16);
+      a.mov(ax, chr(':'));
+      a.call(putc);
+      a.mov(ax, word(entry), '... and offset');
+      a.call(put_hex16);
+      a.call(newline);
+      a.int(IVT_DEMO_VECTOR, 'the CPU pushes FLAGS, CS, IP and jumps through the entry');
+      a.mov(si, a.cstr('[ivt] iret returned to stage 2\r\n'));
+      a.call(puts);
+      r.ret();
+    });
 
     a.label(ivt_demo_handler, 'runs with IF = 0, FLAGS/CS/IP on the stack');
     a.push(si);
