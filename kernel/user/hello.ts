@@ -31,6 +31,5 @@ The kernel prints "[proc] pid N exited with code 0".`,
     a.call(u_newline);
     a.mov(eax, 0);
     a.call(u_exit);
-
   },
 });
