@@ -73,13 +73,13 @@ the console belongs to the shell.
 ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
   emit(a) {
     a.label(_start);
-    CASES.forEach((c, i) => {
+    CASES.forEach((c) => {
       a.section(c.text);
       c.args.forEach((v, j) => a.mov(ARG_REGS[j]!, v));
       a.mov(eax, c.nr);
       a.int(VEC_SYSCALL, c.text);
       a.push(eax, 'the result');
-      a.mov(eax, L(`sc_text_${i}`), 'then say what was called (after the call: write output comes first)');
+      a.mov(eax, a.cstr(`[syscalls] ${c.text} = `), 'then say what was called (after the call: write output comes first)');
       a.call(u_puts);
       a.pop(eax);
       a.call(u_put_int);
@@ -145,7 +145,6 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.call(u_exit);
 
     a.section('data');
-    CASES.forEach((c, i) => { a.label(`sc_text_${i}`); a.db(`[syscalls] ${c.text} = `, 0); });
     a.label(sc_msg1); a.db(MSG1);
     a.label(sc_msg2); a.db(MSG2);
     a.label(sc_t0); a.dd(0);
