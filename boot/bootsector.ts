@@ -1,6 +1,6 @@
 // Stage 1: the 512-byte boot sector.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ah, al, ax, bx, ch, cl, cx, di, dh, dl, dx, ds, es, si, sp, ss, bp, L, HERE, START, byte, word, far, constant } from '../toolchain/x86/operands.ts';
+import { ah, al, ax, bx, ch, cl, cx, di, dh, dl, dx, ds, es, si, sp, ss, bp, eax, ebx, ecx, L, HERE, START, byte, word, far, constant } from '../toolchain/x86/operands.ts';
 import { BOOT_STACK_TOP, KERNEL_LOAD_SEGMENT, STAGE2_LBA, STAGE2_LOAD, STAGE2_LOAD_SEGMENT } from './layout.ts';
 import { newline, put_hex16, put_hex8, puts, serial16_init } from './serial16.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
@@ -15,11 +15,6 @@ const dap_segment = sym('dap_segment');
 const disk_error = sym('disk_error');
 const heads = sym('heads');
 const load = sym('load');
-const msg_at_lba = sym('msg_at_lba');
-const msg_banner = sym('msg_banner');
-const msg_chs = sym('msg_chs');
-const msg_disk_error = sym('msg_disk_error');
-const msg_lba = sym('msg_lba');
 const read_sector = sym('read_sector');
 const sectors_per_track = sym('sectors_per_track');
 const use_lba = sym('use_lba');
@@ -78,7 +73,7 @@ booting from a disk.`,
 
     a.section('2. say hello on COM1');
     a.call(serial16_init);
-    a.mov(si, msg_banner);
+    a.mov(si, a.cstr('[boot] tskernel boot sector\r\n'));
     a.call(puts);
 
     a.section('3. choose how to address sectors: LBA (EDD extensions) or CHS');
@@ -91,7 +86,7 @@ booting from a disk.`,
     a.test(cl, EDD_PACKET_ACCESS);
     a.jz(L('.no_edd'), 'extensions present but without packet reads');
     a.inc(byte(use_lba), 'use_lba = 1');
-    a.mov(si, msg_lba);
+    a.mov(si, a.cstr('[boot] LBA reads\r\n'));
     a.jmp(L('.addressing_known'));
     a.label('.no_edd');
     a.mov(ah, DISK_GET_PARAMS, 'DL still holds the boot drive');
@@ -104,7 +99,7 @@ booting from a disk.`,
     a.xor(dh, dh);
     a.inc(dx);
     a.mov(word(heads), dx);
-    a.mov(si, msg_chs);
+    a.mov(si, a.cstr('[boot] CHS reads\r\n'));
     a.label('.addressing_known');
     a.call(puts);
 
@@ -122,75 +117,83 @@ booting from a disk.`,
     a.mov(dl, byte(boot_drive), 'stage 2 expects DL = boot drive');
     a.jmp(far(0, STAGE2_LOAD), 'far jump: CS = 0, IP = 0x7E00');
 
-    a.section('load: read CX sectors starting at LBA AX to BX:0000, one at a time');
-    a.label(load);
-    a.label('.next');
-    a.jcxz(L('.done'));
-    a.call(read_sector);
-    a.inc(ax, 'next LBA');
-    a.add(bx, SECTOR_PARAGRAPHS, 'next 512 bytes of memory');
-    a.dec(cx);
-    a.jmp(L('.next'));
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: load, does: 'reads CX sectors starting at LBA AX to BX:0000, one at a time',
+      in: { ax: 'first LBA', bx: 'segment to load to (offset 0)', cx: 'sector count' },
+      clobbers: [eax, ebx, ecx],
+    }, (r) => {
+      a.label('.next');
+      a.jcxz(L('.done'));
+      a.call(read_sector);
+      a.inc(ax, 'next LBA');
+      a.add(bx, SECTOR_PARAGRAPHS, 'next 512 bytes of memory');
+      a.dec(cx);
+      a.jmp(L('.next'));
+      a.label('.done');
+      r.ret();
+    });
 
-    a.section('read_sector: LBA AX -> BX:0000, with retries; all registers preserved');
-    a.label(read_sector);
-    a.pusha();
-    a.push(es, 'the CHS path changes ES');
-    a.mov(bp, sp, 'BP addresses the saved registers: [bp+16] = AX (LBA), [bp+10] = BX (segment)');
-    a.mov(word(current_lba), ax, 'for the error message');
-    a.mov(di, DISK_RETRIES);
-    a.label('.try');
-    a.mov(ax, word(bp, 16));
-    a.mov(bx, word(bp, 10));
-    a.mov(dl, byte(boot_drive));
-    a.cmp(byte(use_lba), 0);
-    a.je(L('.chs'));
-    a.mov(word(dap_lba), ax, 'fill in the disk address packet');
-    a.mov(word(dap_segment), bx);
-    a.mov(si, dap, 'DS:SI = packet');
-    a.mov(ah, DISK_EXT_READ);
-    a.jmp(L('.call_bios'));
-    a.label('.chs');
-    a.comment('LBA -> CHS: sector = LBA % spt + 1; track = LBA / spt; head = track % heads; cylinder = track / heads');
-    a.mov(es, bx, 'the CHS call reads to ES:BX');
-    a.xor(bx, bx);
-    a.push(dx, 'keep DL = drive across the divisions');
-    a.xor(dx, dx);
-    a.div(word(sectors_per_track), 'AX = track, DX = sector index within the track');
-    a.mov(cl, dl);
-    a.inc(cl, 'sectors are numbered from 1');
-    a.xor(dx, dx);
-    a.div(word(heads), 'AX = cylinder, DX = head');
-    a.mov(ch, al, 'CH = cylinder bits 7:0');
-    a.shl(ah, 6);
-    a.or(cl, ah, 'CL bits 7:6 = cylinder bits 9:8');
-    a.mov(al, dl);
-    a.pop(dx);
-    a.mov(dh, al, 'DH = head, DL = drive');
-    a.mov(ax, DISK_READ_CHS.shl(8).or(1), 'AH = 02h read, AL = 1 sector');
-    a.label('.call_bios');
-    a.int(BIOS_DISK);
-    a.jnc(L('.ok'));
-    a.dec(di);
-    a.jz(disk_error, 'out of retries (AH = BIOS status)');
-    a.mov(ah, DISK_RESET);
-    a.mov(dl, byte(boot_drive));
-    a.int(BIOS_DISK, 'recalibrate, then try again');
-    a.jmp(L('.try'));
-    a.label('.ok');
-    a.pop(es);
-    a.popa();
-    a.ret();
+    a.comment('The registers are saved by hand (pusha, push es): a.routine saves 32-bit registers, which would cost bytes here.');
+    a.routine({
+      name: read_sector, does: 'reads one sector, LBA AX to BX:0000, with retries; a read that still fails ends in disk_error',
+      in: { ax: 'LBA', bx: 'segment to load to (offset 0)' },
+    }, (r) => {
+      a.pusha();
+      a.push(es, 'the CHS path changes ES');
+      a.mov(bp, sp, 'BP addresses the saved registers: [bp+16] = AX (LBA), [bp+10] = BX (segment)');
+      a.mov(word(current_lba), ax, 'for the error message');
+      a.mov(di, DISK_RETRIES);
+      a.label('.try');
+      a.mov(ax, word(bp, 16));
+      a.mov(bx, word(bp, 10));
+      a.mov(dl, byte(boot_drive));
+      a.cmp(byte(use_lba), 0);
+      a.je(L('.chs'));
+      a.mov(word(dap_lba), ax, 'fill in the disk address packet');
+      a.mov(word(dap_segment), bx);
+      a.mov(si, dap, 'DS:SI = packet');
+      a.mov(ah, DISK_EXT_READ);
+      a.jmp(L('.call_bios'));
+      a.label('.chs');
+      a.comment('LBA -> CHS: sector = LBA % spt + 1; track = LBA / spt; head = track % heads; cylinder = track / heads');
+      a.mov(es, bx, 'the CHS call reads to ES:BX');
+      a.xor(bx, bx);
+      a.push(dx, 'keep DL = drive across the divisions');
+      a.xor(dx, dx);
+      a.div(word(sectors_per_track), 'AX = track, DX = sector index within the track');
+      a.mov(cl, dl);
+      a.inc(cl, 'sectors are numbered from 1');
+      a.xor(dx, dx);
+      a.div(word(heads), 'AX = cylinder, DX = head');
+      a.mov(ch, al, 'CH = cylinder bits 7:0');
+      a.shl(ah, 6);
+      a.or(cl, ah, 'CL bits 7:6 = cylinder bits 9:8');
+      a.mov(al, dl);
+      a.pop(dx);
+      a.mov(dh, al, 'DH = head, DL = drive');
+      a.mov(ax, DISK_READ_CHS.shl(8).or(1), 'AH = 02h read, AL = 1 sector');
+      a.label('.call_bios');
+      a.int(BIOS_DISK);
+      a.jnc(L('.ok'));
+      a.dec(di);
+      a.jz(disk_error, 'out of retries (AH = BIOS status)');
+      a.mov(ah, DISK_RESET);
+      a.mov(dl, byte(boot_drive));
+      a.int(BIOS_DISK, 'recalibrate, then try again');
+      a.jmp(L('.try'));
+      a.label('.ok');
+      a.pop(es);
+      a.popa();
+      r.ret();
+    });
 
     a.section('disk_error: print the BIOS status (AH) and the LBA, then stop');
     a.label(disk_error);
-    a.mov(si, msg_disk_error);
+    a.mov(si, a.cstr('[boot] disk error 0x'));
     a.call(puts);
     a.mov(al, ah);
     a.call(put_hex8);
-    a.mov(si, msg_at_lba);
+    a.mov(si, a.cstr(' LBA 0x'));
     a.call(puts);
     a.mov(ax, word(current_lba), '0 if reading the geometry failed');
     a.call(put_hex16);
@@ -215,11 +218,6 @@ booting from a disk.`,
     a.label(use_lba); a.dataC(1, [0], '1 when int 13h extensions are available');
     a.label(sectors_per_track); a.dw(0);
     a.label(heads); a.dw(0);
-    a.label(msg_banner); a.db('[boot] tskernel boot sector\r\n', 0);
-    a.label(msg_lba); a.db('[boot] LBA reads\r\n', 0);
-    a.label(msg_chs); a.db('[boot] CHS reads\r\n', 0);
-    a.label(msg_disk_error); a.db('[boot] disk error 0x', 0);
-    a.label(msg_at_lba); a.db(' LBA 0x', 0);
   },
 });
 

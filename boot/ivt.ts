@@ -1,6 +1,6 @@
 // The real-mode interrupt vector table (IVT): the 8086 model of interrupts.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ax, cs, word, constant, chr } from '../toolchain/x86/operands.ts';
+import { ax, cs, eax, esi, word, constant, chr } from '../toolchain/x86/operands.ts';
 import { si } from '../toolchain/x86/operands.ts';
 import { newline, put_hex16, putc, puts } from './serial16.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
@@ -8,9 +8,6 @@ import { sym } from '../toolchain/x86/symbol.ts';
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const ivt_demo = sym('ivt_demo');
 const ivt_demo_handler = sym('ivt_demo_handler');
-const msg_handler = sym('msg_handler');
-const msg_installed = sym('msg_installed');
-const msg_returned = sym('msg_returned');
 
 export const IVT_DEMO_VECTOR = constant('IVT_DEMO_VECTOR', 0x60, 'vector 60h: one of 60h-67h, which the PC BIOS leaves to user programs');
 export const IVT_ENTRY_SIZE = constant('IVT_ENTRY_SIZE', 4, 'each IVT entry is a far pointer: 16-bit offset, then 16-bit segment', { radix: 10 });
@@ -36,34 +33,35 @@ builds one in kernel/idt.asm.`,
   ],
   emit(a) {
     const entry = IVT_DEMO_VECTOR.mul(IVT_ENTRY_SIZE);
-    a.label(ivt_demo);
-    a.cli('an interrupt must not use the entry while it is half-written');
-    a.mov(word(entry), ivt_demo_handler, 'entry offset  (IVT address 4n)');
-    a.mov(word(entry.add(2)), cs, 'entry segment (IVT address 4n+2): ours, 0');
-    a.sti();
-    a.mov(si, msg_installed);
-    a.call(puts);
-    a.mov(ax, word(entry.add(2)), 'read the entry back from memory: segment ...');
-    a.call(put_hex16);
-    a.mov(ax, chr(':'));
-    a.call(putc);
-    a.mov(ax, word(entry), '... and offset');
-    a.call(put_hex16);
-    a.call(newline);
-    a.int(IVT_DEMO_VECTOR, 'the CPU pushes FLAGS, CS, IP and jumps through the entry');
-    a.mov(si, msg_returned);
-    a.call(puts);
-    a.ret();
+    a.routine({
+      name: ivt_demo, does: 'installs a handler for vector IVT_DEMO_VECTOR, prints its entry and raises it',
+      clobbers: [eax, esi],
+    }, (r) => {
+      a.cli('an interrupt must not use the entry while it is half-written');
+      a.mov(word(entry), ivt_demo_handler, 'entry offset  (IVT address 4n)');
+      a.mov(word(entry.add(2)), cs, 'entry segment (IVT address 4n+2): ours, 0');
+      a.sti();
+      a.mov(si, a.cstr('[ivt] int 0x60 handler installed: vector 0x60 -> '));
+      a.call(puts);
+      a.mov(ax, word(entry.add(2)), 'read the entry back from memory: segment ...');
+      a.call(put_hex16);
+      a.mov(ax, chr(':'));
+      a.call(putc);
+      a.mov(ax, word(entry), '... and offset');
+      a.call(put_hex16);
+      a.call(newline);
+      a.int(IVT_DEMO_VECTOR, 'the CPU pushes FLAGS, CS, IP and jumps through the entry');
+      a.mov(si, a.cstr('[ivt] iret returned to stage 2\r\n'));
+      a.call(puts);
+      r.ret();
+    });
 
     a.label(ivt_demo_handler, 'runs with IF = 0, FLAGS/CS/IP on the stack');
     a.push(si);
-    a.mov(si, msg_handler);
+    a.mov(si, a.cstr('[ivt] int 0x60 handler running (real mode, via the IVT)\r\n'));
     a.call(puts);
     a.pop(si);
     a.iret('pop IP, CS, FLAGS: back after the int instruction');
 
-    a.label(msg_installed); a.db('[ivt] int 0x60 handler installed: vector 0x60 -> ', 0);
-    a.label(msg_handler); a.db('[ivt] int 0x60 handler running (real mode, via the IVT)\r\n', 0);
-    a.label(msg_returned); a.db('[ivt] iret returned to stage 2\r\n', 0);
   },
 });

@@ -7,8 +7,6 @@ import { sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const enter_protected_mode = sym('enter_protected_mode');
-const msg_gdt = sym('msg_gdt');
-const msg_pm = sym('msg_pm');
 
 export const CR0_PE = constant('CR0_PE', 1, 'CR0 bit 0: Protection Enable (SDM 3A §2.5)');
 
@@ -29,9 +27,9 @@ The kernel reloads DS, ES, SS, FS and GS itself with its data selector.`,
   spec: ['Intel SDM Vol. 3A §9.9.1 "Switching to Protected Mode"', 'Intel SDM Vol. 3A §2.5 "Control Registers" (CR0.PE)'],
   emit(a) {
     a.label(enter_protected_mode);
-    a.mov(si, msg_gdt);
+    a.mov(si, a.cstr('[gdt] loading GDT: kernel code 0x08, kernel data 0x10, user code 0x1B, user data 0x23, TSS 0x28\r\n'));
     a.call(puts);
-    a.mov(si, msg_pm);
+    a.mov(si, a.cstr('[pm] setting CR0.PE and jumping to the 32-bit kernel\r\n'));
     a.call(puts);
     a.cli('1. no interrupts until the kernel has an IDT');
     a.lgdt(mem(gdtr), '2. GDTR = base and limit of our table');
@@ -40,7 +38,5 @@ The kernel reloads DS, ES, SS, FS and GS itself with its data selector.`,
     a.mov(cr0, eax);
     a.jmp(far(SEL_KERNEL_CODE, L('KERNEL_ENTRY'), { wide: true }), '4. ... and CS = kernel code selector, EIP = kernel entry');
 
-    a.label(msg_gdt); a.db('[gdt] loading GDT: kernel code 0x08, kernel data 0x10, user code 0x1B, user data 0x23, TSS 0x28\r\n', 0);
-    a.label(msg_pm); a.db('[pm] setting CR0.PE and jumping to the 32-bit kernel\r\n', 0);
   },
 });

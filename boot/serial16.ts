@@ -1,7 +1,7 @@
 // Polled serial output for real mode: the boot sector and stage 2 each link
 // this module, so every boot stage can say what it is doing on COM1.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ah, al, ax, dx, L, constant, chr } from '../toolchain/x86/operands.ts';
+import { ah, al, ax, dx, eax, L, constant, chr } from '../toolchain/x86/operands.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -49,43 +49,50 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     'TI PC16550D data sheet: register summary (Table 2), LSR bit 5, divisor latch (Table 3)',
   ],
   emit(a) {
-    a.label(serial16_init, 'program COM1 for 115200 8N1; clobbers AX');
-    a.push(dx);
-    a.mov(dx, COM1.add(UART_IER)); a.mov(al, 0); a.out(dx, al, 'IER = 0: no UART interrupts while we poll');
-    a.mov(dx, COM1.add(UART_LCR)); a.mov(al, LCR_DLAB); a.out(dx, al, 'DLAB = 1: ports 0 and 1 now address the divisor latch');
-    a.mov(dx, COM1.add(UART_DLL)); a.mov(al, UART_DIVISOR_115200); a.out(dx, al, 'divisor low byte');
-    a.mov(dx, COM1.add(UART_DLM)); a.mov(al, 0); a.out(dx, al, 'divisor high byte');
-    a.mov(dx, COM1.add(UART_LCR)); a.mov(al, LCR_8N1); a.out(dx, al, 'DLAB = 0 again, and set the frame format');
-    a.mov(dx, COM1.add(UART_FCR)); a.mov(al, FCR_ENABLE_CLEAR_14); a.out(dx, al);
-    a.mov(dx, COM1.add(UART_MCR)); a.mov(al, MCR_DTR_RTS_OUT2); a.out(dx, al);
-    a.pop(dx);
-    a.ret();
+    // 16-bit routines name 32-bit registers in clobbers: AX is EAX's low half, and real-mode code leaves the high halves alone.
+    a.routine({ name: serial16_init, does: 'programs COM1 for 115200 baud, 8N1, FIFOs on', clobbers: [eax] }, (r) => {
+      a.push(dx);
+      a.mov(dx, COM1.add(UART_IER)); a.mov(al, 0); a.out(dx, al, 'IER = 0: no UART interrupts while we poll');
+      a.mov(dx, COM1.add(UART_LCR)); a.mov(al, LCR_DLAB); a.out(dx, al, 'DLAB = 1: ports 0 and 1 now address the divisor latch');
+      a.mov(dx, COM1.add(UART_DLL)); a.mov(al, UART_DIVISOR_115200); a.out(dx, al, 'divisor low byte');
+      a.mov(dx, COM1.add(UART_DLM)); a.mov(al, 0); a.out(dx, al, 'divisor high byte');
+      a.mov(dx, COM1.add(UART_LCR)); a.mov(al, LCR_8N1); a.out(dx, al, 'DLAB = 0 again, and set the frame format');
+      a.mov(dx, COM1.add(UART_FCR)); a.mov(al, FCR_ENABLE_CLEAR_14); a.out(dx, al);
+      a.mov(dx, COM1.add(UART_MCR)); a.mov(al, MCR_DTR_RTS_OUT2); a.out(dx, al);
+      a.pop(dx);
+      r.ret();
+    });
 
-    a.label(putc, 'send AL on COM1');
-    a.push(dx); a.push(ax);
-    a.mov(dx, COM1.add(UART_LSR));
-    a.label('.wait');
-    a.in(al, dx);
-    a.test(al, LSR_THRE, 'room in the transmitter?');
-    a.jz(L('.wait'), 'not yet: keep polling');
-    a.pop(ax);
-    a.mov(dx, COM1.add(UART_THR));
-    a.out(dx, al);
-    a.pop(dx);
-    a.ret();
+    a.routine({ name: putc, does: 'sends one byte on COM1 (polled)', in: { al: 'the byte' } }, (r) => {
+      a.push(dx); a.push(ax);
+      a.mov(dx, COM1.add(UART_LSR));
+      a.label('.wait');
+      a.in(al, dx);
+      a.test(al, LSR_THRE, 'room in the transmitter?');
+      a.jz(L('.wait'), 'not yet: keep polling');
+      a.pop(ax);
+      a.mov(dx, COM1.add(UART_THR));
+      a.out(dx, al);
+      a.pop(dx);
+      r.ret();
+    });
 
-    a.label(puts, 'send the NUL-terminated string at DS:SI');
-    a.push(ax);
-    a.label('.next');
-    a.lodsb('AL = [DS:SI], SI += 1 (DF is clear)');
-    a.test(al, al);
-    a.jz(L('.done'), 'NUL ends the string');
-    a.call(putc);
-    a.jmp(L('.next'));
-    a.label('.done');
-    a.pop(ax);
-    a.ret();
+    a.routine({
+      name: puts, does: 'sends the NUL-terminated string at DS:SI', in: { si: 'the string (DS:SI)' }, out: { si: 'just past its NUL' },
+    }, (r) => {
+      a.push(ax);
+      a.label('.next');
+      a.lodsb('AL = [DS:SI], SI += 1 (DF is clear)');
+      a.test(al, al);
+      a.jz(L('.done'), 'NUL ends the string');
+      a.call(putc);
+      a.jmp(L('.next'));
+      a.label('.done');
+      a.pop(ax);
+      r.ret();
+    });
 
+    a.comment('put_hex16 falls through into put_hex8 (no bytes to spare in the boot sector), so they stay plain labels');
     a.label(put_hex16, 'print AX as four hex digits');
     a.xchg(al, ah);
     a.call(put_hex8, 'high byte first');
@@ -107,11 +114,12 @@ Routines (16-bit, near calls; all preserve every register except as noted):
     a.add(al, 'A'.charCodeAt(0) - '9'.charCodeAt(0) - 1, "skip the 7 characters between '9' and 'A'");
     a.jmp(putc);
 
-    a.label(newline, 'CR LF');
-    a.push(ax);
-    a.mov(al, 13); a.call(putc);
-    a.mov(al, 10); a.call(putc);
-    a.pop(ax);
-    a.ret();
+    a.routine({ name: newline, does: 'sends CR LF' }, (r) => {
+      a.push(ax);
+      a.mov(al, 13); a.call(putc);
+      a.mov(al, 10); a.call(putc);
+      a.pop(ax);
+      r.ret();
+    });
   },
 });

@@ -8,7 +8,6 @@ import { puts } from './serial16.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
-const msg_stage2 = sym('msg_stage2');
 const stage2_boot_drive = sym('stage2_boot_drive');
 const stage2_entry = sym('stage2_entry');
 
@@ -30,13 +29,12 @@ It never returns: the far jump in step 4 leaves real mode for good.`,
   emit(a) {
     a.label(stage2_entry);
     a.mov(byte(stage2_boot_drive), dl, 'the boot drive, should a later stage want it');
-    a.mov(si, msg_stage2);
+    a.mov(si, a.cstr('[stage2] running in real mode at 0x7E00\r\n'));
     a.call(puts);
     a.call(ivt_demo, '1. real-mode interrupts');
     a.call(a20_enable, '2. reach memory above 1 MiB');
     a.jmp(enter_protected_mode, '3 + 4. load the GDT, switch modes, jump to the kernel; no return');
 
     a.label(stage2_boot_drive); a.db(0);
-    a.label(msg_stage2); a.db('[stage2] running in real mode at 0x7E00\r\n', 0);
   },
 });

@@ -9,13 +9,6 @@ import { sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const cmdline_keys = sym('cmdline_keys');
-const cmdline_msg_bad_number = sym('cmdline_msg_bad_number');
-const cmdline_msg_equals_quote = sym('cmdline_msg_equals_quote');
-const cmdline_msg_ignored = sym('cmdline_msg_ignored');
-const cmdline_msg_known_keys = sym('cmdline_msg_known_keys');
-const cmdline_msg_not_key_value = sym('cmdline_msg_not_key_value');
-const cmdline_msg_not_number = sym('cmdline_msg_not_number');
-const cmdline_msg_unknown_key = sym('cmdline_msg_unknown_key');
 const cmdline_number = sym('cmdline_number');
 export const cmdline_parse = sym('cmdline_parse');
 const cmdline_set_test = sym('cmdline_set_test');
@@ -61,126 +54,124 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
   emit(a) {
     a.bss(test_name, 4, 4, 'value of test=, or 0 when the cmdline has none');
 
-    a.label(cmdline_parse);
-    a.push(esi); a.push(edi); a.push(ebx);
-    a.mov(esi, cmdline_buf);
-    a.label('.skip_spaces');
-    a.cmp(byte(esi), chr(' '));
-    a.jne(L('.word'));
-    a.inc(esi);
-    a.jmp(L('.skip_spaces'));
-    a.label('.word');
-    a.cmp(byte(esi), 0);
-    a.je(L('.done'), 'end of the cmdline');
-    a.mov(edi, esi, 'EDI = start of this word (the key)');
-    a.xor(ebx, ebx, 'EBX = value, once we see "="');
-    a.label('.scan');
-    a.mov(al, byte(esi));
-    a.test(al, al);
-    a.jz(L('.end_word'));
-    a.cmp(al, chr(' '));
-    a.je(L('.end_space'));
-    a.cmp(al, chr('='));
-    a.jne(L('.next_char'));
-    a.test(ebx, ebx);
-    a.jnz(L('.next_char'), 'only the first "=" splits: values may contain "="');
-    a.mov(byte(esi), 0, 'end the key here ...');
-    a.lea(ebx, mem(esi, 1), '... and the value starts after it');
-    a.label('.next_char');
-    a.inc(esi);
-    a.jmp(L('.scan'));
-    a.label('.end_space');
-    a.mov(byte(esi), 0, 'end the word');
-    a.inc(esi);
-    a.label('.end_word');
-    a.call(cmdline_word, 'EDI = key, EBX = value or 0');
-    a.jmp(L('.skip_spaces'));
-    a.label('.done');
-    a.pop(ebx); a.pop(edi); a.pop(esi);
-    a.ret();
+    a.routine({
+      name: cmdline_parse, does: 'splits cmdline_buf into key=value words in place and hands each to cmdline_word',
+      clobbers: [eax, ecx, edx], saves: [esi, edi, ebx],
+    }, (r) => {
+      a.mov(esi, cmdline_buf);
+      a.loop_((words) => {
+        a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => a.inc(esi), 'skip spaces');
+        a.cmp(byte(esi), 0);
+        words.break_('e', 'end of the cmdline');
+        a.mov(edi, esi, 'EDI = start of this word (the key)');
+        a.xor(ebx, ebx, 'EBX = value, once we see "="');
+        a.loop_((chars) => {
+          a.mov(al, byte(esi));
+          a.test(al, al);
+          chars.break_('z', 'the last word');
+          a.cmp(al, chr(' '));
+          a.if_('e', () => {
+            a.mov(byte(esi), 0, 'end the word');
+            a.inc(esi);
+            chars.break_();
+          });
+          a.cmp(al, chr('='));
+          a.if_('e', () => {
+            a.test(ebx, ebx);
+            a.if_('z', () => {
+              a.mov(byte(esi), 0, 'end the key here ...');
+              a.lea(ebx, mem(esi, 1), '... and the value starts after it');
+            });
+          });
+          a.inc(esi);
+        });
+        a.call(cmdline_word, 'EDI = key, EBX = value or 0');
+      });
+      r.ret();
+    });
 
-    a.section('cmdline_word: EDI = key, EBX = value (0 when the word had no "=")');
-    a.label(cmdline_word);
-    a.test(ebx, ebx);
-    a.jz(L('.not_key_value'));
-    a.mov(eax, edi);
-    a.mov(edx, cmdline_keys);
-    a.call(name_lookup, 'EAX = the key\'s handler, or 0');
-    a.test(eax, eax);
-    a.jz(L('.unknown'));
-    a.mov(ecx, eax);
-    a.mov(eax, ebx);
-    a.jmp(ecx, 'tail call: handler(EAX = value)');
-    a.label('.unknown');
-    a.mov(eax, cmdline_msg_unknown_key);
-    a.call(serial_puts);
-    a.mov(eax, edi);
-    a.call(serial_put_escaped, 'as typed, with control bytes shown as \\xHH');
-    a.mov(eax, cmdline_msg_known_keys);
-    a.jmp(serial_puts);
-    a.label('.not_key_value');
-    a.mov(eax, cmdline_msg_not_key_value);
-    a.call(serial_puts);
-    a.mov(eax, edi);
-    a.call(serial_put_escaped);
-    a.mov(eax, cmdline_msg_ignored);
-    a.jmp(serial_puts);
+    a.routine({
+      name: cmdline_word, does: 'calls the handler of one cmdline word\'s key, or reports the word',
+      in: { edi: 'the key', ebx: 'the value (0 when the word had no "=")' },
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.test(ebx, ebx);
+      a.jz(L('.not_key_value'));
+      a.mov(eax, edi);
+      a.mov(edx, cmdline_keys);
+      a.call(name_lookup, 'EAX = the key\'s handler, or 0');
+      a.test(eax, eax);
+      a.jz(L('.unknown'));
+      a.mov(ecx, eax);
+      a.mov(eax, ebx);
+      a.jmp(ecx, 'tail call: handler(EAX = value); the handlers clobber at most EAX, ECX, EDX');
+      a.label('.unknown');
+      a.mov(eax, a.cstr("[boot] unknown cmdline key '"));
+      a.call(serial_puts);
+      a.mov(eax, edi);
+      a.call(serial_put_escaped, 'as typed, with control bytes shown as \\xHH');
+      a.mov(eax, a.cstr(`' ignored (known: ${CMDLINE_KEYS.map((k) => k.key).join(', ')})\r\n`));
+      a.jmp(serial_puts);
+      a.label('.not_key_value');
+      a.mov(eax, a.cstr("[boot] cmdline word '"));
+      a.call(serial_puts);
+      a.mov(eax, edi);
+      a.call(serial_put_escaped);
+      a.mov(eax, a.cstr("' ignored (not key=value)\r\n"));
+      a.jmp(serial_puts);
+    });
 
-    a.section('handlers (EAX = value)');
-    a.label(cmdline_set_test);
-    a.mov(dword(test_name), eax);
-    a.ret();
+    a.section('handlers: EAX = the value of their key');
+    a.routine({ name: cmdline_set_test, does: 'test=: remembers the scenario name', in: { eax: 'the value' } }, (r) => {
+      a.mov(dword(test_name), eax);
+      r.ret();
+    });
     for (const [key, target, why] of [
       ['hz', 'pit_hz', 'pit_init checks the range'],
       ['seed', 'user_arg', 'passed to user programs in EAX'],
       ['strace', 'strace_on', 'non-zero: trace system calls'],
     ] as const) {
-      a.label(`cmdline_set_${key}`);
-      a.mov(edx, L(`cmdline_keys_name_${CMDLINE_KEYS.findIndex((k) => k.key === key)}`), 'EDX = the key, for the error message');
-      a.call(cmdline_number);
-      a.jc(L('.bad'));
-      a.mov(dword(L(target)), eax, why);
-      a.label('.bad');
-      a.ret();
+      a.routine({
+        name: `cmdline_set_${key}`, does: `${key}=: stores the number in ${target}, or reports a value that is not one`,
+        in: { eax: 'the value' }, clobbers: [eax, ecx, edx],
+      }, (r) => {
+        a.mov(edx, L(`cmdline_keys_name_${CMDLINE_KEYS.findIndex((k) => k.key === key)}`), 'EDX = the key, for the error message');
+        a.call(cmdline_number);
+        r.retIf('c', 'not a number: already reported');
+        a.mov(dword(L(target)), eax, why);
+        r.ret();
+      });
     }
 
-    a.section('cmdline_number: EAX = value, EDX = key -> EAX = number, CF clear; or reports and sets CF');
-    a.label(cmdline_number);
-    a.push(ebx);
-    a.push(esi);
-    a.mov(ebx, eax);
-    a.mov(esi, edx);
-    a.call(parse_uint);
-    a.test(edx, edx);
-    a.jnz(L('.bad'));
-    a.pop(esi);
-    a.pop(ebx);
-    a.clc();
-    a.ret();
-    a.label('.bad');
-    a.mov(eax, cmdline_msg_bad_number);
-    a.call(serial_puts);
-    a.mov(eax, esi);
-    a.call(serial_puts);
-    a.mov(eax, cmdline_msg_equals_quote);
-    a.call(serial_puts);
-    a.mov(eax, ebx);
-    a.call(serial_put_escaped);
-    a.mov(eax, cmdline_msg_not_number);
-    a.call(serial_puts);
-    a.pop(esi);
-    a.pop(ebx);
-    a.stc();
-    a.ret();
+    a.routine({
+      name: cmdline_number, does: 'parses a cmdline value as a decimal number; reports one that is not',
+      in: { eax: 'the value', edx: 'its key (for the message)' },
+      out: { eax: 'the number (when CF = 0)', flags: 'CF = 0 ok, CF = 1 not a number (reported on serial)' },
+      clobbers: [ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(esi, edx);
+      a.call(parse_uint, 'clobbers ECX (its contract)');
+      a.test(edx, edx);
+      a.if_('z', () => {
+        a.clc();
+        r.ret('CF = 0: EAX = the number (the pops keep the flags)');
+      });
+      a.mov(eax, a.cstr('[boot] '));
+      a.call(serial_puts);
+      a.mov(eax, esi);
+      a.call(serial_puts);
+      a.mov(eax, a.cstr("='"));
+      a.call(serial_puts);
+      a.mov(eax, ebx);
+      a.call(serial_put_escaped);
+      a.mov(eax, a.cstr("' is not a decimal number; ignored\r\n"));
+      a.call(serial_puts);
+      a.stc();
+      r.ret('CF = 1');
+    });
 
     a.label(user_arg); a.dataC(4, [1], 'seed=: the start argument user programs get in EAX (default 1)');
     emitNameTable(a, cmdline_keys, CMDLINE_KEYS.map((k) => ({ name: k.key, value: L(k.handler) })), 'key -> handler');
-    a.label(cmdline_msg_unknown_key); a.db("[boot] unknown cmdline key '", 0);
-    a.label(cmdline_msg_known_keys); a.db(`' ignored (known: ${CMDLINE_KEYS.map((k) => k.key).join(', ')})\r\n`, 0);
-    a.label(cmdline_msg_not_key_value); a.db("[boot] cmdline word '", 0);
-    a.label(cmdline_msg_ignored); a.db("' ignored (not key=value)\r\n", 0);
-    a.label(cmdline_msg_bad_number); a.db('[boot] ', 0);
-    a.label(cmdline_msg_equals_quote); a.db("='", 0);
-    a.label(cmdline_msg_not_number); a.db("' is not a decimal number; ignored\r\n", 0);
   },
 });

@@ -1,6 +1,6 @@
 // The kernel's first instructions and its initialisation order.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { ax, eax, ecx, edi, esp, ds, es, fs, gs, ss, L, byte, constant } from '../toolchain/x86/operands.ts';
+import { ax, eax, ecx, edx, edi, esp, ds, es, fs, gs, ss, byte, constant } from '../toolchain/x86/operands.ts';
 import { SEL_KERNEL_DATA } from '../boot/gdt.ts';
 import { cmdline_parse } from './cmdline.ts';
 import { exceptions_init } from './cpu/exceptions.ts';
@@ -19,11 +19,6 @@ import { bss_end, bss_start, sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const cmdline_print = sym('cmdline_print');
-const entry_msg_cmdline = sym('entry_msg_cmdline');
-const entry_msg_idt = sym('entry_msg_idt');
-const entry_msg_none = sym('entry_msg_none');
-const entry_msg_pm = sym('entry_msg_pm');
-const entry_msg_sti = sym('entry_msg_sti');
 const kernel_entry = sym('kernel_entry');
 export const kernel_stack = sym('kernel_stack');
 const kmain = sym('kmain');
@@ -71,12 +66,12 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
 
     a.label(kmain);
     a.call(serial_init, '1. console first: every later step reports on it');
-    a.mov(eax, entry_msg_pm);
+    a.mov(eax, a.cstr('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n'));
     a.call(serial_puts);
     a.call(gdt_init, '2. our own GDT, with the TSS ring 3 needs');
     a.call(idt_init, '3. the IDT, before anything can raise an exception');
     a.call(exceptions_init);
-    a.mov(eax, entry_msg_idt);
+    a.mov(eax, a.cstr('[idt] 256 gates loaded: 0-31 CPU exceptions, 32-47 IRQs\r\n'));
     a.call(serial_puts);
     a.call(paging_init, '4. paging: the kernel map every address space shares');
     a.call(fw_cfg_read_cmdline, '5. the cmdline, which configures what follows (hz=, test=, seed=, strace=)');
@@ -89,28 +84,26 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(proc_init, '9. the process table: this code becomes pid 0, the kernel task');
     a.call(syscall_init, '10. the int 0x80 gate');
     a.sti('11. from here on interrupts are delivered');
-    a.mov(eax, entry_msg_sti);
+    a.mov(eax, a.cstr('[kernel] interrupts enabled\r\n'));
     a.call(serial_puts, 'a tick may come mid-line: its message waits for this line\'s end (serial.asm)');
     a.call(pit_wait_first_tick, '12. see the timer work (at most one tick: 10 ms at 100 Hz)');
     a.jmp(scenario_run, '13. a test scenario, or the shell');
 
-    a.label(cmdline_print, 'prints "[boot] cmdline: ..."');
-    a.mov(eax, entry_msg_cmdline);
-    a.call(serial_puts);
-    a.cmp(byte(cmdline_buf), 0);
-    a.jne(L('.print'));
-    a.mov(eax, entry_msg_none);
-    a.call(serial_puts);
-    a.jmp(serial_newline);
-    a.label('.print');
-    a.mov(eax, cmdline_buf);
-    a.call(serial_put_escaped, 'the cmdline is outside input: an ESC byte must not reach the terminal raw');
-    a.jmp(serial_newline);
-
-    a.label(entry_msg_pm); a.db('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n', 0);
-    a.label(entry_msg_idt); a.db('[idt] 256 gates loaded: 0-31 CPU exceptions, 32-47 IRQs\r\n', 0);
-    a.label(entry_msg_cmdline); a.db('[boot] cmdline: ', 0);
-    a.label(entry_msg_none); a.db('(none)', 0);
-    a.label(entry_msg_sti); a.db('[kernel] interrupts enabled\r\n', 0);
+    a.routine({
+      name: cmdline_print, does: 'prints "[boot] cmdline: " and the cmdline (escaped), or "(none)"',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(eax, a.cstr('[boot] cmdline: '));
+      a.call(serial_puts);
+      a.cmp(byte(cmdline_buf), 0);
+      a.if_('e', () => {
+        a.mov(eax, a.cstr('(none)'));
+        a.call(serial_puts);
+      }, () => {
+        a.mov(eax, cmdline_buf);
+        a.call(serial_put_escaped, 'the cmdline is outside input: an ESC byte must not reach the terminal raw');
+      });
+      a.jmp(serial_newline, 'tail call');
+    });
   },
 });

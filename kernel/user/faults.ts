@@ -44,17 +44,15 @@ killed: ${f.exception} ... at <EIP>", EIP = ${f.name}_insn) and carries on.
 If the line after it ever prints, the protection is broken.`,
     emit(a) {
       a.label(_start);
-      a.mov(eax, L(`${f.name}_msg`));
+      a.mov(eax, a.cstr(`[${f.name}] executing ${f.what} in ring 3\n`));
       a.call(u_puts);
       f.setup?.(a);
       a.label(`${f.name}_insn`, 'the faulting instruction: the kernel reports this address');
       f.emit(a);
-      a.mov(eax, L(`${f.name}_msg_alive`));
+      a.mov(eax, a.cstr(`[${f.name}] still running: ${f.what} did not fault!\n`));
       a.call(u_puts);
       a.mov(eax, 1);
       a.call(u_exit);
-      a.label(`${f.name}_msg`); a.db(`[${f.name}] executing ${f.what} in ring 3\n`, 0);
-      a.label(`${f.name}_msg_alive`); a.db(`[${f.name}] still running: ${f.what} did not fault!\n`, 0);
     },
   });
 }

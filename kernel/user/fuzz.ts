@@ -4,6 +4,7 @@ import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant, d
 import { SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
 import { EBADF, EFAULT, EINVAL, ENOSYS } from '../proc/errno.ts';
 import { u_exit, u_put_dec, u_put_hex, u_puts } from './ulib.ts';
+import type { RoutineSpec } from '../../toolchain/x86/routine.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -12,12 +13,6 @@ const fuzz_call = sym('fuzz_call');
 const fuzz_dots = sym('fuzz_dots');
 const fuzz_left = sym('fuzz_left');
 const fuzz_lfsr = sym('fuzz_lfsr');
-const fuzz_msg_calls = sym('fuzz_msg_calls');
-const fuzz_msg_done = sym('fuzz_msg_done');
-const fuzz_msg_end = sym('fuzz_msg_end');
-const fuzz_msg_skipped = sym('fuzz_msg_skipped');
-const fuzz_msg_start = sym('fuzz_msg_start');
-const fuzz_msg_start2 = sym('fuzz_msg_start2');
 const fuzz_pool = sym('fuzz_pool');
 const fuzz_rand = sym('fuzz_rand');
 const fuzz_skipped = sym('fuzz_skipped');
@@ -47,6 +42,12 @@ const RESULTS = [
   { key: 'ok', label: 'fuzz_ok' }, { key: 'ENOSYS', label: 'fuzz_enosys', errno: ENOSYS }, { key: 'EFAULT', label: 'fuzz_efault', errno: EFAULT },
   { key: 'EINVAL', label: 'fuzz_einval', errno: EINVAL }, { key: 'EBADF', label: 'fuzz_ebadf', errno: EBADF }, { key: 'other', label: 'fuzz_other' },
 ] as const;
+
+/** fuzz_rand's contract (toolchain/x86/routine.ts); test/routine/routines.test.ts checks it. */
+export const FUZZ_RAND: RoutineSpec = {
+  name: fuzz_rand, does: 'advances the LFSR (fuzz_lfsr) 16 steps, so consecutive values share few bits',
+  out: { eax: 'the new state' }, clobbers: [ecx],
+};
 
 export const fuzz = defineModule({
   name: 'fuzz',
@@ -95,11 +96,11 @@ with the kernel still being alive afterwards.`,
     a.mov(ecx, dec(1024), 'dwords: the 4096 bytes of fuzz_dots');
     a.mov(eax, 0x2e2e2e2e, '"...."');
     a.rep_stosd();
-    a.mov(eax, fuzz_msg_start);
+    a.mov(eax, a.cstr('[fuzz] seed='));
     a.call(u_puts);
     a.mov(eax, dword(fuzz_lfsr));
     a.call(u_put_hex);
-    a.mov(eax, fuzz_msg_start2);
+    a.mov(eax, a.cstr(': 10000 random system calls\n'));
     a.call(u_puts);
     a.mov(dword(fuzz_left), FUZZ_CALLS);
 
@@ -190,11 +191,11 @@ with the kernel still being alive afterwards.`,
     a.jnz(L('.draw'));
 
     a.section('summary');
-    a.mov(eax, fuzz_msg_done);
+    a.mov(eax, a.cstr('\n[fuzz] done: '));
     a.call(u_puts);
     a.mov(eax, FUZZ_CALLS);
     a.call(u_put_dec);
-    a.mov(eax, fuzz_msg_calls);
+    a.mov(eax, a.cstr(' syscalls,'));
     a.call(u_puts);
     for (const r of RESULTS) {
       a.mov(eax, L(`${r.label}_name`));
@@ -202,38 +203,28 @@ with the kernel still being alive afterwards.`,
       a.mov(eax, dword(L(r.label)));
       a.call(u_put_dec);
     }
-    a.mov(eax, fuzz_msg_skipped);
+    a.mov(eax, a.cstr(' (skipped draws: '));
     a.call(u_puts);
     a.mov(eax, dword(fuzz_skipped));
     a.call(u_put_dec);
-    a.mov(eax, fuzz_msg_end);
+    a.mov(eax, a.cstr(')\n'));
     a.call(u_puts);
     a.mov(eax, 0);
     a.call(u_exit);
 
-    a.section('fuzz_rand: EAX = the LFSR advanced 16 steps (consecutive values share few bits)');
-    a.label(fuzz_rand);
-    a.mov(ecx, dec(16), 'steps');
-    a.mov(eax, dword(fuzz_lfsr));
-    a.label('.step');
-    a.shr(eax, 1, 'the bit shifted out decides the feedback');
-    a.jnc(L('.no_tap'));
-    a.xor(eax, LFSR_TAPS);
-    a.label('.no_tap');
-    a.dec(ecx);
-    a.jnz(L('.step'));
-    a.mov(dword(fuzz_lfsr), eax);
-    a.ret();
+    a.routine(FUZZ_RAND, (r) => {
+      a.mov(eax, dword(fuzz_lfsr));
+      a.forCount(ecx, 16, () => {
+        a.shr(eax, 1, 'the bit shifted out decides the feedback');
+        a.if_('c', () => a.xor(eax, LFSR_TAPS));
+      }, 'steps');
+      a.mov(dword(fuzz_lfsr), eax);
+      r.ret();
+    });
 
     a.section('data');
     a.label(fuzz_pool, 'argument pool');
     POOL.forEach((p, i) => a.dataC(4, [p.value], `${i}: ${p.why}`));
     for (const r of RESULTS) { a.label(`${r.label}_name`); a.db(` ${r.key}=`, 0); }
-    a.label(fuzz_msg_start); a.db('[fuzz] seed=', 0);
-    a.label(fuzz_msg_start2); a.db(': 10000 random system calls\n', 0);
-    a.label(fuzz_msg_done); a.db('\n[fuzz] done: ', 0);
-    a.label(fuzz_msg_calls); a.db(' syscalls,', 0);
-    a.label(fuzz_msg_skipped); a.db(' (skipped draws: ', 0);
-    a.label(fuzz_msg_end); a.db(')\n', 0);
   },
 });

@@ -6,8 +6,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const _start = sym('_start');
-const hello_msg = sym('hello_msg');
-const hello_msg_cpl = sym('hello_msg_cpl');
 
 export const hello = defineModule({
   name: 'hello',
@@ -19,12 +17,12 @@ one line with write(1, ...) - i.e. "int 0x80" - and ends with exit(0).
 The kernel prints "[proc] pid N exited with code 0".`,
   emit(a) {
     a.label(_start, 'the kernel\'s iretd lands here, at USER_BASE, with CPL = 3');
-    a.mov(eax, hello_msg);
+    a.mov(eax, a.cstr('[hello] hello, world from user mode: CS='));
     a.call(u_puts);
     a.mov(ax, cs, 'CS as the CPU holds it');
     a.movzx(eax, ax);
     a.call(u_put_hex);
-    a.mov(eax, hello_msg_cpl);
+    a.mov(eax, a.cstr(', CPL='));
     a.call(u_puts);
     a.mov(ax, cs);
     a.movzx(eax, ax);
@@ -33,8 +31,5 @@ The kernel prints "[proc] pid N exited with code 0".`,
     a.call(u_newline);
     a.mov(eax, 0);
     a.call(u_exit);
-
-    a.label(hello_msg); a.db('[hello] hello, world from user mode: CS=', 0);
-    a.label(hello_msg_cpl); a.db(', CPL=', 0);
   },
 });

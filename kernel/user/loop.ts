@@ -7,7 +7,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const _start = sym('_start');
 const loop_forever = sym('loop_forever');
-const loop_msg = sym('loop_msg');
 
 export const loop = defineModule({
   name: 'loop',
@@ -18,10 +17,9 @@ hang the machine: the timer still interrupts it (preemption), the shell's
 "run loop &" returns to the prompt, and Ctrl-C on the console ends it.`,
   emit(a) {
     a.label(_start);
-    a.mov(eax, loop_msg);
+    a.mov(eax, a.cstr('[loop] looping forever (Ctrl-C stops it)\n'));
     a.call(u_puts);
     a.label(loop_forever);
     a.jmp(loop_forever, 'only an interrupt takes the CPU away from here');
-    a.label(loop_msg); a.db('[loop] looping forever (Ctrl-C stops it)\n', 0);
   },
 });

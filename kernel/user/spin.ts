@@ -1,14 +1,11 @@
 // spin: a CPU-bound program, to watch preemption.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { eax, ecx, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
+import { eax, ecx, dword, constant } from '../../toolchain/x86/operands.ts';
 import { u_exit, u_getpid, u_put_dec, u_puts, u_uptime } from './ulib.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const _start = sym('_start');
-const spin_msg_of = sym('spin_msg_of');
-const spin_msg_pid = sym('spin_msg_pid');
-const spin_msg_step = sym('spin_msg_step');
 const spin_pid = sym('spin_pid');
 const spin_step = sym('spin_step');
 const spin_t0 = sym('spin_t0');
@@ -34,39 +31,31 @@ and their lines interleave.`,
     a.call(u_getpid);
     a.mov(dword(spin_pid), eax);
     a.mov(dword(spin_step), 1);
-    a.label('.step');
-    a.call(u_uptime);
-    a.mov(dword(spin_t0), eax);
-    a.label('.busy');
-    a.mov(ecx, dec(10000));
-    a.label('.loop');
-    a.dec(ecx);
-    a.jnz(L('.loop'), 'pure computation: only the timer can interrupt this');
-    a.call(u_uptime);
-    a.sub(eax, dword(spin_t0));
-    a.cmp(eax, SPIN_STEP_TICKS);
-    a.jb(L('.busy'));
-    a.mov(eax, spin_msg_pid);
-    a.call(u_puts);
-    a.mov(eax, dword(spin_pid));
-    a.call(u_put_dec);
-    a.mov(eax, spin_msg_step);
-    a.call(u_puts);
-    a.mov(eax, dword(spin_step));
-    a.call(u_put_dec);
-    a.mov(eax, spin_msg_of);
-    a.call(u_puts);
-    a.inc(dword(spin_step));
-    a.cmp(dword(spin_step), SPIN_STEPS);
-    a.jbe(L('.step'));
+    a.doWhile(() => {
+      a.call(u_uptime);
+      a.mov(dword(spin_t0), eax);
+      a.doWhile(() => {
+        a.forCount(ecx, 10000, () => {}, 'pure computation: only the timer can interrupt this');
+        a.call(u_uptime);
+        a.sub(eax, dword(spin_t0));
+      }, () => { a.cmp(eax, SPIN_STEP_TICKS); return 'b'; }, 'busy until SPIN_STEP_TICKS ticks have passed');
+      a.mov(eax, a.cstr('[spin] pid '));
+      a.call(u_puts);
+      a.mov(eax, dword(spin_pid));
+      a.call(u_put_dec);
+      a.mov(eax, a.cstr(' step '));
+      a.call(u_puts);
+      a.mov(eax, dword(spin_step));
+      a.call(u_put_dec);
+      a.mov(eax, a.cstr('/5\n'));
+      a.call(u_puts);
+      a.inc(dword(spin_step));
+    }, () => { a.cmp(dword(spin_step), SPIN_STEPS); return 'be'; }, 'steps 1 .. SPIN_STEPS');
     a.mov(eax, 0);
     a.call(u_exit);
 
     a.label(spin_pid); a.dd(0);
     a.label(spin_step); a.dd(0);
     a.label(spin_t0); a.dd(0);
-    a.label(spin_msg_pid); a.db('[spin] pid ', 0);
-    a.label(spin_msg_step); a.db(' step ', 0);
-    a.label(spin_msg_of); a.db('/5\n', 0);
   },
 });

@@ -11,14 +11,6 @@ const _start = sym('_start');
 const sc_buf = sym('sc_buf');
 const sc_msg1 = sym('sc_msg1');
 const sc_msg2 = sym('sc_msg2');
-const sc_msg_after = sym('sc_msg_after');
-const sc_msg_done = sym('sc_msg_done');
-const sc_msg_got = sym('sc_msg_got');
-const sc_msg_prompt = sym('sc_msg_prompt');
-const sc_msg_read_3 = sym('sc_msg_read_3');
-const sc_msg_read_64 = sym('sc_msg_read_64');
-const sc_msg_sleep = sym('sc_msg_sleep');
-const sc_msg_ticks = sym('sc_msg_ticks');
 const sc_result = sym('sc_result');
 const sc_t0 = sym('sc_t0');
 
@@ -81,13 +73,13 @@ the console belongs to the shell.
 ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
   emit(a) {
     a.label(_start);
-    CASES.forEach((c, i) => {
+    CASES.forEach((c) => {
       a.section(c.text);
       c.args.forEach((v, j) => a.mov(ARG_REGS[j]!, v));
       a.mov(eax, c.nr);
       a.int(VEC_SYSCALL, c.text);
       a.push(eax, 'the result');
-      a.mov(eax, L(`sc_text_${i}`), 'then say what was called (after the call: write output comes first)');
+      a.mov(eax, a.cstr(`[syscalls] ${c.text} = `), 'then say what was called (after the call: write output comes first)');
       a.call(u_puts);
       a.pop(eax);
       a.call(u_put_int);
@@ -101,20 +93,20 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
     a.mov(eax, SYS.sleep!);
     a.int(VEC_SYSCALL);
     a.mov(dword(sc_result), eax);
-    a.mov(eax, sc_msg_sleep);
+    a.mov(eax, a.cstr('[syscalls] sleep(100) = '));
     a.call(u_puts);
     a.mov(eax, dword(sc_result));
     a.call(u_put_int);
-    a.mov(eax, sc_msg_after);
+    a.mov(eax, a.cstr(' after '));
     a.call(u_puts);
     a.call(u_uptime);
     a.sub(eax, dword(sc_t0));
     a.call(u_put_dec);
-    a.mov(eax, sc_msg_ticks);
+    a.mov(eax, a.cstr(' ticks\n'));
     a.call(u_puts);
 
     a.section('read(0, ...): lines typed on the serial console');
-    a.mov(eax, sc_msg_prompt);
+    a.mov(eax, a.cstr('[syscalls] read(0, buf, 64): type a line\n'));
     a.call(u_puts);
     for (const [i, [len, why]] of ([
       [64, 'a whole line: read returns at its newline'],
@@ -127,11 +119,11 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.mov(eax, SYS.read!);
       a.int(VEC_SYSCALL, why);
       a.mov(dword(sc_result), eax);
-      a.mov(eax, L(`sc_msg_read_${len}`));
+      a.mov(eax, a.cstr(`[syscalls] read(0, buf, ${len}) = `));
       a.call(u_puts);
       a.mov(eax, dword(sc_result));
       a.call(u_put_int);
-      a.mov(eax, sc_msg_got);
+      a.mov(eax, a.cstr(': '));
       a.call(u_puts);
       a.mov(edx, dword(sc_result));
       a.mov(eax, sc_buf);
@@ -147,23 +139,14 @@ ${CASES.map((c) => `  ${c.text}`).join('\n')}`,
       a.label(done);
     }
 
-    a.mov(eax, sc_msg_done);
+    a.mov(eax, a.cstr('[syscalls] done, exit(3)\n'));
     a.call(u_puts);
     a.mov(eax, 3);
     a.call(u_exit);
 
     a.section('data');
-    CASES.forEach((c, i) => { a.label(`sc_text_${i}`); a.db(`[syscalls] ${c.text} = `, 0); });
     a.label(sc_msg1); a.db(MSG1);
     a.label(sc_msg2); a.db(MSG2);
-    a.label(sc_msg_sleep); a.db('[syscalls] sleep(100) = ', 0);
-    a.label(sc_msg_after); a.db(' after ', 0);
-    a.label(sc_msg_ticks); a.db(' ticks\n', 0);
-    a.label(sc_msg_prompt); a.db('[syscalls] read(0, buf, 64): type a line\n', 0);
-    a.label(sc_msg_read_64); a.db('[syscalls] read(0, buf, 64) = ', 0);
-    a.label(sc_msg_read_3); a.db('[syscalls] read(0, buf, 3) = ', 0);
-    a.label(sc_msg_got); a.db(': ', 0);
-    a.label(sc_msg_done); a.db('[syscalls] done, exit(3)\n', 0);
     a.label(sc_t0); a.dd(0);
     a.label(sc_result); a.dd(0);
     a.bss(sc_buf, 64, 4, 'read() buffer');
