@@ -118,7 +118,7 @@ export const SCENARIOS: readonly Scenario[] = [
         say(a, a.cstr('[console] interrupt line '));
         putDec(a, dword(scen_console_ticks));
         say(a, a.cstr(': printed by the IRQ0 handler\r\n'));
-      }, undefined, 'until CONSOLE_IRQ_LINES ticks have printed');
+      }, undefined, 'CONSOLE_IRQ_LINES lines printed: only the tick');
       r.ret();
     });
   } },

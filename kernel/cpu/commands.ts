@@ -62,7 +62,7 @@ for an interrupt that is not in service.  The vector is parsed by arg_uint
           say(a, a.cstr(' handler=0x')); putHex32(a, dword({ index: ebx, scale: 4, disp: trap_handlers }));
           say(a, a.cstr(' fired ')); putDec(a, dword({ index: ebx, scale: 4, disp: trap_counts }));
           say(a, a.cstr(' times\r\n'));
-        }, undefined, 'a vector with a handler');
+        }, undefined, 'no handler: nothing to show');
         a.inc(ebx);
       }, () => { a.cmp(ebx, 256); return 'b'; }, 'every vector 0-255');
       say(a, a.cstr('[idt] other vectors: 0-31 dump and panic, 32-47 report an unexpected IRQ, the rest are reported and ignored\r\n'));
@@ -87,9 +87,9 @@ for an interrupt that is not in service.  The vector is parsed by arg_uint
         }, () => {
           say(a, a.cstr(' (hardware interrupt IRQ')); a.lea(eax, mem(ebx, PIC1_VECTOR.neg())); a.call(serial_put_dec);
           say(a, a.cstr(' of the 8259A: a software int would fake it, e.g. count a timer tick that never happened; only 3 and 48-255 may be raised)\r\n'));
-        }, 'vectors 0-31: CPU exceptions; 32-47: the 8259A\'s lines');
+        }, 'vectors 32-47: the 8259A\'s lines');
         r.ret();
-      }, undefined, 'vectors 0-47 are refused (but #BP)');
+      }, undefined, 'vectors 48-255 may be raised');
       a.label('.raise');
       a.mov(ebx, eax);
       say(a, a.cstr('[shell] int: raising vector ')); putDec(a, ebx); a.call(serial_newline);

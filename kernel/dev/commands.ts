@@ -94,7 +94,7 @@ running machine.  The shell only dispatches to them (shell.asm).
         }, () => {
           say(a, a.cstr('[uart] loopback: 20 bytes sent, but the UART reported no overrun\r\n'));
         });
-      }, undefined, '"uart overrun" (or a word that is not an argument)');
+      }, undefined, 'no argument: only the statistics');
       a.comment('The statistics, after "uart" and after "uart overrun".');
       say(a, a.cstr('[uart] rx buffer 256 bytes, waiting: '));
       a.mov(eax, dword(rx_head));

@@ -86,7 +86,7 @@ shows the table and ends entries in it.
         a.if_('ns', () => {
           a.mov(dword({ index: edi, scale: 4, disp: shell_pids }), eax);
           a.inc(edi, '(at most 7: proc_spawn refuses more)');
-        }, undefined, 'a pid: started');
+        }, undefined, 'negative: not started (proc_run said why)');
       });
       a.test(ebp, ebp);
       a.if_('z', () => {
@@ -94,7 +94,7 @@ shows the table and ends entries in it.
         a.call(program_list);
         a.call(serial_newline);
         r.ret();
-      }, undefined, '"run" alone');
+      }, undefined, 'program names were given');
       a.xor(ebx, ebx, 'EBX = index in shell_pids');
       a.cmp(dword(shell_background), 0);
       a.if_('ne', () => {
