@@ -19,34 +19,6 @@ import { sym } from '../toolchain/x86/symbol.ts';
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const scenario_table = sym('scenario_table');
 const scen_console_ticks = sym('scen_console_ticks');
-const scen_msg_alive = sym('scen_msg_alive');
-const scen_msg_bp_resumed = sym('scen_msg_bp_resumed');
-const scen_msg_console_and = sym('scen_msg_console_and');
-const scen_msg_console_done = sym('scen_msg_console_done');
-const scen_msg_console_irq = sym('scen_msg_console_irq');
-const scen_msg_console_line = sym('scen_msg_console_line');
-const scen_msg_console_text = sym('scen_msg_console_text');
-const scen_msg_console_tick = sym('scen_msg_console_tick');
-const scen_msg_console_tick_end = sym('scen_msg_console_tick_end');
-const scen_msg_fell_through = sym('scen_msg_fell_through');
-const scen_msg_hz = sym('scen_msg_hz');
-const scen_msg_idle_sleep = sym('scen_msg_idle_sleep');
-const scen_msg_idle_ticks = sym('scen_msg_idle_ticks');
-const scen_msg_known = sym('scen_msg_known');
-const scen_msg_ready = sym('scen_msg_ready');
-const scen_msg_spurious = sym('scen_msg_spurious');
-const scen_msg_spurious_count = sym('scen_msg_spurious_count');
-const scen_msg_ticks_after = sym('scen_msg_ticks_after');
-const scen_msg_ticks_at = sym('scen_msg_ticks_at');
-const scen_msg_ticks_before = sym('scen_msg_ticks_before');
-const scen_msg_ticks_done = sym('scen_msg_ticks_done');
-const scen_msg_ticks_start = sym('scen_msg_ticks_start');
-const scen_msg_unknown = sym('scen_msg_unknown');
-const scen_msg_unknown_panic = sym('scen_msg_unknown_panic');
-const scen_msg_wrap_after = sym('scen_msg_wrap_after');
-const scen_msg_wrap_set = sym('scen_msg_wrap_set');
-const scen_msg_wrap_sleep = sym('scen_msg_wrap_sleep');
-const scen_msg_wrap_woke = sym('scen_msg_wrap_woke');
 const scenario_bp_int3 = sym('scenario_bp_int3');
 const scenario_console_tick = sym('scenario_console_tick');
 const scenario_div0_fault = sym('scenario_div0_fault');
@@ -72,7 +44,7 @@ export const SCEN_SLEEP_MS = constant('SCEN_SLEEP_MS', 1000, 'test=idle and test
 
 /** The scenario table. Each ends by powering off (status 33) or panicking (status 35). */
 export const SCENARIOS: readonly Scenario[] = [
-  { name: 'boot', doc: 'boot to ready, then power off', emit: (a) => { say(a, scen_msg_ready); a.call(poweroff); } },
+  { name: 'boot', doc: 'boot to ready, then power off', emit: (a) => { say(a, a.cstr('[tsk] ready\r\n')); a.call(poweroff); } },
   { name: 'div0', doc: '#DE: divide by zero in the kernel (panics)', emit: (a) => {
     a.xor(edx, edx); a.mov(eax, 1); a.xor(ecx, ecx);
     a.label(scenario_div0_fault); a.div(ecx, 'EDX:EAX / 0 raises #DE; the saved EIP points here');
@@ -89,26 +61,26 @@ export const SCENARIOS: readonly Scenario[] = [
   } },
   { name: 'bp', doc: '#BP: int3 reports and resumes, then power off', emit: (a) => {
     a.label(scenario_bp_int3); a.int3('the #BP handler prints and returns here');
-    say(a, scen_msg_bp_resumed); a.call(poweroff);
+    say(a, a.cstr('[scenario] bp: execution resumed after int3\r\n')); a.call(poweroff);
   } },
   { name: 'ticks', doc: 'sleep TICKS_SCENARIO_MS ms with sti;hlt and report the ticks that passed', emit: (a) => {
-    say(a, scen_msg_ticks_start);
+    say(a, a.cstr('[ticks] sleeping 1000 ms\r\n'));
     a.mov(ebx, dword(ticks));
     a.mov(eax, TICKS_SCENARIO_MS);
     a.call(sleep);
-    say(a, scen_msg_ticks_done);
+    say(a, a.cstr('[ticks] elapsed '));
     a.mov(eax, dword(ticks));
     a.sub(eax, ebx);
     a.call(serial_put_dec);
-    say(a, scen_msg_ticks_at);
+    say(a, a.cstr(' ticks at '));
     putDec(a, dword(pit_hz));
-    say(a, scen_msg_hz);
+    say(a, a.cstr(' Hz\r\n'));
     a.call(poweroff);
   } },
   { name: 'spurious', doc: 'deliver vector 39 (IRQ7) with the ISR bit clear - what a spurious IRQ7 looks like - and show it is counted, not acknowledged', emit: (a) => {
-    say(a, scen_msg_spurious);
+    say(a, a.cstr('[scenario] spurious: raising vector 39 (IRQ7) while the PIC has nothing in service\r\n'));
     a.int(VEC_PIC_IRQ7, 'vector 39 by software: the PIC has nothing in service');
-    say(a, scen_msg_spurious_count);
+    say(a, a.cstr('[pic] spurious IRQ7 count: '));
     putDec(a, dword(pic_spurious7));
     a.call(serial_newline);
     a.call(poweroff);
@@ -120,42 +92,45 @@ export const SCENARIOS: readonly Scenario[] = [
     a.call(irq_register, 'IRQ0 now also prints (the timer keeps working: it calls pit_irq)');
     a.sti();
     a.xor(ebx, ebx, 'EBX = kernel lines printed');
-    a.label('.line');
-    say(a, scen_msg_console_line);
-    putDec(a, ebx);
-    say(a, scen_msg_console_text, );
-    a.inc(ebx);
-    a.cmp(dword(scen_console_ticks), CONSOLE_IRQ_LINES);
-    a.jb(L('.line'), 'print until enough ticks have printed theirs');
+    a.doWhile(() => {
+      say(a, a.cstr('[console] kernel line '));
+      putDec(a, ebx);
+      say(a, a.cstr(': printed by the kernel task with interrupts enabled\r\n'));
+      a.inc(ebx);
+    }, () => { a.cmp(dword(scen_console_ticks), CONSOLE_IRQ_LINES); return 'b'; }, 'print until enough ticks have printed theirs');
     a.cli();
     a.mov(eax, 0);
     a.mov(edx, pit_irq);
     a.call(irq_register, 'the timer as it was');
     a.sti();
-    say(a, scen_msg_console_done);
+    say(a, a.cstr('[console] done: '));
     putDec(a, ebx);
-    say(a, scen_msg_console_and);
+    say(a, a.cstr(' kernel lines and '));
     putDec(a, dword(scen_console_ticks));
-    say(a, scen_msg_console_irq);
+    say(a, a.cstr(' interrupt lines\r\n'));
     a.call(poweroff);
-    a.label(scenario_console_tick, 'IRQ0 handler during test=console (EAX = trap frame)');
-    a.call(pit_irq);
-    a.cmp(dword(scen_console_ticks), CONSOLE_IRQ_LINES);
-    a.jae(L('.tick_done'));
-    a.inc(dword(scen_console_ticks));
-    say(a, scen_msg_console_tick);
-    putDec(a, dword(scen_console_ticks));
-    say(a, scen_msg_console_tick_end);
-    a.label('.tick_done');
-    a.ret();
+    a.routine({
+      name: scenario_console_tick, does: 'IRQ0 handler during test=console: the tick, then one line from interrupt context',
+      in: { eax: 'the trap frame (irq_register)' }, clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.call(pit_irq);
+      a.cmp(dword(scen_console_ticks), CONSOLE_IRQ_LINES);
+      a.if_('b', () => {
+        a.inc(dword(scen_console_ticks));
+        say(a, a.cstr('[console] interrupt line '));
+        putDec(a, dword(scen_console_ticks));
+        say(a, a.cstr(': printed by the IRQ0 handler\r\n'));
+      }, undefined, 'CONSOLE_IRQ_LINES lines printed: only the tick');
+      r.ret();
+    });
   } },
   { name: 'idle', doc: 'run hello, sleep SCEN_SLEEP_MS with nothing to run, then ps: the idle time is charged to idle', emit: (a) => {
     runEach(a, ['hello']);
-    say(a, scen_msg_idle_sleep);
+    say(a, a.cstr('[idle] sleeping 1000 ms with nothing to run\r\n'));
     a.mov(eax, SCEN_SLEEP_MS);
     a.call(sleep);
     a.call(proc_ps);
-    say(a, scen_msg_idle_ticks);
+    say(a, a.cstr('[idle] ticks since boot: '));
     putDec(a, dword(ticks));
     a.call(serial_newline);
     a.call(poweroff);
@@ -164,22 +139,22 @@ export const SCENARIOS: readonly Scenario[] = [
     a.cli();
     a.mov(dword(ticks), SLEEPWRAP_TICKS0, 'as if the machine had been up for 497 days');
     a.sti();
-    say(a, scen_msg_wrap_set);
+    say(a, a.cstr('[sleepwrap] ticks set to 0x'));
     a.mov(eax, SLEEPWRAP_TICKS0);
     a.call(serial_put_hex32);
-    say(a, scen_msg_wrap_sleep);
+    say(a, a.cstr(' (50 ticks before the wrap); sleeping 1000 ms\r\n'));
     a.mov(ebx, dword(ticks));
     a.mov(eax, SCEN_SLEEP_MS);
     a.call(sleep, 'the wake-up tick is past the wrap: ticks + 100 = 0x32 at 100 Hz');
-    say(a, scen_msg_wrap_woke);
+    say(a, a.cstr('[sleepwrap] woke at ticks=0x'));
     putHex32(a, dword(ticks));
-    say(a, scen_msg_wrap_after);
+    say(a, a.cstr(' after '));
     a.mov(eax, dword(ticks));
     a.sub(eax, ebx, 'elapsed ticks, modulo 2^32');
     a.call(serial_put_dec);
-    say(a, scen_msg_ticks_at);
+    say(a, a.cstr(' ticks at '));
     putDec(a, dword(pit_hz));
-    say(a, scen_msg_hz);
+    say(a, a.cstr(' Hz\r\n'));
     a.call(poweroff);
   } },
   { name: 'hello', doc: 'run the hello program in ring 3 and wait for it', emit: (a) => {
@@ -192,23 +167,23 @@ export const SCENARIOS: readonly Scenario[] = [
   } },
   { name: 'fuzz', doc: 'run fuzz (10,000 random system calls, seed=), then hello to show the kernel still works', emit: (a) => {
     runEach(a, ['fuzz', 'hello']);
-    say(a, scen_msg_alive);
+    say(a, a.cstr('[tsk] kernel alive after the user programs\r\n'));
     a.call(poweroff);
   } },
   { name: 'faults', doc: 'run each fault program in turn: each is killed, the kernel goes on', emit: (a) => {
     runEach(a, [...FAULTS.map((f) => f.name), 'hello']);
-    say(a, scen_msg_alive);
+    say(a, a.cstr('[tsk] kernel alive after the user programs\r\n'));
     a.call(poweroff);
   } },
   { name: 'preempt', doc: 'run two CPU-bound spin programs at once; report the ticks before and after', emit: (a) => {
-    say(a, scen_msg_ticks_before);
+    say(a, a.cstr('[preempt] ticks before: '));
     putDec(a, dword(ticks));
     a.call(serial_newline);
-    a.mov(eax, L('scen_prog_spin'));
+    a.mov(eax, a.cstr('spin'));
     a.mov(edx, dword(user_arg));
     a.call(proc_run);
     a.push(eax, 'pid of the first');
-    a.mov(eax, L('scen_prog_spin'));
+    a.mov(eax, a.cstr('spin'));
     a.mov(edx, dword(user_arg));
     a.call(proc_run);
     a.push(eax, 'pid of the second');
@@ -217,7 +192,7 @@ export const SCENARIOS: readonly Scenario[] = [
     a.call(proc_wait);
     a.pop(eax);
     a.call(proc_wait);
-    say(a, scen_msg_ticks_after);
+    say(a, a.cstr('[preempt] ticks after: '));
     putDec(a, dword(ticks));
     a.call(serial_newline);
     a.call(poweroff);
@@ -227,13 +202,12 @@ export const SCENARIOS: readonly Scenario[] = [
 /** Run the named programs one after another, waiting for each (start argument: seed=). */
 function runEach(a: Asm, names: readonly string[]) {
   for (const n of names) {
-    a.mov(eax, L(`scen_prog_${n}`), `"${n}"`);
+    a.mov(eax, a.cstr(n), `"${n}"`);
     a.mov(edx, dword(user_arg));
     a.call(proc_run);
     a.call(proc_wait, 'an error (negative pid) matches no process: returns at once');
   }
 }
-const PROGRAM_NAMES = ['hello', 'syscalls', 'fuzz', 'spin', ...FAULTS.map((f) => f.name)];
 
 export const scenarios = defineModule({
   name: 'scenarios',
@@ -259,53 +233,22 @@ checks the EIP in the exception dump against build/tsk.map.`,
     a.mov(edx, scenario_table);
     a.call(name_lookup);
     a.test(eax, eax);
-    a.jz(L('.unknown'));
-    a.jmp(eax, 'to scenario_<name>');
-    a.label('.unknown');
-    say(a, scen_msg_unknown);
+    a.if_('nz', () => a.jmp(eax, 'to scenario_<name>'));
+    say(a, a.cstr("[tsk] unknown test scenario '"));
     a.mov(eax, ebx);
     a.call(serial_put_escaped, 'the name comes from the cmdline: control bytes are shown as \\xHH');
-    say(a, scen_msg_known);
-    a.mov(eax, scen_msg_unknown_panic);
+    say(a, a.cstr(`' (known: ${SCENARIOS.map((s) => s.name).join(', ')})\r\n`));
+    a.mov(eax, a.cstr('unknown test scenario'));
     a.call(panic);
 
     for (const s of SCENARIOS) {
       a.section(`test=${s.name}: ${s.doc}`);
       a.label(`scenario_${s.name}`);
       s.emit(a);
-      a.mov(eax, scen_msg_fell_through);
+      a.mov(eax, a.cstr('scenario did not raise the exception it was written to raise'));
       a.call(panic, 'a fault scenario that did not fault is a failure');
     }
 
     emitNameTable(a, scenario_table, SCENARIOS.map((s) => ({ name: s.name, value: L(`scenario_${s.name}`) })), 'test=<name> -> scenario');
-    for (const n of PROGRAM_NAMES) { a.label(`scen_prog_${n}`); a.db(n, 0); }
-    a.label(scen_msg_alive); a.db('[tsk] kernel alive after the user programs\r\n', 0);
-    a.label(scen_msg_ticks_before); a.db('[preempt] ticks before: ', 0);
-    a.label(scen_msg_ticks_after); a.db('[preempt] ticks after: ', 0);
-    a.label(scen_msg_ready); a.db('[tsk] ready\r\n', 0);
-    a.label(scen_msg_unknown); a.db("[tsk] unknown test scenario '", 0);
-    a.label(scen_msg_known); a.db(`' (known: ${SCENARIOS.map((s) => s.name).join(', ')})\r\n`, 0);
-    a.label(scen_msg_unknown_panic); a.db('unknown test scenario', 0);
-    a.label(scen_msg_fell_through); a.db('scenario did not raise the exception it was written to raise', 0);
-    a.label(scen_msg_bp_resumed); a.db('[scenario] bp: execution resumed after int3\r\n', 0);
-    a.label(scen_msg_ticks_start); a.db('[ticks] sleeping 1000 ms\r\n', 0);
-    a.label(scen_msg_ticks_done); a.db('[ticks] elapsed ', 0);
-    a.label(scen_msg_ticks_at); a.db(' ticks at ', 0);
-    a.label(scen_msg_hz); a.db(' Hz\r\n', 0);
-    a.label(scen_msg_spurious); a.db('[scenario] spurious: raising vector 39 (IRQ7) while the PIC has nothing in service\r\n', 0);
-    a.label(scen_msg_console_line); a.db('[console] kernel line ', 0);
-    a.label(scen_msg_console_text); a.db(': printed by the kernel task with interrupts enabled\r\n', 0);
-    a.label(scen_msg_console_tick); a.db('[console] interrupt line ', 0);
-    a.label(scen_msg_console_tick_end); a.db(': printed by the IRQ0 handler\r\n', 0);
-    a.label(scen_msg_console_done); a.db('[console] done: ', 0);
-    a.label(scen_msg_console_and); a.db(' kernel lines and ', 0);
-    a.label(scen_msg_console_irq); a.db(' interrupt lines\r\n', 0);
-    a.label(scen_msg_idle_sleep); a.db('[idle] sleeping 1000 ms with nothing to run\r\n', 0);
-    a.label(scen_msg_idle_ticks); a.db('[idle] ticks since boot: ', 0);
-    a.label(scen_msg_wrap_set); a.db('[sleepwrap] ticks set to 0x', 0);
-    a.label(scen_msg_wrap_sleep); a.db(' (50 ticks before the wrap); sleeping 1000 ms\r\n', 0);
-    a.label(scen_msg_wrap_woke); a.db('[sleepwrap] woke at ticks=0x', 0);
-    a.label(scen_msg_wrap_after); a.db(' after ', 0);
-    a.label(scen_msg_spurious_count); a.db('[pic] spurious IRQ7 count: ', 0);
   },
 });

@@ -8,7 +8,7 @@ import { NUM_IRQS, PIC1_VECTOR } from '../dev/pic.ts';
 import { putDec, putHex32, say } from '../lib/print.ts';
 import { serial_newline, serial_put_dec, serial_put_hex32 } from '../dev/serial.ts';
 import { arg_uint } from '../shell/args.ts';
-import { type ShellCommand, commandStart } from '../shell/command.ts';
+import { type ShellCommand, commandRoutine } from '../shell/command.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); the handlers go into the shell's table.
@@ -16,20 +16,6 @@ export const cmd_idt = sym('cmd_idt');
 export const cmd_int = sym('cmd_int');
 const int_stubs = sym('int_stubs');
 const shell_idtr = sym('shell_idtr');
-const sh_msg_fired = sym('sh_msg_fired');
-const sh_msg_handler = sym('sh_msg_handler');
-const sh_msg_idt_rest = sym('sh_msg_idt_rest');
-const sh_msg_idtr = sym('sh_msg_idtr');
-const sh_msg_int_bad = sym('sh_msg_int_bad');
-const sh_msg_int_exception = sym('sh_msg_int_exception');
-const sh_msg_int_exception_end = sym('sh_msg_int_exception_end');
-const sh_msg_int_irq = sym('sh_msg_int_irq');
-const sh_msg_int_irq_end = sym('sh_msg_int_irq_end');
-const sh_msg_limit = sym('sh_msg_limit');
-const sh_msg_raising = sym('sh_msg_raising');
-const sh_msg_returned = sym('sh_msg_returned');
-const sh_msg_times = sym('sh_msg_times');
-const sh_msg_vector = sym('sh_msg_vector');
 
 export const INT_STUB_SIZE = constant('INT_STUB_SIZE', 4, 'each entry of int_stubs: int n (2 bytes), ret, padding');
 
@@ -63,65 +49,55 @@ for an interrupt that is not in service.  The vector is parsed by arg_uint
   emit(a) {
     a.bss(shell_idtr, 8, 4, 'sidt stores IDTR here');
 
-    commandStart(a, IDT);
-    a.push(ebx);
-    a.sidt(mem(shell_idtr), 'store IDTR: 2-byte limit, 4-byte base');
-    say(a, sh_msg_idtr); putHex32(a, dword(shell_idtr.add(2)));
-    say(a, sh_msg_limit); a.movzx(eax, word(shell_idtr)); a.call(serial_put_hex32);
-    a.call(serial_newline);
-    a.xor(ebx, ebx, 'EBX = vector');
-    a.label('.vector');
-    a.cmp(dword({ index: ebx, scale: 4, disp: trap_handlers }), 0);
-    a.je(L('.next'));
-    say(a, sh_msg_vector); putDec(a, ebx);
-    say(a, sh_msg_handler); putHex32(a, dword({ index: ebx, scale: 4, disp: trap_handlers }));
-    say(a, sh_msg_fired); putDec(a, dword({ index: ebx, scale: 4, disp: trap_counts }));
-    say(a, sh_msg_times);
-    a.label('.next');
-    a.inc(ebx);
-    a.cmp(ebx, 256);
-    a.jb(L('.vector'));
-    say(a, sh_msg_idt_rest);
-    a.pop(ebx);
-    a.ret();
+    commandRoutine(a, IDT, { saves: [ebx] }, (r) => {
+      a.sidt(mem(shell_idtr), 'store IDTR: 2-byte limit, 4-byte base');
+      say(a, a.cstr('[idt] IDTR base=0x')); putHex32(a, dword(shell_idtr.add(2)));
+      say(a, a.cstr(' limit=0x')); a.movzx(eax, word(shell_idtr)); a.call(serial_put_hex32);
+      a.call(serial_newline);
+      a.xor(ebx, ebx, 'EBX = vector');
+      a.doWhile(() => {
+        a.cmp(dword({ index: ebx, scale: 4, disp: trap_handlers }), 0);
+        a.if_('ne', () => {
+          say(a, a.cstr('[idt] vector ')); putDec(a, ebx);
+          say(a, a.cstr(' handler=0x')); putHex32(a, dword({ index: ebx, scale: 4, disp: trap_handlers }));
+          say(a, a.cstr(' fired ')); putDec(a, dword({ index: ebx, scale: 4, disp: trap_counts }));
+          say(a, a.cstr(' times\r\n'));
+        }, undefined, 'no handler: nothing to show');
+        a.inc(ebx);
+      }, () => { a.cmp(ebx, 256); return 'b'; }, 'every vector 0-255');
+      say(a, a.cstr('[idt] other vectors: 0-31 dump and panic, 32-47 report an unexpected IRQ, the rest are reported and ignored\r\n'));
+      r.ret();
+    });
 
-    commandStart(a, INT);
-    a.push(ebx);
-    a.mov(edx, 255, 'the largest vector');
-    a.mov(ecx, sh_msg_int_bad);
-    a.call(arg_uint, 'EAX = n, or EDX = -1 after saying what was wrong');
-    a.test(edx, edx);
-    a.jnz(L('.out'));
-    a.cmp(eax, VEC_BP);
-    a.je(L('.raise'), '#BP is the one exception that returns');
-    a.cmp(eax, NUM_EXCEPTIONS);
-    a.jb(L('.exception'));
-    a.cmp(eax, PIC1_VECTOR.add(NUM_IRQS));
-    a.jb(L('.irq'), 'vectors 32-47 belong to the 8259A lines');
-    a.label('.raise');
-    a.mov(ebx, eax);
-    say(a, sh_msg_raising); putDec(a, ebx); a.call(serial_newline);
-    a.lea(eax, mem({ index: ebx, scale: 4, disp: int_stubs }), 'int_stubs + n * INT_STUB_SIZE');
-    a.call(eax, 'executes int n; ret');
-    say(a, sh_msg_returned); putDec(a, ebx); a.call(serial_newline);
-    a.pop(ebx);
-    a.ret();
-    a.label('.exception');
-    a.mov(ebx, eax);
-    say(a, sh_msg_int_exception); putDec(a, ebx);
-    say(a, sh_msg_int_exception_end);
-    a.pop(ebx);
-    a.ret();
-    a.label('.irq');
-    a.mov(ebx, eax);
-    say(a, sh_msg_int_exception); putDec(a, ebx);
-    say(a, sh_msg_int_irq); a.lea(eax, mem(ebx, PIC1_VECTOR.neg())); a.call(serial_put_dec);
-    say(a, sh_msg_int_irq_end);
-    a.pop(ebx);
-    a.ret();
-    a.label('.out');
-    a.pop(ebx);
-    a.ret();
+    commandRoutine(a, INT, { saves: [ebx] }, (r) => {
+      a.mov(edx, 255, 'the largest vector');
+      a.mov(ecx, a.cstr("[shell] int: expected a vector number 0-255, got '"));
+      a.call(arg_uint, 'EAX = n, or EDX = -1 after saying what was wrong');
+      a.test(edx, edx);
+      r.retIf('nz');
+      a.cmp(eax, VEC_BP);
+      a.je(L('.raise'), '#BP is the one exception that returns');
+      a.cmp(eax, PIC1_VECTOR.add(NUM_IRQS));
+      a.if_('b', () => {
+        a.mov(ebx, eax);
+        say(a, a.cstr('[shell] int: refusing vector ')); putDec(a, ebx);
+        a.cmp(ebx, NUM_EXCEPTIONS);
+        a.if_('b', () => {
+          say(a, a.cstr(' (CPU exception; only 3 and 48-255 may be raised)\r\n'));
+        }, () => {
+          say(a, a.cstr(' (hardware interrupt IRQ')); a.lea(eax, mem(ebx, PIC1_VECTOR.neg())); a.call(serial_put_dec);
+          say(a, a.cstr(' of the 8259A: a software int would fake it, e.g. count a timer tick that never happened; only 3 and 48-255 may be raised)\r\n'));
+        }, 'vectors 32-47: the 8259A\'s lines');
+        r.ret();
+      }, undefined, 'vectors 48-255 may be raised');
+      a.label('.raise');
+      a.mov(ebx, eax);
+      say(a, a.cstr('[shell] int: raising vector ')); putDec(a, ebx); a.call(serial_newline);
+      a.lea(eax, mem({ index: ebx, scale: 4, disp: int_stubs }), 'int_stubs + n * INT_STUB_SIZE');
+      a.call(eax, 'executes int n; ret');
+      say(a, a.cstr('[shell] int: returned from vector ')); putDec(a, ebx); a.call(serial_newline);
+      r.ret();
+    });
 
     a.section('int_stubs: "int n; ret" for every vector n (shell command int)');
     a.label(int_stubs);
@@ -134,21 +110,5 @@ for an interrupt that is not in service.  The vector is parsed by arg_uint
       r.ret();
       r.nop('pad to INT_STUB_SIZE bytes');
     });
-
-    a.section('strings');
-    a.label(sh_msg_idtr); a.db('[idt] IDTR base=0x', 0);
-    a.label(sh_msg_limit); a.db(' limit=0x', 0);
-    a.label(sh_msg_vector); a.db('[idt] vector ', 0);
-    a.label(sh_msg_handler); a.db(' handler=0x', 0);
-    a.label(sh_msg_fired); a.db(' fired ', 0);
-    a.label(sh_msg_times); a.db(' times\r\n', 0);
-    a.label(sh_msg_idt_rest); a.db('[idt] other vectors: 0-31 dump and panic, 32-47 report an unexpected IRQ, the rest are reported and ignored\r\n', 0);
-    a.label(sh_msg_raising); a.db('[shell] int: raising vector ', 0);
-    a.label(sh_msg_returned); a.db('[shell] int: returned from vector ', 0);
-    a.label(sh_msg_int_exception); a.db('[shell] int: refusing vector ', 0);
-    a.label(sh_msg_int_exception_end); a.db(' (CPU exception; only 3 and 48-255 may be raised)\r\n', 0);
-    a.label(sh_msg_int_irq); a.db(' (hardware interrupt IRQ', 0);
-    a.label(sh_msg_int_irq_end); a.db(' of the 8259A: a software int would fake it, e.g. count a timer tick that never happened; only 3 and 48-255 may be raised)\r\n', 0);
-    a.label(sh_msg_int_bad); a.db("[shell] int: expected a vector number 0-255, got '", 0);
   },
 });

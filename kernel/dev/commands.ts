@@ -1,36 +1,20 @@
 // Shell commands that show the devices' state: the timer, the interrupt
 // controllers and the serial receive buffer.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { eax, ebx, ecx, edx, esi, L, byte, dword } from '../../toolchain/x86/operands.ts';
+import { eax, ebx, ecx, edx, esi, byte, dword } from '../../toolchain/x86/operands.ts';
 import { putDec, say } from '../lib/print.ts';
 import { strcmp } from '../lib/string.ts';
 import { pic_print_masks, pic_read_irr, pic_read_isr, pic_spurious15, pic_spurious7 } from './pic.ts';
 import { pit_divisor, pit_hz, ticks } from './pit.ts';
 import { RX_BUF_SIZE, rx_head, rx_held, rx_overflow, rx_tail, uart_overrun_demo } from './uart_rx.ts';
 import { serial_newline, serial_put_dec, serial_put_hex8, serial_puts } from './serial.ts';
-import { type ShellCommand, commandStart } from '../shell/command.ts';
+import { type ShellCommand, commandRoutine } from '../shell/command.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); the handlers go into the shell's table.
 export const cmd_ticks = sym('cmd_ticks');
 export const cmd_pic = sym('cmd_pic');
 export const cmd_uart = sym('cmd_uart');
-const sh_msg_at = sym('sh_msg_at');
-const sh_msg_divisor = sym('sh_msg_divisor');
-const sh_msg_irr = sym('sh_msg_irr');
-const sh_msg_isr = sym('sh_msg_isr');
-const sh_msg_slave = sym('sh_msg_slave');
-const sh_msg_spurious15 = sym('sh_msg_spurious15');
-const sh_msg_spurious7 = sym('sh_msg_spurious7');
-const sh_msg_ticks = sym('sh_msg_ticks');
-const sh_msg_uart = sym('sh_msg_uart');
-const sh_msg_uart_bad = sym('sh_msg_uart_bad');
-const sh_msg_uart_bad_end = sym('sh_msg_uart_bad_end');
-const sh_msg_uart_dropped = sym('sh_msg_uart_dropped');
-const sh_msg_uart_held = sym('sh_msg_uart_held');
-const sh_msg_uart_no_overrun = sym('sh_msg_uart_no_overrun');
-const sh_msg_uart_overrun = sym('sh_msg_uart_overrun');
-const sh_word_overrun = sym('sh_word_overrun');
 
 /** The commands this module adds to the shell (shell.asm lists them in help). */
 const TICKS: ShellCommand = { name: 'ticks', usage: 'ticks', doc: 'timer ticks since boot, the rate and the PIT divisor', handler: cmd_ticks };
@@ -62,82 +46,64 @@ running machine.  The shell only dispatches to them (shell.asm).
          UART lose bytes on purpose (uart_overrun_demo), to show that the
          shell then discards the damaged line instead of running it.`,
   emit(a) {
-    commandStart(a, TICKS);
-    say(a, sh_msg_ticks); putDec(a, dword(ticks));
-    say(a, sh_msg_at); putDec(a, dword(pit_hz));
-    say(a, sh_msg_divisor); putDec(a, dword(pit_divisor));
-    a.jmp(serial_newline);
+    commandRoutine(a, TICKS, {}, () => {
+      say(a, a.cstr('[ticks] ')); putDec(a, dword(ticks));
+      say(a, a.cstr(' ticks at ')); putDec(a, dword(pit_hz));
+      say(a, a.cstr(' Hz, PIT divisor ')); putDec(a, dword(pit_divisor));
+      a.jmp(serial_newline);
+    });
 
-    commandStart(a, PIC);
-    a.push(ebx);
-    a.push(esi);
-    a.call(pic_print_masks);
-    a.call(pic_read_irr);
-    a.mov(ebx, eax, 'EBX = IRR (BL master, BH slave)');
-    a.call(pic_read_isr);
-    a.mov(esi, eax, 'ESI = ISR');
-    say(a, sh_msg_irr); a.mov(eax, ebx); a.call(serial_put_hex8);
-    say(a, sh_msg_slave); a.mov(eax, ebx); a.shr(eax, 8); a.call(serial_put_hex8);
-    say(a, sh_msg_isr); a.mov(eax, esi); a.call(serial_put_hex8);
-    say(a, sh_msg_slave); a.mov(eax, esi); a.shr(eax, 8); a.call(serial_put_hex8);
-    a.call(serial_newline);
-    say(a, sh_msg_spurious7); putDec(a, dword(pic_spurious7));
-    say(a, sh_msg_spurious15); putDec(a, dword(pic_spurious15));
-    a.call(serial_newline);
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
+    commandRoutine(a, PIC, { saves: [ebx, esi] }, (r) => {
+      a.call(pic_print_masks);
+      a.call(pic_read_irr);
+      a.mov(ebx, eax, 'EBX = IRR (BL master, BH slave)');
+      a.call(pic_read_isr);
+      a.mov(esi, eax, 'ESI = ISR');
+      const slave = a.cstr(' slave=0x');
+      say(a, a.cstr('[pic] IRR master=0x')); a.mov(eax, ebx); a.call(serial_put_hex8);
+      say(a, slave); a.mov(eax, ebx); a.shr(eax, 8); a.call(serial_put_hex8);
+      say(a, a.cstr(' ISR master=0x')); a.mov(eax, esi); a.call(serial_put_hex8);
+      say(a, slave); a.mov(eax, esi); a.shr(eax, 8); a.call(serial_put_hex8);
+      a.call(serial_newline);
+      say(a, a.cstr('[pic] spurious IRQ7=')); putDec(a, dword(pic_spurious7));
+      say(a, a.cstr(' IRQ15=')); putDec(a, dword(pic_spurious15));
+      a.call(serial_newline);
+      r.ret();
+    });
 
-    commandStart(a, UART);
-    a.cmp(byte(eax), 0);
-    a.je(L('.stats'));
-    a.push(eax, 'the argument, for an error message');
-    a.mov(edx, sh_word_overrun);
-    a.call(strcmp);
-    a.test(eax, eax);
-    a.pop(ecx);
-    a.jnz(L('.bad'));
-    a.call(uart_overrun_demo);
-    a.test(eax, eax);
-    a.jz(L('.no_overrun'));
-    say(a, sh_msg_uart_overrun);
-    a.jmp(L('.stats'));
-    a.label('.no_overrun');
-    say(a, sh_msg_uart_no_overrun);
-    a.jmp(L('.stats'));
-    a.label('.bad');
-    a.push(ecx);
-    say(a, sh_msg_uart_bad);
-    a.pop(eax);
-    a.call(serial_puts);
-    say(a, sh_msg_uart_bad_end);
-    a.ret();
-    a.label('.stats');
-    say(a, sh_msg_uart);
-    a.mov(eax, dword(rx_head));
-    a.sub(eax, dword(rx_tail));
-    a.and(eax, RX_BUF_SIZE.sub(1), 'bytes waiting in the ring (a snapshot: the interrupt may add more)');
-    a.call(serial_put_dec);
-    say(a, sh_msg_uart_held); putDec(a, dword(rx_held));
-    say(a, sh_msg_uart_dropped); putDec(a, dword(rx_overflow));
-    a.jmp(serial_newline);
-
-    a.section('strings');
-    a.label(sh_msg_ticks); a.db('[ticks] ', 0);
-    a.label(sh_msg_at); a.db(' ticks at ', 0);
-    a.label(sh_msg_divisor); a.db(' Hz, PIT divisor ', 0);
-    a.label(sh_msg_irr); a.db('[pic] IRR master=0x', 0);
-    a.label(sh_msg_isr); a.db(' ISR master=0x', 0);
-    a.label(sh_msg_slave); a.db(' slave=0x', 0);
-    a.label(sh_msg_spurious7); a.db('[pic] spurious IRQ7=', 0);
-    a.label(sh_msg_spurious15); a.db(' IRQ15=', 0);
-    a.label(sh_msg_uart); a.db('[uart] rx buffer 256 bytes, waiting: ', 0);
-    a.label(sh_msg_uart_held); a.db(', input held (buffer full): ', 0);
-    a.label(sh_msg_uart_dropped); a.db(' times, dropped bytes: ', 0);
-    a.label(sh_word_overrun); a.db('overrun', 0);
-    a.label(sh_msg_uart_overrun); a.db('[uart] loopback: 20 bytes sent into the 16-byte RX FIFO, the UART reported an overrun; the next line is discarded\r\n', 0);
-    a.label(sh_msg_uart_no_overrun); a.db('[uart] loopback: 20 bytes sent, but the UART reported no overrun\r\n', 0);
-    a.label(sh_msg_uart_bad); a.db("[shell] uart: unknown argument '", 0);
-    a.label(sh_msg_uart_bad_end); a.db("' (usage: uart [overrun])\r\n", 0);
+    commandRoutine(a, UART, {}, (r) => {
+      a.cmp(byte(eax), 0);
+      a.if_('ne', () => {
+        a.push(eax, 'the argument, for an error message');
+        a.mov(edx, a.cstr('overrun'));
+        a.call(strcmp);
+        a.test(eax, eax);
+        a.pop(ecx);
+        a.if_('nz', () => {
+          a.push(ecx);
+          say(a, a.cstr("[shell] uart: unknown argument '"));
+          a.pop(eax);
+          a.call(serial_puts);
+          say(a, a.cstr("' (usage: uart [overrun])\r\n"));
+          r.ret();
+        });
+        a.call(uart_overrun_demo);
+        a.test(eax, eax);
+        a.if_('nz', () => {
+          say(a, a.cstr('[uart] loopback: 20 bytes sent into the 16-byte RX FIFO, the UART reported an overrun; the next line is discarded\r\n'));
+        }, () => {
+          say(a, a.cstr('[uart] loopback: 20 bytes sent, but the UART reported no overrun\r\n'));
+        });
+      }, undefined, 'no argument: only the statistics');
+      a.comment('The statistics, after "uart" and after "uart overrun".');
+      say(a, a.cstr('[uart] rx buffer 256 bytes, waiting: '));
+      a.mov(eax, dword(rx_head));
+      a.sub(eax, dword(rx_tail));
+      a.and(eax, RX_BUF_SIZE.sub(1), 'bytes waiting in the ring (a snapshot: the interrupt may add more)');
+      a.call(serial_put_dec);
+      say(a, a.cstr(', input held (buffer full): ')); putDec(a, dword(rx_held));
+      say(a, a.cstr(' times, dropped bytes: ')); putDec(a, dword(rx_overflow));
+      a.jmp(serial_newline);
+    });
   },
 });

@@ -1,6 +1,6 @@
 // Shell commands for processes: start user programs, list and end them.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { eax, ebx, ecx, edx, esi, edi, ebp, L, byte, dword, word, chr } from '../../toolchain/x86/operands.ts';
+import { eax, ebx, ecx, edx, esi, edi, ebp, byte, dword, word, chr } from '../../toolchain/x86/operands.ts';
 import { proc_find } from './proc.ts';
 import { proc_run } from './spawn.ts';
 import { proc_kill, proc_wait } from './exit.ts';
@@ -11,7 +11,7 @@ import { user_arg } from '../cmdline.ts';
 import { putDec, say } from '../lib/print.ts';
 import { serial_newline } from '../dev/serial.ts';
 import { arg_uint } from '../shell/args.ts';
-import { type ShellCommand, commandStart } from '../shell/command.ts';
+import { type ShellCommand, commandRoutine } from '../shell/command.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); the handlers go into the shell's table.
@@ -20,10 +20,6 @@ export const cmd_ps = sym('cmd_ps');
 export const cmd_kill = sym('cmd_kill');
 const shell_background = sym('shell_background');
 const shell_pids = sym('shell_pids');
-const sh_msg_kill_bad = sym('sh_msg_kill_bad');
-const sh_msg_kill_kernel = sym('sh_msg_kill_kernel');
-const sh_msg_kill_none = sym('sh_msg_kill_none');
-const sh_msg_run_usage = sym('sh_msg_run_usage');
 
 const RUN: ShellCommand = { name: 'run', usage: 'run <prog>... [&]', doc: 'start user programs (together) and wait for them; & returns at once', handler: cmd_run };
 const PS: ShellCommand = { name: 'ps', usage: 'ps', doc: 'the process table: pid, name, state, ticks, system calls', handler: cmd_ps };
@@ -59,112 +55,92 @@ shows the table and ends entries in it.
     a.bss(shell_pids, MAX_PROCS.mul(4), 4, 'pids started by one run command');
     a.bss(shell_background, 4, 4, '1 when the run command ended in &');
 
-    commandStart(a, RUN);
-    a.push(ebx); a.push(esi); a.push(edi); a.push(ebp);
-    a.mov(esi, eax, 'ESI = cursor in the argument string');
-    a.xor(edi, edi, 'EDI = programs started');
-    a.xor(ebp, ebp, 'EBP = program names seen');
-    a.mov(dword(shell_background), 0);
-    a.label('.word');
-    a.cmp(byte(esi), chr(' '));
-    a.jne(L('.word_start'));
-    a.inc(esi);
-    a.jmp(L('.word'));
-    a.label('.word_start');
-    a.cmp(byte(esi), 0);
-    a.je(L('.started'));
-    a.mov(ebx, esi, 'EBX = this word');
-    a.label('.scan');
-    a.inc(esi);
-    a.cmp(byte(esi), 0);
-    a.je(L('.have_word'));
-    a.cmp(byte(esi), chr(' '));
-    a.jne(L('.scan'));
-    a.mov(byte(esi), 0, 'end the word');
-    a.inc(esi);
-    a.label('.have_word');
-    a.cmp(word(ebx), chr('&'), '"&" and its NUL');
-    a.jne(L('.program'));
-    a.mov(dword(shell_background), 1);
-    a.jmp(L('.word'));
-    a.label('.program');
-    a.inc(ebp);
-    a.mov(eax, ebx);
-    a.mov(edx, dword(user_arg), 'start argument: the cmdline seed=');
-    a.call(proc_run, 'reports its own errors');
-    a.test(eax, eax);
-    a.js(L('.word'));
-    a.mov(dword({ index: edi, scale: 4, disp: shell_pids }), eax);
-    a.inc(edi, '(at most 7: proc_spawn refuses more)');
-    a.jmp(L('.word'));
-    a.label('.started');
-    a.test(ebp, ebp);
-    a.jnz(L('.wait'));
-    say(a, sh_msg_run_usage);
-    a.call(program_list);
-    a.call(serial_newline);
-    a.jmp(L('.out'));
-    a.label('.wait');
-    a.cmp(dword(shell_background), 0);
-    a.je(L('.foreground'));
-    a.comment('Background: the programs do not get the console (read(0) returns 0); back to the prompt.');
-    a.comment('They have not run yet - the kernel task is never preempted - so no read() has begun.');
-    a.xor(ebx, ebx);
-    a.label('.mark');
-    a.cmp(ebx, edi);
-    a.jae(L('.out'));
-    a.mov(eax, dword({ index: ebx, scale: 4, disp: shell_pids }));
-    a.call(proc_find);
-    a.test(eax, eax);
-    a.jz(L('.marked'), 'already gone: a Ctrl-C (IRQ4) may have ended it meanwhile');
-    a.mov(dword(eax, PROC.f.background), 1);
-    a.label('.marked');
-    a.inc(ebx);
-    a.jmp(L('.mark'));
-    a.label('.foreground');
-    a.xor(ebx, ebx);
-    a.label('.next_pid');
-    a.cmp(ebx, edi);
-    a.jae(L('.out'));
-    a.mov(eax, dword({ index: ebx, scale: 4, disp: shell_pids }));
-    a.call(proc_wait, 'meanwhile the programs (and the idle loop) run');
-    a.inc(ebx);
-    a.jmp(L('.next_pid'));
-    a.label('.out');
-    a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+    commandRoutine(a, RUN, { saves: [ebx, esi, edi, ebp] }, (r) => {
+      a.mov(esi, eax, 'ESI = cursor in the argument string');
+      a.xor(edi, edi, 'EDI = programs started');
+      a.xor(ebp, ebp, 'EBP = program names seen');
+      a.mov(dword(shell_background), 0);
+      a.loop_((words) => {
+        a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => a.inc(esi), 'skip the spaces before the word');
+        a.cmp(byte(esi), 0);
+        words.break_('e', 'the end of the line: every program is started');
+        a.mov(ebx, esi, 'EBX = this word');
+        a.loop_((scan) => {
+          a.inc(esi);
+          a.cmp(byte(esi), 0);
+          scan.break_('e', 'the last word');
+          a.cmp(byte(esi), chr(' '));
+          a.if_('e', () => {
+            a.mov(byte(esi), 0, 'end the word');
+            a.inc(esi);
+            scan.break_();
+          });
+        });
+        a.cmp(word(ebx), chr('&'), '"&" and its NUL');
+        a.if_('e', () => {
+          a.mov(dword(shell_background), 1);
+          words.continue_();
+        });
+        a.inc(ebp);
+        a.mov(eax, ebx);
+        a.mov(edx, dword(user_arg), 'start argument: the cmdline seed=');
+        a.call(proc_run, 'reports its own errors');
+        a.test(eax, eax);
+        a.if_('ns', () => {
+          a.mov(dword({ index: edi, scale: 4, disp: shell_pids }), eax);
+          a.inc(edi, '(at most 7: proc_spawn refuses more)');
+        }, undefined, 'negative: not started (proc_run said why)');
+      });
+      a.test(ebp, ebp);
+      a.if_('z', () => {
+        say(a, a.cstr('[shell] usage: run <program>... [&]; programs: '));
+        a.call(program_list);
+        a.call(serial_newline);
+        r.ret();
+      }, undefined, 'program names were given');
+      a.xor(ebx, ebx, 'EBX = index in shell_pids');
+      a.cmp(dword(shell_background), 0);
+      a.if_('ne', () => {
+        a.comment('Background: the programs do not get the console (read(0) returns 0); back to the prompt.');
+        a.comment('They have not run yet - the kernel task is never preempted - so no read() has begun.');
+        a.while_(() => { a.cmp(ebx, edi); return 'b'; }, () => {
+          a.mov(eax, dword({ index: ebx, scale: 4, disp: shell_pids }));
+          a.call(proc_find);
+          a.test(eax, eax);
+          a.if_('nz', () => a.mov(dword(eax, PROC.f.background), 1), undefined, 'unless already gone: a Ctrl-C (IRQ4) may have ended it meanwhile');
+          a.inc(ebx);
+        });
+        r.ret();
+      });
+      a.while_(() => { a.cmp(ebx, edi); return 'b'; }, () => {
+        a.mov(eax, dword({ index: ebx, scale: 4, disp: shell_pids }));
+        a.call(proc_wait, 'meanwhile the programs (and the idle loop) run');
+        a.inc(ebx);
+      }, 'foreground: wait for each program');
+      r.ret();
+    });
 
-    commandStart(a, PS);
-    a.jmp(proc_ps);
+    commandRoutine(a, PS, {}, () => a.jmp(proc_ps));
 
-    commandStart(a, KILL);
-    a.push(ebx);
-    a.mov(edx, -1, 'any 32-bit number: proc_kill says whether the pid exists');
-    a.mov(ecx, sh_msg_kill_bad);
-    a.call(arg_uint, 'EAX = pid, or EDX = -1 after saying what was wrong');
-    a.test(edx, edx);
-    a.jnz(L('.out'));
-    a.test(eax, eax);
-    a.jz(L('.kernel'));
-    a.mov(ebx, eax);
-    a.call(proc_kill, 'prints "[proc] pid N killed: kill command"');
-    a.test(eax, eax);
-    a.jz(L('.out'));
-    say(a, sh_msg_kill_none);
-    putDec(a, ebx);
-    a.call(serial_newline);
-    a.jmp(L('.out'));
-    a.label('.kernel');
-    say(a, sh_msg_kill_kernel);
-    a.jmp(L('.out'));
-    a.label('.out');
-    a.pop(ebx);
-    a.ret();
-
-    a.section('strings');
-    a.label(sh_msg_kill_none); a.db('[shell] kill: no user process has pid ', 0);
-    a.label(sh_msg_kill_kernel); a.db('[shell] kill: pid 0 is the kernel task (it runs this shell)\r\n', 0);
-    a.label(sh_msg_kill_bad); a.db("[shell] kill: expected a pid, got '", 0);
-    a.label(sh_msg_run_usage); a.db('[shell] usage: run <program>... [&]; programs: ', 0);
+    commandRoutine(a, KILL, { saves: [ebx] }, (r) => {
+      a.mov(edx, -1, 'any 32-bit number: proc_kill says whether the pid exists');
+      a.mov(ecx, a.cstr("[shell] kill: expected a pid, got '"));
+      a.call(arg_uint, 'EAX = pid, or EDX = -1 after saying what was wrong');
+      a.test(edx, edx);
+      r.retIf('nz');
+      a.test(eax, eax);
+      a.if_('z', () => {
+        say(a, a.cstr('[shell] kill: pid 0 is the kernel task (it runs this shell)\r\n'));
+        r.ret();
+      });
+      a.mov(ebx, eax);
+      a.call(proc_kill, 'prints "[proc] pid N killed: kill command"');
+      a.test(eax, eax);
+      r.retIf('z');
+      say(a, a.cstr('[shell] kill: no user process has pid '));
+      putDec(a, ebx);
+      a.call(serial_newline);
+      r.ret();
+    });
   },
 });

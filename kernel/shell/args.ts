@@ -8,7 +8,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); commands call arg_uint.
 export const arg_uint = sym('arg_uint');
-const sh_msg_quote_end = sym('sh_msg_quote_end');
 
 export const shellArgs = defineModule({
   name: 'shell_args',
@@ -25,36 +24,31 @@ for every command:
             -> EAX = the value and EDX = 0, or EDX = -1 after the message
 
 The number is decimal (parse_uint, string.asm): empty, a non-digit, more
-than 32 bits or more than EDX are all the same error.  Kernel convention:
-EBX, ESI, EDI, EBP preserved.`,
+than 32 bits or more than EDX are all the same error.  ECX is destroyed;
+EBX, ESI, EDI and EBP come back unchanged (the routine's header).`,
   emit(a) {
-    a.label(arg_uint);
-    a.push(ebx);
-    a.push(esi);
-    a.push(edi);
-    a.mov(ebx, eax, 'EBX = the argument, to repeat it in the message');
-    a.mov(esi, ecx, 'ESI = the message');
-    a.mov(edi, edx, 'EDI = the largest value accepted');
-    a.call(parse_uint);
-    a.test(edx, edx);
-    a.jnz(L('.bad'), 'not a decimal number');
-    a.cmp(eax, edi);
-    a.ja(L('.bad'), 'a number, but out of range');
-    a.jmp(L('.out'), 'EDX = 0 from parse_uint');
-    a.label('.bad');
-    a.mov(eax, esi);
-    a.call(serial_puts);
-    a.mov(eax, ebx);
-    a.call(serial_puts);
-    say(a, sh_msg_quote_end);
-    a.mov(edx, -1);
-    a.label('.out');
-    a.pop(edi);
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
-
-    a.section('strings');
-    a.label(sh_msg_quote_end); a.db("'\r\n", 0);
+    a.routine({
+      name: arg_uint, does: 'the argument as a number 0..EDX, or a message that repeats it',
+      in: { eax: 'the argument string', edx: 'the largest value accepted', ecx: 'the message that starts the error line' },
+      out: { eax: 'the value (when EDX = 0)', edx: '0, or -1 after the message' },
+      clobbers: [ecx], saves: [ebx, esi, edi],
+    }, (r) => {
+      a.mov(ebx, eax, 'EBX = the argument, to repeat it in the message');
+      a.mov(esi, ecx, 'ESI = the message');
+      a.mov(edi, edx, 'EDI = the largest value accepted');
+      a.call(parse_uint);
+      a.test(edx, edx);
+      a.jnz(L('.bad'), 'not a decimal number');
+      a.cmp(eax, edi);
+      r.retIf('be', 'a number in range; EDX = 0 from parse_uint');
+      a.label('.bad', 'not a number, or out of range');
+      a.mov(eax, esi);
+      a.call(serial_puts);
+      a.mov(eax, ebx);
+      a.call(serial_puts);
+      say(a, a.cstr("'\r\n", 'quote_end'));
+      a.mov(edx, -1);
+      r.ret();
+    });
   },
 });

@@ -4,10 +4,11 @@
 // owns the data the command shows (kernel/dev/commands.ts reads the PIT, PIC
 // and UART variables; the shell itself reads none of them).
 import type { Asm } from '../../toolchain/x86/asm.ts';
-import { emitHelperFile } from '../../toolchain/x86/operands.ts';
+import { eax, ecx, edx, emitHelperFile } from '../../toolchain/x86/operands.ts';
+import type { RoutineBody, RoutineSpec } from '../../toolchain/x86/routine.ts';
 import type { Sym } from '../../toolchain/x86/symbol.ts';
 
-// The listing names the line that called commandStart(), not this file.
+// The listing names the line that called commandRoutine(), not this file.
 emitHelperFile();
 
 export interface ShellCommand {
@@ -26,8 +27,22 @@ export interface ShellCommand {
   readonly handler: Sym;
 }
 
-/** Start a command's handler in the generated text: a section banner with its help line, then its label. */
-export function commandStart(a: Asm, c: ShellCommand): void {
-  a.section(`${c.usage}: ${c.doc}`);
-  a.label(c.handler);
+/** What a handler adds to the contract all handlers share: the callee-saved registers it uses. */
+export type HandlerContract = Pick<RoutineSpec, 'saves'>;
+
+/**
+ * A command's handler as a routine (toolchain/x86/routine.ts) with the
+ * contract every handler has - in EAX the argument string; EAX, ECX, EDX
+ * destroyed, as the shell's dispatcher (shell_execute) allows - and a header
+ * that is its line of help.  `extra.saves` lists the callee-saved registers
+ * the body uses (pushed and popped by the routine).
+ */
+export function commandRoutine(a: Asm, c: ShellCommand, extra: HandlerContract, body: (r: RoutineBody) => void): void {
+  a.routine({
+    name: c.handler,
+    does: `${c.usage}: ${c.doc}`,
+    in: { eax: 'the argument string (the rest of the line after the word and its spaces; "" when none)' },
+    clobbers: [eax, ecx, edx],
+    ...extra,
+  }, body);
 }

@@ -2,7 +2,7 @@
 // The commands come from the subsystems that own what they show
 // (kernel/shell/command.ts); the line editor is kernel/shell/readline.ts.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, eax, ebx, edx, ecx, esi, L, byte, chr } from '../../toolchain/x86/operands.ts';
+import { al, eax, ebx, edx, ecx, esi, byte, chr } from '../../toolchain/x86/operands.ts';
 import { say } from '../lib/print.ts';
 import { RX_LOST } from '../dev/uart_rx.ts';
 import { emitNameTable } from '../lib/name_table.ts';
@@ -10,7 +10,7 @@ import { poweroff } from '../dev/qemu_exit.ts';
 import { serial_newline, serial_puts } from '../dev/serial.ts';
 import { name_lookup } from '../lib/string.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
-import { type ShellCommand, commandStart } from './command.ts';
+import { type ShellCommand, commandRoutine } from './command.ts';
 import { LINE_MAX, line_buf, shell_readline } from './readline.ts';
 import { devCommands } from '../dev/commands.ts';
 import { cpuCommands } from '../cpu/commands.ts';
@@ -23,13 +23,6 @@ const shell_commands = sym('shell_commands');
 const cmd_help = sym('cmd_help');
 const cmd_echo = sym('cmd_echo');
 const cmd_poweroff = sym('cmd_poweroff');
-const sh_msg_echo = sym('sh_msg_echo');
-const sh_msg_overrun = sym('sh_msg_overrun');
-const sh_msg_prompt = sym('sh_msg_prompt');
-const sh_msg_ready = sym('sh_msg_ready');
-const sh_msg_too_long = sym('sh_msg_too_long');
-const sh_msg_unknown = sym('sh_msg_unknown');
-const sh_msg_unknown_end = sym('sh_msg_unknown_end');
 
 // The shell's own commands: the ones that show no subsystem's data.
 const HELP: ShellCommand = { name: 'help', usage: 'help', doc: 'list the commands', handler: cmd_help };
@@ -93,98 +86,82 @@ Commands, in help's order:
 ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}`,
   spec: ['TI PC16550D data sheet (the UART)'],
   emit(a) {
+    a.comment('The shell never returns: boot ends here (scenario_run jumps to it without test=).');
     a.label(shell_main);
-    say(a, sh_msg_ready);
-    a.label('.prompt');
-    say(a, sh_msg_prompt);
-    a.call(shell_readline);
-    a.cmp(eax, RX_LOST);
-    a.jne(L('.not_lost'));
-    say(a, sh_msg_overrun);
-    a.jmp(L('.prompt'));
-    a.label('.not_lost');
-    a.cmp(eax, -1);
-    a.jne(L('.length_ok'));
-    say(a, sh_msg_too_long);
-    a.jmp(L('.prompt'));
-    a.label('.length_ok');
-    a.test(eax, eax);
-    a.jz(L('.prompt'), 'empty line');
-    a.call(shell_execute);
-    a.jmp(L('.prompt'));
+    say(a, a.cstr('[tsk] ready\r\n'));
+    a.loop_((prompt) => {
+      say(a, a.cstr('tsk> ', 'prompt'));
+      a.call(shell_readline);
+      a.cmp(eax, RX_LOST);
+      a.if_('e', () => {
+        say(a, a.cstr('[shell] input overrun: bytes were lost in this line; ignored\r\n'));
+        prompt.continue_();
+      });
+      a.cmp(eax, -1);
+      a.if_('e', () => {
+        say(a, a.cstr(`[shell] line too long (more than ${LINE_MAX.c.value} characters); ignored\r\n`));
+        prompt.continue_();
+      });
+      a.test(eax, eax);
+      prompt.continue_('z', 'empty line');
+      a.call(shell_execute);
+    });
 
-    a.section('shell_execute: split line_buf into command and argument, dispatch');
-    a.label(shell_execute);
-    a.push(esi);
-    a.push(ebx);
-    a.mov(esi, line_buf);
-    a.label('.skip');
-    a.cmp(byte(esi), chr(' '));
-    a.jne(L('.word'));
-    a.inc(esi);
-    a.jmp(L('.skip'));
-    a.label('.word');
-    a.mov(ebx, esi, 'EBX = command word');
-    a.label('.scan');
-    a.mov(al, byte(esi));
-    a.test(al, al);
-    a.jz(L('.args'), 'no argument: ESI points at the NUL, an empty string');
-    a.cmp(al, chr(' '));
-    a.je(L('.split'));
-    a.inc(esi);
-    a.jmp(L('.scan'));
-    a.label('.split');
-    a.mov(byte(esi), 0, 'end the command word');
-    a.inc(esi);
-    a.cmp(byte(esi), chr(' '));
-    a.je(L('.split'), 'skip spaces before the argument');
-    a.label('.args');
-    a.cmp(byte(ebx), 0);
-    a.je(L('.done'), 'only spaces');
-    a.mov(eax, ebx);
-    a.mov(edx, shell_commands);
-    a.call(name_lookup, 'EAX = the command\'s handler, or 0');
-    a.test(eax, eax);
-    a.jz(L('.unknown'));
-    a.mov(ecx, eax);
-    a.mov(eax, esi, 'EAX = argument string');
-    a.call(ecx);
-    a.jmp(L('.done'));
-    a.label('.unknown');
-    say(a, sh_msg_unknown);
-    a.mov(eax, ebx);
-    a.call(serial_puts);
-    say(a, sh_msg_unknown_end);
-    a.label('.done');
-    a.pop(ebx);
-    a.pop(esi);
-    a.ret();
+    a.routine({
+      name: shell_execute, does: 'split line_buf into a command word and its argument, and run the command',
+      clobbers: [eax, ecx, edx], saves: [esi, ebx],
+    }, (r) => {
+      a.mov(esi, line_buf);
+      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => a.inc(esi), 'skip the spaces before the word');
+      a.mov(ebx, esi, 'EBX = command word');
+      a.loop_((scan) => {
+        a.mov(al, byte(esi));
+        a.test(al, al);
+        scan.break_('z', 'no argument: ESI points at the NUL, an empty string');
+        a.cmp(al, chr(' '));
+        scan.break_('e', 'the end of the word');
+        a.inc(esi);
+      });
+      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => {
+        a.mov(byte(esi), 0, 'end the command word (and skip the spaces before the argument)');
+        a.inc(esi);
+      });
+      a.cmp(byte(ebx), 0);
+      r.retIf('e', 'only spaces');
+      a.mov(eax, ebx);
+      a.mov(edx, shell_commands);
+      a.call(name_lookup, 'EAX = the command\'s handler, or 0');
+      a.test(eax, eax);
+      a.if_('nz', () => {
+        a.mov(ecx, eax);
+        a.mov(eax, esi, 'EAX = argument string');
+        a.call(ecx);
+      }, () => {
+        say(a, a.cstr("[shell] unknown command '"));
+        a.mov(eax, ebx);
+        a.call(serial_puts);
+        say(a, a.cstr("' (try help)\r\n"));
+      });
+      r.ret();
+    });
 
-    commandStart(a, HELP);
-    COMMANDS.forEach((_, i) => say(a, L(`help_line_${i}`)));
-    a.ret();
+    commandRoutine(a, HELP, {}, (r) => {
+      for (const c of COMMANDS) say(a, a.cstr(`[shell] ${c.usage.padEnd(10)} ${c.doc}\r\n`));
+      r.ret();
+    });
 
-    commandStart(a, ECHO);
-    a.push(ebx);
-    a.mov(ebx, eax);
-    say(a, sh_msg_echo);
-    a.mov(eax, ebx);
-    a.call(serial_puts);
-    a.pop(ebx);
-    a.jmp(serial_newline);
+    commandRoutine(a, ECHO, { saves: [ebx] }, (r) => {
+      a.mov(ebx, eax);
+      say(a, a.cstr('[echo] '));
+      a.mov(eax, ebx);
+      a.call(serial_puts);
+      a.call(serial_newline);
+      r.ret();
+    });
 
-    commandStart(a, POWEROFF);
-    a.jmp(poweroff);
+    commandRoutine(a, POWEROFF, {}, () => a.jmp(poweroff));
 
-    a.section('strings');
+    a.section('shell_commands: every command\'s name and handler, for name_lookup');
     emitNameTable(a, shell_commands, COMMANDS.map((c) => ({ name: c.name, value: c.handler })), 'command -> its handler');
-    COMMANDS.forEach((c, i) => { a.label(`help_line_${i}`); a.db(`[shell] ${c.usage.padEnd(10)} ${c.doc}\r\n`, 0); });
-    a.label(sh_msg_ready); a.db('[tsk] ready\r\n', 0);
-    a.label(sh_msg_prompt); a.db('tsk> ', 0);
-    a.label(sh_msg_too_long); a.db(`[shell] line too long (more than ${LINE_MAX.c.value} characters); ignored\r\n`, 0);
-    a.label(sh_msg_unknown); a.db("[shell] unknown command '", 0);
-    a.label(sh_msg_unknown_end); a.db("' (try help)\r\n", 0);
-    a.label(sh_msg_overrun); a.db('[shell] input overrun: bytes were lost in this line; ignored\r\n', 0);
-    a.label(sh_msg_echo); a.db('[echo] ', 0);
   },
 });
