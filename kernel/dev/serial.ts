@@ -104,7 +104,7 @@ no line is ever printed with interrupts off as a whole, which at a real
 Routines (kernel calling convention: arguments in EAX, EDX, ECX; EBX, ESI,
 EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
   serial_init
-  serial_putc        AL = byte (the kernel's own output)
+  serial_putc        AL = byte (the kernel's own output); EAX comes back unchanged
   serial_puts        EAX = NUL-terminated string
   serial_put_escaped EAX = NUL-terminated string of untrusted bytes: control
                      bytes, DEL, bytes >= 80h and backslash shown as \\xHH / \\\\
