@@ -9,16 +9,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const bp_handler = sym('bp_handler');
-const exc_msg_bp = sym('exc_msg_bp');
-const exc_msg_bp_resume = sym('exc_msg_bp_resume');
-const exc_msg_cr2 = sym('exc_msg_cr2');
-const exc_msg_eip = sym('exc_msg_eip');
-const exc_msg_error = sym('exc_msg_error');
-const exc_msg_exc = sym('exc_msg_exc');
-const exc_msg_exc_prefix = sym('exc_msg_exc_prefix');
-const exc_msg_panic = sym('exc_msg_panic');
-const exc_msg_pf_error = sym('exc_msg_pf_error');
-const exc_msg_vector = sym('exc_msg_vector');
 export const exception_names = sym('exception_names');
 export const exception_unhandled = sym('exception_unhandled');
 export const exceptions_init = sym('exceptions_init');
@@ -74,6 +64,9 @@ export const PF_BITS = [
   { bit: 2, name: 'U/S', clear: 'supervisor mode', set: 'user mode' },
 ] as const;
 
+/** The text pf_print_error prints for bit i of the error code: " (x", ", y", ", z)". */
+const pfText = (i: number, what: string) => `${i ? ', ' : ' ('}${what}${i === PF_BITS.length - 1 ? ')' : ''}`;
+
 export const exceptions = defineModule({
   name: 'exceptions',
   title: 'CPU exceptions: names, the register dump, and the fault policy',
@@ -96,21 +89,25 @@ resumes - the course uses it to show that an exception is just an interrupt.
 Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame.`,
   spec: ['Intel SDM Vol. 3A §6.4 "Sources of Exceptions", §6.15 "Exception and Interrupt Reference", Table 6-1', 'Intel SDM Vol. 3A §6.13 "Error Code"'],
   emit(a) {
-    a.label(exceptions_init, 'register the handlers the kernel has for CPU exceptions');
-    a.mov(eax, VEC_BP);
-    a.mov(edx, bp_handler);
-    a.call(trap_register);
-    a.ret();
+    a.routine({
+      name: exceptions_init, does: 'register the handlers the kernel has for CPU exceptions',
+      clobbers: [eax, edx],
+    }, (r) => {
+      a.mov(eax, VEC_BP);
+      a.mov(edx, bp_handler);
+      a.call(trap_register);
+      r.ret();
+    });
 
     a.section('bp_handler: #BP - report and resume');
     a.label(bp_handler);
     a.push(ebx);
     a.mov(ebx, eax);
-    a.mov(eax, exc_msg_bp);
+    a.mov(eax, a.cstr('[exception] #BP breakpoint at EIP=0x'));
     a.call(serial_puts);
     a.mov(eax, dword(ebx, TRAPFRAME.f.eip), 'the instruction after int3');
     a.call(serial_put_hex32);
-    a.mov(eax, exc_msg_bp_resume);
+    a.mov(eax, a.cstr(', resuming\r\n'));
     a.call(serial_puts);
     a.pop(ebx);
     a.ret('returning lets isr_common iret to the saved EIP');
@@ -119,20 +116,20 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.label(exception_unhandled);
     a.mov(ebx, eax, 'EBX = frame for the rest of the dump (we never return)');
     a.call(console_panic, 'the dump starts on a fresh line, even if the fault came inside an interrupt handler');
-    a.mov(eax, exc_msg_exc);
+    a.mov(eax, a.cstr('[exception] '));
     a.call(serial_puts);
     a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
     a.mov(eax, dword({ index: ecx, scale: 4, disp: exception_names }), 'name string for this vector');
     a.call(serial_puts);
-    a.mov(eax, exc_msg_vector);
+    a.mov(eax, a.cstr(' (vector '));
     a.call(serial_puts);
     a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
     a.call(serial_put_dec);
-    a.mov(eax, exc_msg_error);
+    a.mov(eax, a.cstr(') error=0x'));
     a.call(serial_puts);
     a.mov(eax, dword(ebx, TRAPFRAME.f.error));
     a.call(serial_put_hex32);
-    a.mov(eax, exc_msg_eip);
+    a.mov(eax, a.cstr(' EIP=0x'));
     a.call(serial_puts);
     a.mov(eax, dword(ebx, TRAPFRAME.f.eip));
     a.call(serial_put_hex32);
@@ -143,10 +140,10 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
       [['ESI', TRAPFRAME.f.esi], ['EDI', TRAPFRAME.f.edi], ['EBP', TRAPFRAME.f.ebp], ['ESP', TRAPFRAME.f.esp]],
     ];
     regs.forEach((line, i) => {
-      a.mov(eax, exc_msg_exc_prefix);
+      a.mov(eax, a.cstr('[exception] '));
       a.call(serial_puts);
       line.forEach(([name, off], j) => {
-        a.mov(eax, L(`exc_msg_reg_${i}_${j}`), `"${name}=0x"`);
+        a.mov(eax, a.cstr(`${j ? ' ' : ''}${name}=0x`));
         a.call(serial_puts);
         a.mov(eax, dword(ebx, off));
         a.call(serial_put_hex32);
@@ -155,7 +152,7 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     });
     a.cmp(dword(ebx, TRAPFRAME.f.vector), VEC_PF);
     a.jne(L('.no_cr2'));
-    a.mov(eax, exc_msg_cr2);
+    a.mov(eax, a.cstr('[exception] CR2=0x'));
     a.call(serial_puts);
     a.mov(eax, cr2, 'CR2 = the linear address whose access faulted');
     a.call(serial_put_hex32);
@@ -163,46 +160,32 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.call(pf_print_error);
     a.call(serial_newline);
     a.label('.no_cr2');
-    a.mov(eax, exc_msg_panic);
+    a.mov(eax, a.cstr('unhandled exception in the kernel'));
     a.call(panic, 'kernel-mode exception: a kernel bug, stop here');
 
-    a.section('pf_print_error: EAX = #PF error code; prints " error=0x.. (<P>, <W/R>, <U/S>)"');
-    a.label(pf_print_error);
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.mov(eax, exc_msg_pf_error);
-    a.call(serial_puts);
-    a.mov(eax, ebx);
-    a.call(serial_put_hex8);
-    PF_BITS.forEach((b, i) => {
-      a.mov(eax, L(`exc_msg_pf_${i}_clear`), `bit ${b.bit} clear: ${b.clear}`);
-      a.test(ebx, 1 << b.bit);
-      a.jz(L(`.say_${i}`));
-      a.mov(eax, L(`exc_msg_pf_${i}_set`), `bit ${b.bit} set: ${b.set}`);
-      a.label(`.say_${i}`);
+    a.routine({
+      name: pf_print_error, does: 'print a #PF error code: " error=0x.. (<P>, <W/R>, <U/S>)"',
+      in: { eax: '#PF error code (SDM 3A §4.7, Figure 4-12)' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(eax, a.cstr(' error=0x'));
       a.call(serial_puts);
+      a.mov(eax, ebx);
+      a.call(serial_put_hex8);
+      PF_BITS.forEach((b, i) => {
+        a.mov(eax, a.cstr(pfText(i, b.clear)), `bit ${b.bit} clear: ${b.clear}`);
+        a.test(ebx, 1 << b.bit);
+        a.jz(L(`.say_${i}`));
+        a.mov(eax, a.cstr(pfText(i, b.set)), `bit ${b.bit} set: ${b.set}`);
+        a.label(`.say_${i}`);
+        a.call(serial_puts);
+      });
+      r.ret();
     });
-    a.pop(ebx);
-    a.ret();
 
     a.section('strings');
     a.label(exception_names, 'pointer table: vector -> "#XX name"');
     for (const e of EXCEPTIONS) a.dataC(4, [L(`exc_name_${e.vector}`)], `vector ${e.vector}`);
     for (const e of EXCEPTIONS) { a.label(`exc_name_${e.vector}`); a.db(`${e.mnemonic} ${e.name}`, 0); }
-    regs.forEach((line, i) => line.forEach(([name], j) => { a.label(`exc_msg_reg_${i}_${j}`); a.db(`${j ? ' ' : ''}${name}=0x`, 0); }));
-    PF_BITS.forEach((b, i) => {
-      a.label(`exc_msg_pf_${i}_clear`); a.db(`${i ? ', ' : ' ('}${b.clear}${i === PF_BITS.length - 1 ? ')' : ''}`, 0);
-      a.label(`exc_msg_pf_${i}_set`); a.db(`${i ? ', ' : ' ('}${b.set}${i === PF_BITS.length - 1 ? ')' : ''}`, 0);
-    });
-    a.label(exc_msg_pf_error); a.db(' error=0x', 0);
-    a.label(exc_msg_exc); a.db('[exception] ', 0);
-    a.label(exc_msg_exc_prefix); a.db('[exception] ', 0);
-    a.label(exc_msg_vector); a.db(' (vector ', 0);
-    a.label(exc_msg_error); a.db(') error=0x', 0);
-    a.label(exc_msg_eip); a.db(' EIP=0x', 0);
-    a.label(exc_msg_cr2); a.db('[exception] CR2=0x', 0);
-    a.label(exc_msg_panic); a.db('unhandled exception in the kernel', 0);
-    a.label(exc_msg_bp); a.db('[exception] #BP breakpoint at EIP=0x', 0);
-    a.label(exc_msg_bp_resume); a.db(', resuming\r\n', 0);
   },
 });

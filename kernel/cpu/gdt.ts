@@ -1,7 +1,7 @@
 // The kernel's own GDT, with a task-state segment (TSS) for ring transitions.
 import { KERNEL_STACK_SIZE, kernel_stack } from '../entry.ts';
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, ah, ax, eax, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../../toolchain/x86/operands.ts';
+import { al, ah, ax, eax, ecx, edx, ds, es, fs, gs, ss, L, byte, dword, word, mem, far, constant } from '../../toolchain/x86/operands.ts';
 import { SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS } from '../../boot/gdt.ts';
 import { FLAT, SEG_DESC, emitDescriptor } from '../../boot/descriptor.ts';
 import { defineStruct, pad, u16, u32 } from '../../toolchain/x86/struct.ts';
@@ -10,7 +10,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const gdt_init = sym('gdt_init');
-const gdt_msg = sym('gdt_msg');
 const kgdt = sym('kgdt');
 const kgdt_end = sym('kgdt_end');
 const kgdt_tss = sym('kgdt_tss');
@@ -103,33 +102,40 @@ new table - CS needs a far jump), and loads TR with ltr.`,
   emit(a) {
     a.bss(tss, TSS.size, 16, 'the task-state segment (only SS0, ESP0 and the I/O map offset are used)');
 
-    a.label(gdt_init);
-    a.mov(dword(tss.add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
-    a.mov(dword(tss.add(TSS.f.esp0)), kernel_stack.add(KERNEL_STACK_SIZE), 'ESP0: the boot stack until the scheduler switches');
-    a.mov(word(tss.add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
-    a.mov(eax, tss, 'EAX = TSS base: patch it into the descriptor');
-    a.mov(word(kgdt_tss.add(SEG_DESC.f.base_lo)), ax, 'base 15:0');
-    a.shr(eax, 16);
-    a.mov(byte(kgdt_tss.add(SEG_DESC.f.base_mid)), al, 'base 23:16');
-    a.mov(byte(kgdt_tss.add(SEG_DESC.f.base_hi)), ah, 'base 31:24');
-    a.lgdt(mem(kgdtr), 'GDTR = this table');
-    a.jmp(far(SEL_KERNEL_CODE, L('.reload_cs'), { wide: true }), 'far jump: reload CS from the new table');
-    a.label('.reload_cs');
-    a.mov(ax, SEL_KERNEL_DATA);
-    a.mov(ds, ax, 'reload the data segment registers from the new table');
-    a.mov(es, ax);
-    a.mov(fs, ax);
-    a.mov(gs, ax);
-    a.mov(ss, ax);
-    a.mov(ax, SEL_TSS);
-    a.ltr(ax, 'TR = the TSS: ring 3 -> ring 0 transitions now read SS0:ESP0 from it');
-    a.mov(eax, gdt_msg);
-    a.jmp(serial_puts);
+    a.routine({
+      name: gdt_init, does: 'load the kernel GDT, reload every segment register, load TR with the TSS',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(dword(tss.add(TSS.f.ss0)), SEL_KERNEL_DATA, 'SS0: the kernel stack segment (a dword store: also zeroes the reserved half)');
+      a.mov(dword(tss.add(TSS.f.esp0)), kernel_stack.add(KERNEL_STACK_SIZE), 'ESP0: the boot stack until the scheduler switches');
+      a.mov(word(tss.add(TSS.f.iomap)), TSS.SIZE, 'I/O map offset = TSS size: no bitmap, so in/out from ring 3 fault');
+      a.mov(eax, tss, 'EAX = TSS base: patch it into the descriptor');
+      a.mov(word(kgdt_tss.add(SEG_DESC.f.base_lo)), ax, 'base 15:0');
+      a.shr(eax, 16);
+      a.mov(byte(kgdt_tss.add(SEG_DESC.f.base_mid)), al, 'base 23:16');
+      a.mov(byte(kgdt_tss.add(SEG_DESC.f.base_hi)), ah, 'base 31:24');
+      a.lgdt(mem(kgdtr), 'GDTR = this table');
+      a.jmp(far(SEL_KERNEL_CODE, L('.reload_cs'), { wide: true }), 'far jump: reload CS from the new table');
+      a.label('.reload_cs');
+      a.mov(ax, SEL_KERNEL_DATA);
+      a.mov(ds, ax, 'reload the data segment registers from the new table');
+      a.mov(es, ax);
+      a.mov(fs, ax);
+      a.mov(gs, ax);
+      a.mov(ss, ax);
+      a.mov(ax, SEL_TSS);
+      a.ltr(ax, 'TR = the TSS: ring 3 -> ring 0 transitions now read SS0:ESP0 from it');
+      a.mov(eax, a.cstr('[gdt] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28 (SS0:ESP0 for ring 3 -> ring 0)\r\n'));
+      a.jmp(serial_puts, 'tail call');
+    });
 
-    a.section('tss_set_esp0: EAX = top of the kernel stack to use on the next entry from ring 3');
-    a.label(tss_set_esp0);
-    a.mov(dword(tss.add(TSS.f.esp0)), eax);
-    a.ret();
+    a.routine({
+      name: tss_set_esp0, does: 'set the stack the CPU loads on the next entry from ring 3 (TSS.ESP0)',
+      in: { eax: 'top of the kernel stack' },
+    }, (r) => {
+      a.mov(dword(tss.add(TSS.f.esp0)), eax);
+      r.ret();
+    });
 
     a.section('the table');
     a.align(8);
@@ -151,7 +157,6 @@ new table - CS needs a far jump), and loads TR with ltr.`,
     a.label(kgdtr, 'operand of lgdt');
     a.dataC(2, [kgdt_end.sub(kgdt).sub(1)], 'limit: size of the table - 1');
     a.dataC(4, [kgdt], 'linear base address');
-    a.label(gdt_msg); a.db('[gdt] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28 (SS0:ESP0 for ring 3 -> ring 0)\r\n', 0);
   },
 });
 

@@ -1,6 +1,6 @@
 // The interrupt descriptor table.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { ax, dl, eax, ebx, ecx, L, word, dword, mem, byte, constant } from '../../toolchain/x86/operands.ts';
+import { ax, dl, eax, ecx, word, dword, mem, byte, constant } from '../../toolchain/x86/operands.ts';
 import { SEL_KERNEL_CODE } from '../../boot/gdt.ts';
 import { defineStruct, u16, u8 } from '../../toolchain/x86/struct.ts';
 import { isr_table } from './isr.ts';
@@ -55,27 +55,33 @@ changes one gate's type/DPL byte (EAX = vector, EDX = type byte).`,
   spec: ['Intel SDM Vol. 3A §6.10 "Interrupt Descriptor Table", §6.11 "IDT Descriptors" (Figure 6-2)', 'Intel SDM Vol. 3A §6.12.1.1 (gate DPL check for int n)'],
   emit(a) {
     a.bss(idt_table, IDT_ENTRIES.mul(GATE.SIZE), 8, 'the gates, one per vector');
-    a.label(idt_init);
-    a.push(ebx);
-    a.xor(ecx, ecx, 'ECX = vector');
-    a.label('.gate');
-    a.mov(eax, dword({ index: ecx, scale: 4, disp: isr_table }), 'EAX = stub address for this vector');
-    a.mov(word({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.offset_lo) }), ax, 'offset 15:0');
-    a.mov(word({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.selector) }), SEL_KERNEL_CODE, 'selector: kernel code');
-    a.mov(byte({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.zero) }), 0, 'reserved');
-    a.mov(byte({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.type) }), GATE_P.or(GATE_INT32), 'present, DPL 0, 32-bit interrupt gate');
-    a.shr(eax, 16);
-    a.mov(word({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.offset_hi) }), ax, 'offset 31:16');
-    a.inc(ecx);
-    a.cmp(ecx, IDT_ENTRIES);
-    a.jb(L('.gate'));
-    a.lidt(mem(idtr), 'IDTR = base and limit of the table');
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: idt_init, does: 'fill every gate from isr_table (present, DPL 0, interrupt gate) and load IDTR',
+      clobbers: [eax, ecx],
+    }, (r) => {
+      a.xor(ecx, ecx, 'ECX = vector');
+      a.doWhile(() => {
+        a.mov(eax, dword({ index: ecx, scale: 4, disp: isr_table }), 'EAX = stub address for this vector');
+        a.mov(word({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.offset_lo) }), ax, 'offset 15:0');
+        a.mov(word({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.selector) }), SEL_KERNEL_CODE, 'selector: kernel code');
+        a.mov(byte({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.zero) }), 0, 'reserved');
+        a.mov(byte({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.type) }), GATE_P.or(GATE_INT32), 'present, DPL 0, 32-bit interrupt gate');
+        a.shr(eax, 16);
+        a.mov(word({ index: ecx, scale: 8, disp: idt_table.add(GATE.f.offset_hi) }), ax, 'offset 31:16');
+        a.inc(ecx);
+        a.cmp(ecx, IDT_ENTRIES);
+      }, () => 'b');
+      a.lidt(mem(idtr), 'IDTR = base and limit of the table');
+      r.ret();
+    });
 
-    a.label(idt_set_gate, 'EAX = vector, EDX = type byte (GATE_P | DPL | type)');
-    a.mov(byte({ index: eax, scale: 8, disp: idt_table.add(GATE.f.type) }), dl);
-    a.ret();
+    a.routine({
+      name: idt_set_gate, does: 'change one gate\'s type/DPL byte',
+      in: { eax: 'vector', dl: 'type byte (GATE_P | DPL | type)' },
+    }, (r) => {
+      a.mov(byte({ index: eax, scale: 8, disp: idt_table.add(GATE.f.type) }), dl);
+      r.ret();
+    });
 
     a.label(idtr, 'operand of lidt');
     a.dataC(2, [IDT_ENTRIES.mul(GATE.SIZE).sub(1)], 'limit: 256 * 8 - 1');

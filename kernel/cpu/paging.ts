@@ -1,6 +1,6 @@
 // Paging: the kernel's identity map, set up once at boot.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { cr0, cr3, eax, ecx, L, dword, constant, not } from '../../toolchain/x86/operands.ts';
+import { cr0, cr3, eax, ecx, edx, dword, constant, not } from '../../toolchain/x86/operands.ts';
 import { serial_puts } from '../dev/serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -8,7 +8,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 export const kernel_pgdir = sym('kernel_pgdir');
 export const kernel_pt0 = sym('kernel_pt0');
 export const paging_init = sym('paging_init');
-const paging_msg = sym('paging_msg');
 
 export const PTE_P = constant('PTE_P', 0x001, 'page-table entry bit 0: present');
 export const PTE_W = constant('PTE_W', 0x002, 'bit 1: writable (R/W)');
@@ -50,25 +49,27 @@ because the directory entry has U/S = 0.`,
     a.bss(kernel_pgdir, PAGE_SIZE, 4096, 'the kernel page directory: PT_ENTRIES PDEs (only entry 0 used)');
     a.bss(kernel_pt0, PAGE_SIZE, 4096, 'page table for linear 0-4 MiB, shared by every address space');
 
-    a.label(paging_init);
-    a.mov(ecx, 1, 'entry 0 stays 0: page 0 not present');
-    a.label('.pte');
-    a.mov(eax, ecx);
-    a.shl(eax, PAGE_SHIFT, 'physical address of page ECX (identity map)');
-    a.or(eax, PTE_P.or(PTE_W), 'present, writable, supervisor only (U/S = 0)');
-    a.mov(dword({ index: ecx, scale: 4, disp: kernel_pt0 }), eax);
-    a.inc(ecx);
-    a.cmp(ecx, PT_ENTRIES, 'every entry of the table');
-    a.jb(L('.pte'));
-    a.mov(dword(kernel_pgdir), kernel_pt0.add(PTE_P).add(PTE_W), 'PDE 0 -> kernel_pt0 (U/S = 0)');
-    a.mov(eax, kernel_pgdir);
-    a.mov(cr3, eax, 'CR3 = physical address of the page directory');
-    a.mov(eax, cr0);
-    a.or(eax, CR0_PG);
-    a.mov(cr0, eax, 'paging on: from here linear addresses are translated');
-    a.mov(eax, paging_msg);
-    a.jmp(serial_puts);
-
-    a.label(paging_msg); a.db('[paging] on: 0-4 MiB identity-mapped, supervisor only; page 0 unmapped\r\n', 0);
+    a.routine({
+      name: paging_init, does: 'build the identity map of 0-4 MiB (page 0 unmapped), load CR3, turn paging on',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(ecx, 1, 'entry 0 stays 0: page 0 not present');
+      a.doWhile(() => {
+        a.mov(eax, ecx);
+        a.shl(eax, PAGE_SHIFT, 'physical address of page ECX (identity map)');
+        a.or(eax, PTE_P.or(PTE_W), 'present, writable, supervisor only (U/S = 0)');
+        a.mov(dword({ index: ecx, scale: 4, disp: kernel_pt0 }), eax);
+        a.inc(ecx);
+        a.cmp(ecx, PT_ENTRIES, 'every entry of the table');
+      }, () => 'b');
+      a.mov(dword(kernel_pgdir), kernel_pt0.add(PTE_P).add(PTE_W), 'PDE 0 -> kernel_pt0 (U/S = 0)');
+      a.mov(eax, kernel_pgdir);
+      a.mov(cr3, eax, 'CR3 = physical address of the page directory');
+      a.mov(eax, cr0);
+      a.or(eax, CR0_PG);
+      a.mov(cr0, eax, 'paging on: from here linear addresses are translated');
+      a.mov(eax, a.cstr('[paging] on: 0-4 MiB identity-mapped, supervisor only; page 0 unmapped\r\n'));
+      a.jmp(serial_puts, 'tail call');
+    });
   },
 });

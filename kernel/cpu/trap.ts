@@ -13,8 +13,6 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 export const trap_counts = sym('trap_counts');
 export const trap_dispatch = sym('trap_dispatch');
 export const trap_handlers = sym('trap_handlers');
-const trap_msg_unhandled = sym('trap_msg_unhandled');
-const trap_msg_unhandled_end = sym('trap_msg_unhandled_end');
 export const trap_register = sym('trap_register');
 
 export const trap = defineModule({
@@ -42,45 +40,48 @@ to ring 3, dispatch gives the scheduler its chance to preempt
     a.bss(trap_handlers, IDT_ENTRIES.mul(4), 4, 'handler address per vector, 0 = none');
     a.bss(trap_counts, IDT_ENTRIES.mul(4), 4, 'how many times each vector fired (the shell\'s idt command shows them)');
 
-    a.label(trap_register, 'EAX = vector, EDX = handler');
-    a.mov(dword({ index: eax, scale: 4, disp: trap_handlers }), edx);
-    a.ret();
+    a.routine({
+      name: trap_register, does: 'install the handler for one vector',
+      in: { eax: 'vector', edx: 'handler (called with EAX = trap frame), or 0 for none' },
+    }, (r) => {
+      a.mov(dword({ index: eax, scale: 4, disp: trap_handlers }), edx);
+      r.ret();
+    });
 
-    a.label(trap_dispatch, 'EAX = trap frame');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
-    a.inc(dword({ index: ecx, scale: 4, disp: trap_counts }));
-    a.mov(edx, dword({ index: ecx, scale: 4, disp: trap_handlers }));
-    a.test(edx, edx);
-    a.jz(L('.unhandled'));
-    a.mov(eax, ebx, 'handler(frame)');
-    a.call(edx);
-    a.label('.return');
-    a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'returning to ring 3?');
-    a.jz(L('.out'));
-    a.mov(eax, ebx);
-    a.call(sched_trap_exit, 'the one place a user program can be preempted');
-    a.label('.out');
-    a.pop(ebx);
-    a.ret();
-    a.label('.unhandled');
-    a.cmp(ecx, NUM_EXCEPTIONS);
-    a.jae(L('.report'));
-    a.mov(eax, ebx);
-    a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'RPL of the saved CS = the privilege level that faulted');
-    a.jnz(proc_fault, 'ring 3: kill the program, not the kernel (no return)');
-    a.jmp(exception_unhandled, 'ring 0: a kernel bug - dump and panic (no return)');
-    a.label('.report');
-    a.mov(eax, trap_msg_unhandled);
-    a.call(serial_puts);
-    a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
-    a.call(serial_put_dec);
-    a.mov(eax, trap_msg_unhandled_end);
-    a.call(serial_puts);
-    a.jmp(L('.return'));
-
-    a.label(trap_msg_unhandled); a.db('[trap] vector ', 0);
-    a.label(trap_msg_unhandled_end); a.db(' has no handler (ignored)\r\n', 0);
+    a.routine({
+      name: trap_dispatch, does: 'count the vector and call its handler; report or kill on a vector without one',
+      in: { eax: 'trap frame (the registers iret will restore; the handler may change them)' },
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
+      a.inc(dword({ index: ecx, scale: 4, disp: trap_counts }));
+      a.mov(edx, dword({ index: ecx, scale: 4, disp: trap_handlers }));
+      a.test(edx, edx);
+      a.jz(L('.unhandled'));
+      a.mov(eax, ebx, 'handler(frame)');
+      a.call(edx);
+      a.label('.back');
+      a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'returning to ring 3?');
+      r.retIf('z');
+      a.mov(eax, ebx);
+      a.call(sched_trap_exit, 'the one place a user program can be preempted');
+      r.ret();
+      a.label('.unhandled');
+      a.cmp(ecx, NUM_EXCEPTIONS);
+      a.jae(L('.report'));
+      a.mov(eax, ebx);
+      a.test(byte(ebx, TRAPFRAME.f.cs), 3, 'RPL of the saved CS = the privilege level that faulted');
+      a.jnz(proc_fault, 'ring 3: kill the program, not the kernel (no return)');
+      a.jmp(exception_unhandled, 'ring 0: a kernel bug - dump and panic (no return)');
+      a.label('.report');
+      a.mov(eax, a.cstr('[trap] vector '));
+      a.call(serial_puts);
+      a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
+      a.call(serial_put_dec);
+      a.mov(eax, a.cstr(' has no handler (ignored)\r\n'));
+      a.call(serial_puts);
+      a.jmp(L('.back'));
+    });
   },
 });

@@ -8,17 +8,12 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const FW_CFG_QEMU = sym('FW_CFG_QEMU');
 export const cmdline_buf = sym('cmdline_buf');
-const cmdline_file_name = sym('cmdline_file_name');
 const fw_cfg_entry = sym('fw_cfg_entry');
 const fw_cfg_present = sym('fw_cfg_present');
 export const fw_cfg_ram_kib = sym('fw_cfg_ram_kib');
 const fw_cfg_read = sym('fw_cfg_read');
 export const fw_cfg_read_cmdline = sym('fw_cfg_read_cmdline');
 const fw_cfg_select = sym('fw_cfg_select');
-const fwcfg_msg_dropped = sym('fwcfg_msg_dropped');
-const fwcfg_msg_dropped_end = sym('fwcfg_msg_dropped_end');
-const fwcfg_msg_truncated = sym('fwcfg_msg_truncated');
-const fwcfg_msg_truncated_end = sym('fwcfg_msg_truncated_end');
 
 export const FW_CFG_PORT_SEL = constant('FW_CFG_PORT_SEL', 0x510, 'fw_cfg selector register (16-bit write): which item to read');
 export const FW_CFG_PORT_DATA = constant('FW_CFG_PORT_DATA', 0x511, 'fw_cfg data register (8-bit read): the next byte of the selected item');
@@ -62,134 +57,142 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
     a.bss(fw_cfg_entry, FW_CFG_FILE_SIZE, 4, 'one directory entry being examined');
 
     a.section('fw_cfg_select, fw_cfg_read: the two steps of every fw_cfg access');
-    a.label(fw_cfg_select, 'EAX = item number: the data port now reads that item from its first byte');
-    a.mov(dx, FW_CFG_PORT_SEL);
-    a.out(dx, ax, 'a 16-bit write: item numbers are 16 bits');
-    a.ret();
-    a.label(fw_cfg_read, 'EDX = destination, ECX = bytes: the next bytes of the selected item; EAX = end of what was written');
-    a.push(edi);
-    a.mov(edi, edx);
-    a.mov(dx, FW_CFG_PORT_DATA);
-    a.rep_insb('ECX bytes from port DX to [EDI]: each read returns the next byte of the item');
-    a.mov(eax, edi);
-    a.pop(edi);
-    a.ret();
+    a.routine({
+      name: fw_cfg_select, does: 'select an item: the data port now reads it from its first byte',
+      in: { ax: 'item number' }, clobbers: [edx],
+    }, (r) => {
+      a.mov(dx, FW_CFG_PORT_SEL);
+      a.out(dx, ax, 'a 16-bit write: item numbers are 16 bits');
+      r.ret();
+    });
+    a.routine({
+      name: fw_cfg_read, does: 'copy the next bytes of the selected item to memory',
+      in: { edx: 'destination', ecx: 'bytes' }, out: { eax: 'end of what was written (destination + bytes)' },
+      clobbers: [ecx, edx], saves: [edi],
+    }, (r) => {
+      a.mov(edi, edx);
+      a.mov(dx, FW_CFG_PORT_DATA);
+      a.rep_insb('ECX bytes from port DX to [EDI]: each read returns the next byte of the item');
+      a.mov(eax, edi);
+      r.ret();
+    });
 
-    a.label(fw_cfg_present, 'ZF = 1 when the fw_cfg device answers with its "QEMU" signature');
-    a.mov(eax, FW_CFG_SIGNATURE);
-    a.call(fw_cfg_select);
-    a.mov(edx, fw_cfg_entry);
-    a.mov(ecx, 4);
-    a.call(fw_cfg_read);
-    a.cmp(dword(fw_cfg_entry), FW_CFG_QEMU, '"QEMU" as a little-endian dword');
-    a.ret();
+    a.routine({
+      name: fw_cfg_present, does: 'check for the fw_cfg device\'s "QEMU" signature (read into fw_cfg_entry)',
+      out: { flags: 'ZF = 1 when the device answered "QEMU"' }, clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(eax, FW_CFG_SIGNATURE);
+      a.call(fw_cfg_select);
+      a.mov(edx, fw_cfg_entry);
+      a.mov(ecx, 4);
+      a.call(fw_cfg_read);
+      a.cmp(dword(fw_cfg_entry), FW_CFG_QEMU, '"QEMU" as a little-endian dword');
+      r.ret();
+    });
 
-    a.section('fw_cfg_ram_kib: EAX = guest RAM in KiB, or 0 without fw_cfg');
-    a.label(fw_cfg_ram_kib);
-    a.call(fw_cfg_present);
-    a.jne(L('.none'));
-    a.mov(eax, FW_CFG_RAM_SIZE);
-    a.call(fw_cfg_select);
-    a.mov(edx, fw_cfg_entry);
-    a.mov(ecx, 8);
-    a.call(fw_cfg_read, '8 bytes, little-endian');
-    a.mov(eax, dword(fw_cfg_entry));
-    a.shr(eax, 10, 'bytes -> KiB (low dword)');
-    a.mov(edx, dword(fw_cfg_entry.add(4)));
-    a.shl(edx, 22, 'the high dword\'s bits, in KiB (at most 3 GiB here, so nothing is lost)');
-    a.or(eax, edx);
-    a.ret();
-    a.label('.none');
-    a.xor(eax, eax);
-    a.ret();
+    a.routine({
+      name: fw_cfg_ram_kib, does: 'the guest RAM size from item FW_CFG_RAM_SIZE',
+      out: { eax: 'RAM in KiB, or 0 without fw_cfg' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.call(fw_cfg_present);
+      a.if_('ne', () => { a.xor(eax, eax, 'no fw_cfg device'); r.ret(); });
+      a.mov(eax, FW_CFG_RAM_SIZE);
+      a.call(fw_cfg_select);
+      a.mov(edx, fw_cfg_entry);
+      a.mov(ecx, 8);
+      a.call(fw_cfg_read, '8 bytes, little-endian');
+      a.mov(eax, dword(fw_cfg_entry));
+      a.shr(eax, 10, 'bytes -> KiB (low dword)');
+      a.mov(edx, dword(fw_cfg_entry.add(4)));
+      a.shl(edx, 22, 'the high dword\'s bits, in KiB (at most 3 GiB here, so nothing is lost)');
+      a.or(eax, edx);
+      r.ret();
+    });
 
-    a.section('fw_cfg_read_cmdline: EAX = cmdline length, or -1 when there is none');
-    a.label(fw_cfg_read_cmdline);
-    a.push(ebx); a.push(esi); a.push(edi);
-    a.call(fw_cfg_present);
-    a.jne(L('.none'));
-    a.mov(eax, FW_CFG_FILE_DIR);
-    a.call(fw_cfg_select, 'the file directory');
-    a.mov(edx, fw_cfg_entry);
-    a.mov(ecx, 4);
-    a.call(fw_cfg_read);
-    a.mov(esi, dword(fw_cfg_entry));
-    a.bswap(esi, 'ESI = number of files (big-endian in fw_cfg)');
-    a.label('.entry');
-    a.test(esi, esi);
-    a.jz(L('.none'), 'no opt/tsk/cmdline in the directory');
-    a.dec(esi);
-    a.mov(edx, fw_cfg_entry);
-    a.mov(ecx, FW_CFG_FILE_SIZE);
-    a.call(fw_cfg_read, 'the next 64-byte entry');
-    a.mov(eax, fw_cfg_entry.add(FW_CFG_FILE_NAME));
-    a.mov(edx, cmdline_file_name);
-    a.call(strcmp);
-    a.test(eax, eax);
-    a.jnz(L('.entry'));
-    a.comment('found it: select the file by its item number and copy it');
-    a.movzx(eax, word(fw_cfg_entry.add(4)), 'be16 item number ...');
-    a.xchg(al, ah, '... to little-endian');
-    a.call(fw_cfg_select, 'select opt/tsk/cmdline');
-    a.mov(ebx, dword(fw_cfg_entry));
-    a.bswap(ebx, 'EBX = file size');
-    a.mov(ecx, ebx);
-    a.cmp(ecx, CMDLINE_MAX);
-    a.jbe(L('.fits'));
-    a.mov(ecx, CMDLINE_MAX, 'keep the first CMDLINE_MAX bytes');
-    a.label('.fits');
-    a.mov(esi, ecx, 'ESI = bytes we keep');
-    a.mov(edx, cmdline_buf);
-    a.call(fw_cfg_read);
-    a.mov(byte(eax), 0, 'NUL-terminate');
-    a.cmp(ebx, esi);
-    a.je(L('.done'), 'the whole file fitted');
-    a.mov(dx, FW_CFG_PORT_DATA);
-    a.in(al, dx, 'longer than CMDLINE_MAX: the byte after the last one kept');
-    a.mov(edi, esi, 'EDI = where the cut word starts (the limit, if the cut is between words)');
-    a.cmp(al, chr(' '));
-    a.je(L('.report'), 'the next word starts after a space: nothing was cut');
-    a.label('.back');
-    a.test(edi, edi);
-    a.jz(L('.report'));
-    a.cmp(byte({ base: edi, disp: cmdline_buf.sub(1) }), chr(' '));
-    a.je(L('.report'), 'found the space before the cut word');
-    a.dec(edi);
-    a.jmp(L('.back'));
-    a.label('.report');
-    a.mov(eax, fwcfg_msg_truncated);
-    a.call(serial_puts);
-    a.mov(eax, ebx);
-    a.call(serial_put_dec);
-    a.mov(eax, fwcfg_msg_truncated_end);
-    a.call(serial_puts);
-    a.cmp(edi, esi);
-    a.je(L('.reported'));
-    a.mov(eax, fwcfg_msg_dropped);
-    a.call(serial_puts);
-    a.lea(eax, mem(edi, cmdline_buf));
-    a.call(serial_put_escaped);
-    a.mov(eax, fwcfg_msg_dropped_end);
-    a.call(serial_puts);
-    a.mov(byte({ base: edi, disp: cmdline_buf }), 0, 'drop it: a cut word is never applied');
-    a.mov(esi, edi);
-    a.label('.reported');
-    a.call(serial_newline);
-    a.label('.done');
-    a.mov(eax, esi);
-    a.jmp(L('.out'));
-    a.label('.none');
-    a.mov(byte(cmdline_buf), 0);
-    a.mov(eax, -1);
-    a.label('.out');
-    a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: fw_cfg_read_cmdline, does: 'copy the file opt/tsk/cmdline to cmdline_buf, NUL-terminated (at most CMDLINE_MAX bytes; a word cut at the limit is dropped)',
+      out: { eax: 'cmdline length, or -1 when there is none (cmdline_buf is then empty)' },
+      clobbers: [ecx, edx], saves: [ebx, esi, edi],
+    }, (r) => {
+      a.call(fw_cfg_present);
+      a.jne(L('.none'));
+      a.mov(eax, FW_CFG_FILE_DIR);
+      a.call(fw_cfg_select, 'the file directory');
+      a.mov(edx, fw_cfg_entry);
+      a.mov(ecx, 4);
+      a.call(fw_cfg_read);
+      a.mov(esi, dword(fw_cfg_entry));
+      a.bswap(esi, 'ESI = number of files (big-endian in fw_cfg)');
+      a.label('.entry');
+      a.test(esi, esi);
+      a.jz(L('.none'), 'no opt/tsk/cmdline in the directory');
+      a.dec(esi);
+      a.mov(edx, fw_cfg_entry);
+      a.mov(ecx, FW_CFG_FILE_SIZE);
+      a.call(fw_cfg_read, 'the next 64-byte entry');
+      a.mov(eax, fw_cfg_entry.add(FW_CFG_FILE_NAME));
+      a.mov(edx, a.cstr('opt/tsk/cmdline'));
+      a.call(strcmp);
+      a.test(eax, eax);
+      a.jnz(L('.entry'));
+      a.comment('found it: select the file by its item number and copy it');
+      a.movzx(eax, word(fw_cfg_entry.add(4)), 'be16 item number ...');
+      a.xchg(al, ah, '... to little-endian');
+      a.call(fw_cfg_select, 'select opt/tsk/cmdline');
+      a.mov(ebx, dword(fw_cfg_entry));
+      a.bswap(ebx, 'EBX = file size');
+      a.mov(ecx, ebx);
+      a.cmp(ecx, CMDLINE_MAX);
+      a.jbe(L('.fits'));
+      a.mov(ecx, CMDLINE_MAX, 'keep the first CMDLINE_MAX bytes');
+      a.label('.fits');
+      a.mov(esi, ecx, 'ESI = bytes we keep');
+      a.mov(edx, cmdline_buf);
+      a.call(fw_cfg_read);
+      a.mov(byte(eax), 0, 'NUL-terminate');
+      a.cmp(ebx, esi);
+      a.je(L('.done'), 'the whole file fitted');
+      a.mov(dx, FW_CFG_PORT_DATA);
+      a.in(al, dx, 'longer than CMDLINE_MAX: the byte after the last one kept');
+      a.mov(edi, esi, 'EDI = where the cut word starts (the limit, if the cut is between words)');
+      a.cmp(al, chr(' '));
+      a.je(L('.report'), 'the next word starts after a space: nothing was cut');
+      a.label('.back');
+      a.test(edi, edi);
+      a.jz(L('.report'));
+      a.cmp(byte({ base: edi, disp: cmdline_buf.sub(1) }), chr(' '));
+      a.je(L('.report'), 'found the space before the cut word');
+      a.dec(edi);
+      a.jmp(L('.back'));
+      a.label('.report');
+      a.mov(eax, a.cstr('[boot] cmdline is '));
+      a.call(serial_puts);
+      a.mov(eax, ebx);
+      a.call(serial_put_dec);
+      a.mov(eax, a.cstr(' bytes; only the first 4096 are read, the rest is ignored'));
+      a.call(serial_puts);
+      a.cmp(edi, esi);
+      a.je(L('.reported'));
+      a.mov(eax, a.cstr("; the word cut at byte 4096 is dropped: '"));
+      a.call(serial_puts);
+      a.lea(eax, mem(edi, cmdline_buf));
+      a.call(serial_put_escaped);
+      a.mov(eax, a.cstr("'"));
+      a.call(serial_puts);
+      a.mov(byte({ base: edi, disp: cmdline_buf }), 0, 'drop it: a cut word is never applied');
+      a.mov(esi, edi);
+      a.label('.reported');
+      a.call(serial_newline);
+      a.label('.done');
+      a.mov(eax, esi);
+      a.jmp(L('.out'));
+      a.label('.none');
+      a.mov(byte(cmdline_buf), 0);
+      a.mov(eax, -1);
+      a.label('.out');
+      r.ret();
+    });
 
     a.equ(FW_CFG_QEMU, 0x554d4551, '"QEMU" read as a little-endian dword');
-    a.label(cmdline_file_name); a.db('opt/tsk/cmdline', 0);
-    a.label(fwcfg_msg_truncated); a.db('[boot] cmdline is ', 0);
-    a.label(fwcfg_msg_truncated_end); a.db(' bytes; only the first 4096 are read, the rest is ignored', 0);
-    a.label(fwcfg_msg_dropped); a.db("; the word cut at byte 4096 is dropped: '", 0);
-    a.label(fwcfg_msg_dropped_end); a.db("'", 0);
   },
 });

@@ -18,11 +18,6 @@ export const pic_init = sym('pic_init');
 const pic_irq = sym('pic_irq');
 const pic_mask1 = sym('pic_mask1');
 const pic_mask2 = sym('pic_mask2');
-const pic_msg_masks = sym('pic_msg_masks');
-const pic_msg_programmed = sym('pic_msg_programmed');
-const pic_msg_remapped = sym('pic_msg_remapped');
-const pic_msg_slave = sym('pic_msg_slave');
-const pic_msg_unexpected = sym('pic_msg_unexpected');
 export const pic_print_masks = sym('pic_print_masks');
 export const pic_spurious15 = sym('pic_spurious15');
 export const pic_spurious7 = sym('pic_spurious7');
@@ -89,100 +84,114 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
       a.out(port, al, why);
       a.out(PORT_DELAY, al, 'give the 8259A time to settle (needed on old hardware)');
     };
-    a.label(pic_init);
-    a.comment('ICW1 to both chips starts the sequence; each then expects ICW2, ICW3, ICW4 on its data port.');
-    out(PIC1_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the master, ICW4 follows');
-    out(PIC2_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the slave, ICW4 follows');
-    out(PIC1_DATA, PIC1_VECTOR, 'ICW2: master vectors start at 32');
-    out(PIC2_DATA, PIC2_VECTOR, 'ICW2: slave vectors start at 40');
-    out(PIC1_DATA, ICW3_MASTER_SLAVE_ON_IRQ2, 'ICW3: the master has a slave on IR2');
-    out(PIC2_DATA, ICW3_SLAVE_ID, 'ICW3: the slave answers to cascade identity 2');
-    out(PIC1_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
-    out(PIC2_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
-    a.mov(al, PIC1_INITIAL_MASK);
-    a.out(PIC1_DATA, al, 'OCW1: mask every master line except the cascade');
-    a.mov(al, 0xff);
-    a.out(PIC2_DATA, al, 'OCW1: mask every slave line until a driver asks');
-    a.mov(byte(pic_mask1), PIC1_INITIAL_MASK);
-    a.mov(byte(pic_mask2), 0xff);
-    a.comment('route the 16 IRQ vectors through pic_irq');
-    a.push(ebx);
-    a.mov(ebx, PIC1_VECTOR);
-    a.label('.route');
-    a.mov(eax, ebx);
-    a.mov(edx, pic_irq);
-    a.call(trap_register);
-    a.inc(ebx);
-    a.cmp(ebx, PIC1_VECTOR.add(NUM_IRQS));
-    a.jb(L('.route'));
-    a.pop(ebx);
-    a.mov(eax, pic_msg_remapped);
-    a.call(serial_puts);
-    a.call(pic_print_masks);
-    a.ret();
+    a.routine({
+      name: pic_init, does: 'remap both 8259As to vectors 32-47, mask every line but the cascade, route the vectors to pic_irq',
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.comment('ICW1 to both chips starts the sequence; each then expects ICW2, ICW3, ICW4 on its data port.');
+      out(PIC1_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the master, ICW4 follows');
+      out(PIC2_CMD, ICW1_INIT.or(ICW1_IC4), 'ICW1: initialise the slave, ICW4 follows');
+      out(PIC1_DATA, PIC1_VECTOR, 'ICW2: master vectors start at 32');
+      out(PIC2_DATA, PIC2_VECTOR, 'ICW2: slave vectors start at 40');
+      out(PIC1_DATA, ICW3_MASTER_SLAVE_ON_IRQ2, 'ICW3: the master has a slave on IR2');
+      out(PIC2_DATA, ICW3_SLAVE_ID, 'ICW3: the slave answers to cascade identity 2');
+      out(PIC1_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
+      out(PIC2_DATA, ICW4_8086, 'ICW4: 8086 mode, normal EOI');
+      a.mov(al, PIC1_INITIAL_MASK);
+      a.out(PIC1_DATA, al, 'OCW1: mask every master line except the cascade');
+      a.mov(al, 0xff);
+      a.out(PIC2_DATA, al, 'OCW1: mask every slave line until a driver asks');
+      a.mov(byte(pic_mask1), PIC1_INITIAL_MASK);
+      a.mov(byte(pic_mask2), 0xff);
+      a.comment('route the 16 IRQ vectors through pic_irq');
+      a.mov(ebx, PIC1_VECTOR);
+      a.doWhile(() => {
+        a.mov(eax, ebx);
+        a.mov(edx, pic_irq);
+        a.call(trap_register);
+        a.inc(ebx);
+        a.cmp(ebx, PIC1_VECTOR.add(NUM_IRQS));
+      }, () => 'b');
+      a.mov(eax, a.cstr('[pic] remapped master=0x20 slave=0x28\r\n'));
+      a.call(serial_puts);
+      a.call(pic_print_masks);
+      r.ret();
+    });
     a.equ(PIC1_INITIAL_MASK, not_(1 << 2), 'all lines masked but IRQ2, the cascade');
 
-    a.section('pic_print_masks: "[pic] masks master=0x.. slave=0x.. (read back)"');
-    a.label(pic_print_masks);
-    a.mov(eax, pic_msg_masks);
-    a.call(serial_puts);
-    a.in(al, PIC1_DATA, 'reading the data port returns OCW1, the mask register');
-    a.call(serial_put_hex8);
-    a.mov(eax, pic_msg_slave);
-    a.call(serial_puts);
-    a.in(al, PIC2_DATA);
-    a.call(serial_put_hex8);
-    a.mov(eax, pic_msg_programmed);
-    a.call(serial_puts);
-    a.mov(al, byte(pic_mask1));
-    a.call(serial_put_hex8);
-    a.mov(eax, pic_msg_slave);
-    a.call(serial_puts);
-    a.mov(al, byte(pic_mask2));
-    a.call(serial_put_hex8);
-    a.mov(al, chr(')'));
-    a.call(serial_putc);
-    a.jmp(serial_newline);
-
-    a.section('pic_unmask / pic_mask: EAX = IRQ line 0-15');
-    for (const [name, on] of [[pic_unmask, true], [pic_mask, false]] as const) {
-      a.label(name);
-      a.mov(edx, eax, 'EDX = IRQ line');
-      a.mov(ecx, eax);
-      a.and(cl, 7, 'bit within the chip');
-      a.mov(ah, 1);
-      a.shl(ah, cl, 'AH = the line\'s bit in OCW1');
-      if (on) a.not(ah, 'a 0 bit enables the line');
-      a.cmp(edx, 8);
-      a.jae(L('.slave'));
+    a.routine({
+      name: pic_print_masks, does: 'print "[pic] masks master=0x.. slave=0x.. (programmed master=0x.. slave=0x..)": read back, then as programmed',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(eax, a.cstr('[pic] masks master=0x'));
+      a.call(serial_puts);
+      a.in(al, PIC1_DATA, 'reading the data port returns OCW1, the mask register');
+      a.call(serial_put_hex8);
+      a.mov(eax, a.cstr(' slave=0x'));
+      a.call(serial_puts);
+      a.in(al, PIC2_DATA);
+      a.call(serial_put_hex8);
+      a.mov(eax, a.cstr(' (programmed master=0x'));
+      a.call(serial_puts);
       a.mov(al, byte(pic_mask1));
-      if (on) a.and(al, ah); else a.or(al, ah);
-      a.mov(byte(pic_mask1), al);
-      a.out(PIC1_DATA, al, 'OCW1');
-      a.ret();
-      a.label('.slave');
+      a.call(serial_put_hex8);
+      a.mov(eax, a.cstr(' slave=0x'));
+      a.call(serial_puts);
       a.mov(al, byte(pic_mask2));
-      if (on) a.and(al, ah); else a.or(al, ah);
-      a.mov(byte(pic_mask2), al);
-      a.out(PIC2_DATA, al, 'OCW1');
-      a.ret();
+      a.call(serial_put_hex8);
+      a.mov(al, chr(')'));
+      a.call(serial_putc);
+      a.jmp(serial_newline, 'tail call');
+    });
+
+    for (const [name, on] of [[pic_unmask, true], [pic_mask, false]] as const) {
+      a.routine({
+        name, does: on ? 'let one IRQ line through (clear its OCW1 bit)' : 'block one IRQ line (set its OCW1 bit)',
+        in: { eax: 'IRQ line 0-15' }, clobbers: [eax, ecx, edx],
+      }, (r) => {
+        a.mov(edx, eax, 'EDX = IRQ line');
+        a.mov(ecx, eax);
+        a.and(cl, 7, 'bit within the chip');
+        a.mov(ah, 1);
+        a.shl(ah, cl, 'AH = the line\'s bit in OCW1');
+        if (on) a.not(ah, 'a 0 bit enables the line');
+        a.cmp(edx, 8);
+        a.if_('b', () => {
+          a.mov(al, byte(pic_mask1));
+          if (on) a.and(al, ah); else a.or(al, ah);
+          a.mov(byte(pic_mask1), al);
+          a.out(PIC1_DATA, al, 'OCW1 of the master');
+        }, () => {
+          a.mov(al, byte(pic_mask2));
+          if (on) a.and(al, ah); else a.or(al, ah);
+          a.mov(byte(pic_mask2), al);
+          a.out(PIC2_DATA, al, 'OCW1 of the slave');
+        });
+        r.ret();
+      });
     }
 
-    a.section('irq_register: EAX = IRQ, EDX = handler (called with EAX = trap frame)');
-    a.label(irq_register);
-    a.mov(dword({ index: eax, scale: 4, disp: irq_handlers }), edx);
-    a.ret();
+    a.routine({
+      name: irq_register, does: 'record a driver\'s handler for one IRQ line (pic_irq calls it with EAX = trap frame)',
+      in: { eax: 'IRQ line 0-15', edx: 'handler' },
+    }, (r) => {
+      a.mov(dword({ index: eax, scale: 4, disp: irq_handlers }), edx);
+      r.ret();
+    });
 
-    a.section('pic_read_irr / pic_read_isr: AL = master, AH = slave');
-    for (const [name, ocw] of [[pic_read_irr, OCW3_READ_IRR], [pic_read_isr, OCW3_READ_ISR]] as const) {
-      a.label(name);
-      a.mov(al, ocw);
-      a.out(PIC1_CMD, al, 'OCW3: select the register the next read returns');
-      a.out(PIC2_CMD, al);
-      a.in(al, PIC2_CMD);
-      a.mov(ah, al);
-      a.in(al, PIC1_CMD);
-      a.ret();
+    for (const [name, ocw, what] of [[pic_read_irr, OCW3_READ_IRR, 'IRR (requests waiting)'], [pic_read_isr, OCW3_READ_ISR, 'ISR (in service)']] as const) {
+      a.routine({
+        name, does: `read both chips' ${what}`,
+        out: { al: 'the master\'s', ah: 'the slave\'s' },
+      }, (r) => {
+        a.mov(al, ocw);
+        a.out(PIC1_CMD, al, 'OCW3: select the register the next read returns');
+        a.out(PIC2_CMD, al);
+        a.in(al, PIC2_CMD);
+        a.mov(ah, al);
+        a.in(al, PIC1_CMD);
+        r.ret();
+      });
     }
 
     a.section('pic_irq: trap handler for vectors 32-47 (EAX = trap frame)');
@@ -231,7 +240,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.pop(ebx);
     a.ret();
     a.label('.unexpected');
-    a.mov(eax, pic_msg_unexpected);
+    a.mov(eax, a.cstr('[pic] unexpected IRQ '));
     a.call(serial_puts);
     a.mov(eax, ebx);
     a.call(serial_put_dec);
@@ -240,11 +249,6 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
 
     a.label(pic_mask1); a.db(0xff);
     a.label(pic_mask2); a.db(0xff);
-    a.label(pic_msg_remapped); a.db('[pic] remapped master=0x20 slave=0x28\r\n', 0);
-    a.label(pic_msg_masks); a.db('[pic] masks master=0x', 0);
-    a.label(pic_msg_slave); a.db(' slave=0x', 0);
-    a.label(pic_msg_programmed); a.db(' (programmed master=0x', 0);
-    a.label(pic_msg_unexpected); a.db('[pic] unexpected IRQ ', 0);
   },
 });
 

@@ -14,14 +14,6 @@ export const pit_divisor = sym('pit_divisor');
 export const pit_hz = sym('pit_hz');
 export const pit_init = sym('pit_init');
 export const pit_irq = sym('pit_irq');
-const pit_msg_arrow = sym('pit_msg_arrow');
-const pit_msg_bad_hz = sym('pit_msg_bad_hz');
-const pit_msg_bad_hz_end = sym('pit_msg_bad_hz_end');
-const pit_msg_divisor = sym('pit_msg_divisor');
-const pit_msg_first_tick = sym('pit_msg_first_tick');
-const pit_msg_hz = sym('pit_msg_hz');
-const pit_msg_vector_bad = sym('pit_msg_vector_bad');
-const pit_msg_vector_ok = sym('pit_msg_vector_ok');
 const pit_vector_checked = sym('pit_vector_checked');
 export const pit_wait_first_tick = sym('pit_wait_first_tick');
 export const sleep = sym('sleep');
@@ -68,51 +60,55 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.bss(ticks, 4, 4, 'timer interrupts since pit_init');
     a.bss(pit_divisor, 4, 4, 'the divisor programmed into counter 0');
 
-    a.label(pit_init);
-    a.mov(eax, dword(pit_hz));
-    a.cmp(eax, HZ_MIN);
-    a.jb(L('.bad_hz'));
-    a.cmp(eax, HZ_MAX);
-    a.jbe(L('.hz_ok'));
-    a.label('.bad_hz');
-    a.mov(eax, pit_msg_bad_hz);
-    a.call(serial_puts);
-    a.mov(eax, dword(pit_hz));
-    a.call(serial_put_dec);
-    a.mov(eax, pit_msg_bad_hz_end);
-    a.call(serial_puts);
-    a.mov(dword(pit_hz), HZ_DEFAULT);
-    a.label('.hz_ok');
-    a.mov(ecx, dword(pit_hz));
-    a.mov(eax, ecx);
-    a.shr(eax, 1);
-    a.add(eax, PIT_INPUT_HZ, 'round to nearest: (input clock + hz / 2) / hz');
-    a.xor(edx, edx);
-    a.div(ecx, 'EAX = the divisor');
-    a.mov(dword(pit_divisor), eax);
-    a.mov(ecx, eax);
-    a.mov(al, PIT_CW_CH0.or(PIT_CW_LOHI).or(PIT_CW_MODE2).or(PIT_CW_BINARY));
-    a.out(PIT_CMD, al, 'control word: counter 0, low then high byte, mode 2, binary');
-    a.mov(eax, ecx);
-    a.out(PIT_CH0, al, 'divisor low byte');
-    a.mov(al, ah);
-    a.out(PIT_CH0, al, 'divisor high byte: counting starts now');
-    a.mov(eax, pit_msg_divisor);
-    a.call(serial_puts);
-    a.mov(eax, dword(pit_divisor));
-    a.call(serial_put_dec);
-    a.mov(eax, pit_msg_arrow);
-    a.call(serial_puts);
-    a.mov(eax, dword(pit_hz));
-    a.call(serial_put_dec);
-    a.mov(eax, pit_msg_hz);
-    a.call(serial_puts);
-    a.mov(eax, IRQ_PIT);
-    a.mov(edx, pit_irq);
-    a.call(irq_register);
-    a.mov(eax, IRQ_PIT);
-    a.call(pic_unmask);
-    a.ret();
+    a.routine({
+      name: pit_init, does: 'check pit_hz (19-1000, else 100), program counter 0 in mode 2 at that rate, route IRQ0 to pit_irq',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(eax, dword(pit_hz));
+      a.cmp(eax, HZ_MIN);
+      a.jb(L('.bad_hz'));
+      a.cmp(eax, HZ_MAX);
+      a.jbe(L('.hz_ok'));
+      a.label('.bad_hz');
+      a.mov(eax, a.cstr('[pit] hz='));
+      a.call(serial_puts);
+      a.mov(eax, dword(pit_hz));
+      a.call(serial_put_dec);
+      a.mov(eax, a.cstr(' is out of range (19-1000); using 100\r\n'));
+      a.call(serial_puts);
+      a.mov(dword(pit_hz), HZ_DEFAULT);
+      a.label('.hz_ok');
+      a.mov(ecx, dword(pit_hz));
+      a.mov(eax, ecx);
+      a.shr(eax, 1);
+      a.add(eax, PIT_INPUT_HZ, 'round to nearest: (input clock + hz / 2) / hz');
+      a.xor(edx, edx);
+      a.div(ecx, 'EAX = the divisor');
+      a.mov(dword(pit_divisor), eax);
+      a.mov(ecx, eax);
+      a.mov(al, PIT_CW_CH0.or(PIT_CW_LOHI).or(PIT_CW_MODE2).or(PIT_CW_BINARY));
+      a.out(PIT_CMD, al, 'control word: counter 0, low then high byte, mode 2, binary');
+      a.mov(eax, ecx);
+      a.out(PIT_CH0, al, 'divisor low byte');
+      a.mov(al, ah);
+      a.out(PIT_CH0, al, 'divisor high byte: counting starts now');
+      a.mov(eax, a.cstr('[pit] channel 0 mode 2 (rate generator), divisor '));
+      a.call(serial_puts);
+      a.mov(eax, dword(pit_divisor));
+      a.call(serial_put_dec);
+      a.mov(eax, a.cstr(' -> '));
+      a.call(serial_puts);
+      a.mov(eax, dword(pit_hz));
+      a.call(serial_put_dec);
+      a.mov(eax, a.cstr(' Hz\r\n'));
+      a.call(serial_puts);
+      a.mov(eax, IRQ_PIT);
+      a.mov(edx, pit_irq);
+      a.call(irq_register);
+      a.mov(eax, IRQ_PIT);
+      a.call(pic_unmask);
+      r.ret();
+    });
 
     a.section('pit_irq: IRQ0 handler (EAX = trap frame); pic_irq sends the EOI');
     a.label(pit_irq);
@@ -125,61 +121,60 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.mov(byte(pit_vector_checked), 1);
     a.push(ebx);
     a.mov(ebx, dword(eax, TRAPFRAME.f.vector));
-    a.mov(eax, pit_msg_first_tick);
+    a.mov(eax, a.cstr('[pit] first tick arrived on vector '));
     a.call(serial_puts);
     a.mov(eax, ebx);
     a.call(serial_put_dec);
     a.cmp(ebx, VEC_PIT);
-    a.mov(eax, pit_msg_vector_ok);
+    a.mov(eax, a.cstr(' (IRQ0 remapped to 32: ok)\r\n'));
     a.je(L('.say'));
-    a.mov(eax, pit_msg_vector_bad);
+    a.mov(eax, a.cstr(' (expected 32: PIC remap is wrong)\r\n'));
     a.label('.say');
     a.call(serial_puts);
     a.pop(ebx);
     a.label('.done');
     a.ret();
 
-    a.section('pit_wait_first_tick: halt until the first IRQ0 (interrupts must be enabled)');
-    a.label(pit_wait_first_tick);
-    a.cmp(dword(ticks), 0);
-    a.jne(L('.done'));
-    a.mov(dword(sched_idle), 1, 'halting is idle time (sched.asm)');
-    a.hlt('wake on the next interrupt (at worst one tick late if it came just before)');
-    a.mov(dword(sched_idle), 0);
-    a.jmp(pit_wait_first_tick);
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: pit_wait_first_tick, does: 'halt until the first IRQ0 has been counted (interrupts must be enabled)',
+    }, (r) => {
+      a.loop_((loop) => {
+        a.cmp(dword(ticks), 0);
+        loop.break_('ne');
+        a.mov(dword(sched_idle), 1, 'halting is idle time (sched.asm)');
+        a.hlt('wake on the next interrupt (at worst one tick late if it came just before)');
+        a.mov(dword(sched_idle), 0);
+      });
+      r.ret();
+    });
 
-    a.section('ms_to_ticks: EAX = milliseconds -> EAX = ticks (rounded up, at least 1)');
-    a.label(ms_to_ticks);
-    a.mul(dword(pit_hz), 'EDX:EAX = ms * hz');
-    a.add(eax, dec(999), 'round up: + (1000 - 1) before dividing by 1000');
-    a.adc(edx, 0);
-    a.mov(ecx, dec(1000), 'milliseconds per second');
-    a.div(ecx, 'EAX = ceil(ms * hz / 1000)');
-    a.test(eax, eax);
-    a.jnz(L('.done'));
-    a.inc(eax);
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: ms_to_ticks, does: 'convert milliseconds to timer ticks at pit_hz, rounded up, at least 1',
+      in: { eax: 'milliseconds' }, out: { eax: 'ticks: max(1, ceil(ms * pit_hz / 1000)) (ms * pit_hz / 1000 must fit 32 bits)' },
+      clobbers: [ecx, edx],
+    }, (r) => {
+      a.mul(dword(pit_hz), 'EDX:EAX = ms * hz');
+      a.add(eax, dec(999), 'round up: + (1000 - 1) before dividing by 1000');
+      a.adc(edx, 0);
+      a.mov(ecx, dec(1000), 'milliseconds per second');
+      a.div(ecx, 'EAX = ceil(ms * hz / 1000)');
+      a.test(eax, eax);
+      a.if_('z', () => a.inc(eax), undefined, '0 ms still waits for the next tick');
+      r.ret();
+    });
 
-    a.section('sleep: EAX = milliseconds; blocks the current process until enough ticks have passed');
-    a.label(sleep);
-    a.call(ms_to_ticks);
-    a.add(eax, dword(ticks));
-    a.mov(edx, eax, 'EDX = the tick to wake up at');
-    a.mov(eax, PS_SLEEPING);
-    a.jmp(sched_block, 'the scheduler runs others (or idles with hlt) meanwhile');
+    a.routine({
+      name: sleep, does: 'block the current process until enough ticks have passed (the scheduler runs others meanwhile)',
+      in: { eax: 'milliseconds' }, clobbers: [eax, ecx, edx],
+    }, () => {
+      a.call(ms_to_ticks);
+      a.add(eax, dword(ticks));
+      a.mov(edx, eax, 'EDX = the tick to wake up at');
+      a.mov(eax, PS_SLEEPING);
+      a.jmp(sched_block, 'the scheduler runs others (or idles with hlt) meanwhile');
+    });
 
     a.label(pit_hz); a.dataC(4, [HZ_DEFAULT], 'timer frequency; cmdline hz= overrides it before pit_init');
     a.label(pit_vector_checked); a.db(0);
-    a.label(pit_msg_bad_hz); a.db('[pit] hz=', 0);
-    a.label(pit_msg_bad_hz_end); a.db(' is out of range (19-1000); using 100\r\n', 0);
-    a.label(pit_msg_divisor); a.db('[pit] channel 0 mode 2 (rate generator), divisor ', 0);
-    a.label(pit_msg_arrow); a.db(' -> ', 0);
-    a.label(pit_msg_hz); a.db(' Hz\r\n', 0);
-    a.label(pit_msg_first_tick); a.db('[pit] first tick arrived on vector ', 0);
-    a.label(pit_msg_vector_ok); a.db(' (IRQ0 remapped to 32: ok)\r\n', 0);
-    a.label(pit_msg_vector_bad); a.db(' (expected 32: PIC remap is wrong)\r\n', 0);
   },
 });

@@ -6,8 +6,6 @@ import { serial_newline, serial_puts } from './serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
-const exit_msg_panic = sym('exit_msg_panic');
-const exit_msg_poweroff = sym('exit_msg_poweroff');
 export const panic = sym('panic');
 export const poweroff = sym('poweroff');
 
@@ -38,7 +36,7 @@ or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
   spec: ['QEMU hw/misc/debugexit.c: isa-debug-exit (iobase, iosize; exit code (val << 1) | 1)'],
   emit(a) {
     a.label(poweroff);
-    a.mov(eax, exit_msg_poweroff);
+    a.mov(eax, a.cstr('[tsk] poweroff\r\n'));
     a.call(serial_puts);
     a.mov(eax, EXIT_POWEROFF);
     a.jmp(L('.exit'));
@@ -60,15 +58,12 @@ or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
     a.label(panic);
     a.cli('nothing may run after a panic');
     a.mov(ebx, eax);
-    a.mov(eax, exit_msg_panic);
+    a.mov(eax, a.cstr('[panic] '));
     a.call(serial_puts);
     a.mov(eax, ebx);
     a.call(serial_puts);
     a.call(serial_newline);
     a.mov(eax, EXIT_PANIC);
     a.jmp(L('poweroff.exit'));
-
-    a.label(exit_msg_poweroff); a.db('[tsk] poweroff\r\n', 0);
-    a.label(exit_msg_panic); a.db('[panic] ', 0);
   },
 });

@@ -104,7 +104,7 @@ no line is ever printed with interrupts off as a whole, which at a real
 Routines (kernel calling convention: arguments in EAX, EDX, ECX; EBX, ESI,
 EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
   serial_init
-  serial_putc        AL = byte (the kernel's own output)
+  serial_putc        AL = byte (the kernel's own output); EAX comes back unchanged
   serial_puts        EAX = NUL-terminated string
   serial_put_escaped EAX = NUL-terminated string of untrusted bytes: control
                      bytes, DEL, bytes >= 80h and backslash shown as \\xHH / \\\\
@@ -127,15 +127,19 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
       a.mov(al, value);
       a.out(dx, al, why);
     };
-    a.label(serial_init);
-    out(UART_IER, 0, 'IER = 0: polled output; serial input enables its interrupt later');
-    out(UART_LCR, LCR_DLAB, 'DLAB = 1: registers 0 and 1 address the divisor latch');
-    out(UART_DLL, UART_DIVISOR_115200, 'divisor low byte');
-    out(UART_DLM, 0, 'divisor high byte');
-    out(UART_LCR, LCR_8N1, 'DLAB = 0, 8 data bits, no parity, 1 stop bit');
-    out(UART_FCR, FCR_ENABLE_CLEAR_14, 'FIFOs on and cleared');
-    out(UART_MCR, MCR_DTR_RTS_OUT2, 'DTR, RTS, and OUT2 (which gates the IRQ line on PCs)');
-    a.ret();
+    a.routine({
+      name: serial_init, does: 'program COM1: 115200 baud, 8N1, FIFOs on, polled (IER = 0)',
+      clobbers: [eax, edx],
+    }, (r) => {
+      out(UART_IER, 0, 'IER = 0: polled output; serial input enables its interrupt later');
+      out(UART_LCR, LCR_DLAB, 'DLAB = 1: registers 0 and 1 address the divisor latch');
+      out(UART_DLL, UART_DIVISOR_115200, 'divisor low byte');
+      out(UART_DLM, 0, 'divisor high byte');
+      out(UART_LCR, LCR_8N1, 'DLAB = 0, 8 data bits, no parity, 1 stop bit');
+      out(UART_FCR, FCR_ENABLE_CLEAR_14, 'FIFOs on and cleared');
+      out(UART_MCR, MCR_DTR_RTS_OUT2, 'DTR, RTS, and OUT2 (which gates the IRQ line on PCs)');
+      r.ret();
+    });
 
     a.section('the console: serial_putc and the line rules (see the header)');
     a.bss(con_col, 4, 4, '0: the wire is at the start of a line; 1: a line is in progress');
@@ -149,382 +153,425 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
     a.bss(con_ubuf, MAX_PROCS.mul(CON_LINE_MAX), 4, 'one user line buffer per process entry');
     a.bss(con_ulen, MAX_PROCS.mul(4), 4, 'bytes in each user line buffer');
 
-    a.label(serial_raw_putc, 'AL = byte: poll THRE, send it (no console rules)');
-    a.mov(ecx, eax, 'keep the byte: in al, dx overwrites AL');
-    a.mov(dx, COM1.add(UART_LSR));
-    a.label('.wait');
-    a.in(al, dx);
-    a.test(al, LSR_THRE, 'transmitter holding register empty?');
-    a.jz(L('.wait'));
-    a.mov(eax, ecx);
-    a.mov(dx, COM1.add(UART_THR));
-    a.out(dx, al);
-    a.ret();
+    a.routine({
+      name: serial_raw_putc, does: 'poll THRE, then send one byte (no console rules)',
+      in: { al: 'the byte' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.mov(ecx, eax, 'keep the byte: in al, dx overwrites AL');
+      a.mov(dx, COM1.add(UART_LSR));
+      a.doWhile(() => {
+        a.in(al, dx);
+        a.test(al, LSR_THRE, 'transmitter holding register empty?');
+      }, () => 'z');
+      a.mov(eax, ecx);
+      a.mov(dx, COM1.add(UART_THR));
+      a.out(dx, al);
+      r.ret();
+    });
 
-    a.label(con_out, 'AL = byte: send it and track whether a line is in progress (interrupts off)');
-    a.call(serial_raw_putc, 'returns EAX = the byte');
-    a.cmp(al, ASCII_LF);
-    a.je(L('.eol'));
-    a.mov(dword(con_col), 1);
-    a.ret();
-    a.label('.eol');
-    a.mov(dword(con_col), 0, 'LF ends the line');
-    a.ret();
+    a.routine({
+      name: con_out, does: 'send a byte and track whether a line is in progress (interrupts off)',
+      in: { al: 'the byte' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.call(serial_raw_putc, 'EAX survives it');
+      a.cmp(al, ASCII_LF);
+      a.if_('e', () => a.mov(dword(con_col), 0, 'LF ends the line'), () => a.mov(dword(con_col), 1));
+      r.ret();
+    });
 
-    a.label(con_break_line, 'end the line in progress, if any (CR LF); the next line is the kernel\'s');
-    a.mov(dword(con_owner), 0);
-    a.cmp(dword(con_col), 0);
-    a.je(L('.done'));
-    a.mov(al, ASCII_CR);
-    a.call(con_out);
-    a.mov(al, ASCII_LF);
-    a.call(con_out);
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: con_break_line, does: 'end the line in progress, if any (CR LF); the next line is the kernel\'s',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(dword(con_owner), 0);
+      a.cmp(dword(con_col), 0);
+      a.if_('ne', () => {
+        a.mov(al, ASCII_CR);
+        a.call(con_out);
+        a.mov(al, ASCII_LF);
+        a.call(con_out);
+      });
+      r.ret();
+    });
 
-    a.label(con_defer, 'AL = byte: append it to the deferred ring (interrupts off)');
-    a.mov(ecx, dword(con_defer_head));
-    a.lea(edx, mem(ecx, 1));
-    a.and(edx, CON_DEFER_SIZE.sub(1), 'EDX = slot after head');
-    a.cmp(edx, dword(con_defer_tail));
-    a.je(L('.full'));
-    a.mov(byte({ base: ecx, disp: con_defer_buf }), al);
-    a.mov(dword(con_defer_head), edx);
-    a.ret();
-    a.label('.full');
-    a.inc(dword(con_defer_lost), 'cannot happen with the kernel\'s messages (at most 7 Ctrl-C lines and one tick line)');
-    a.ret();
+    a.routine({
+      name: con_defer, does: 'append a byte to the deferred ring, or count it lost when the ring is full (interrupts off)',
+      in: { al: 'the byte' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.mov(ecx, dword(con_defer_head));
+      a.lea(edx, mem(ecx, 1));
+      a.and(edx, CON_DEFER_SIZE.sub(1), 'EDX = slot after head');
+      a.cmp(edx, dword(con_defer_tail));
+      a.if_('ne', () => {
+        a.mov(byte({ base: ecx, disp: con_defer_buf }), al);
+        a.mov(dword(con_defer_head), edx);
+      }, () => a.inc(dword(con_defer_lost), 'full: cannot happen with the kernel\'s messages (at most 7 Ctrl-C lines and one tick line)'));
+      r.ret();
+    });
 
-    a.label(con_flush_deferred, 'send the deferred ring, on a fresh line (interrupts off)');
-    a.mov(ecx, dword(con_defer_tail));
-    a.cmp(ecx, dword(con_defer_head));
-    a.je(L('.done'), 'nothing deferred (the usual case)');
-    a.call(con_break_line);
-    a.label('.next');
-    a.mov(ecx, dword(con_defer_tail));
-    a.cmp(ecx, dword(con_defer_head));
-    a.je(L('.end'));
-    a.movzx(eax, byte({ base: ecx, disp: con_defer_buf }));
-    a.inc(ecx);
-    a.and(ecx, CON_DEFER_SIZE.sub(1));
-    a.mov(dword(con_defer_tail), ecx);
-    a.call(con_out);
-    a.jmp(L('.next'));
-    a.label('.end');
-    a.jmp(con_break_line, 'handlers print whole lines; end one anyway if the ring overflowed mid-line');
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: con_flush_deferred, does: 'send the deferred ring, on a fresh line (interrupts off)',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(ecx, dword(con_defer_tail));
+      a.cmp(ecx, dword(con_defer_head));
+      r.retIf('e', 'nothing deferred (the usual case)');
+      a.call(con_break_line);
+      a.while_(() => {
+        a.mov(ecx, dword(con_defer_tail));
+        a.cmp(ecx, dword(con_defer_head));
+        return 'ne';
+      }, () => {
+        a.movzx(eax, byte({ base: ecx, disp: con_defer_buf }));
+        a.inc(ecx);
+        a.and(ecx, CON_DEFER_SIZE.sub(1));
+        a.mov(dword(con_defer_tail), ecx);
+        a.call(con_out);
+      });
+      a.jmp(con_break_line, 'handlers print whole lines; end one anyway if the ring overflowed mid-line');
+    });
 
-    a.label(serial_putc, 'AL = byte');
-    a.pushfd();
-    a.cli('rule 1: the byte and the console state change together');
-    a.push(eax);
-    a.cmp(dword(irq_depth), 0);
-    a.je(L('.direct'));
-    a.cmp(dword(irq_defer), 0);
-    a.je(L('.direct'));
-    a.call(con_defer, 'rule 2: an interrupt came mid-line - this waits for that line to end');
-    a.jmp(L('.out'));
-    a.label('.direct');
-    a.mov(ecx, dword(proc_current));
-    a.or(ecx, 1, 'ECX = us: the kernel printing for the current process (odd: user output owners are entries, 64-aligned)');
-    a.cmp(dword(con_col), 0);
-    a.je(L('.own'), 'at the start of a line: it is ours');
-    a.cmp(dword(con_owner), ecx);
-    a.je(L('.put'), 'continuing our own line');
-    a.push(ecx);
-    a.call(con_break_line, 'rule 4: someone else\'s partial line is open (a prompt, a user line) - start a fresh one');
-    a.pop(ecx);
-    a.label('.own');
-    a.mov(dword(con_owner), ecx);
-    a.label('.put');
-    a.mov(eax, dword(esp), 'the byte');
-    a.call(con_out);
-    a.cmp(al, ASCII_LF);
-    a.jne(L('.out'));
-    a.cmp(dword(irq_depth), 0);
-    a.jne(L('.out'), '(a handler\'s own line: nothing can be deferred behind it)');
-    a.call(con_flush_deferred, 'a kernel line ended: lines that interrupts deferred go out now');
-    a.label('.out');
-    a.pop(eax);
-    a.popfd('interrupts as they were');
-    a.ret();
+    a.routine({
+      name: serial_putc, does: 'print one byte of the kernel\'s own output, by the console rules',
+      in: { al: 'the byte' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.pushfd();
+      a.cli('rule 1: the byte and the console state change together');
+      a.push(eax);
+      a.cmp(dword(irq_depth), 0);
+      a.je(L('.direct'));
+      a.cmp(dword(irq_defer), 0);
+      a.je(L('.direct'));
+      a.call(con_defer, 'rule 2: an interrupt came mid-line - this waits for that line to end');
+      a.jmp(L('.out'));
+      a.label('.direct');
+      a.mov(ecx, dword(proc_current));
+      a.or(ecx, 1, 'ECX = us: the kernel printing for the current process (odd: user output owners are entries, 64-aligned)');
+      a.cmp(dword(con_col), 0);
+      a.je(L('.own'), 'at the start of a line: it is ours');
+      a.cmp(dword(con_owner), ecx);
+      a.je(L('.put'), 'continuing our own line');
+      a.push(ecx);
+      a.call(con_break_line, 'rule 4: someone else\'s partial line is open (a prompt, a user line) - start a fresh one');
+      a.pop(ecx);
+      a.label('.own');
+      a.mov(dword(con_owner), ecx);
+      a.label('.put');
+      a.mov(eax, dword(esp), 'the byte');
+      a.call(con_out);
+      a.cmp(al, ASCII_LF);
+      a.jne(L('.out'));
+      a.cmp(dword(irq_depth), 0);
+      a.jne(L('.out'), '(a handler\'s own line: nothing can be deferred behind it)');
+      a.call(con_flush_deferred, 'a kernel line ended: lines that interrupts deferred go out now');
+      a.label('.out');
+      a.pop(eax, 'EAX comes back unchanged: callers print the same byte again or test it');
+      a.popfd('interrupts as they were');
+      r.ret();
+    });
 
-    a.label(serial_puts, 'EAX = NUL-terminated string');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.label('.next');
-    a.mov(al, byte(ebx));
-    a.test(al, al);
-    a.jz(L('.done'));
-    a.call(serial_putc);
-    a.inc(ebx);
-    a.jmp(L('.next'));
-    a.label('.done');
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: serial_puts, does: 'print a NUL-terminated string',
+      in: { eax: 'the string' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.loop_((loop) => {
+        a.mov(al, byte(ebx));
+        a.test(al, al);
+        loop.break_('z');
+        a.call(serial_putc);
+        a.inc(ebx);
+      });
+      r.ret();
+    });
 
-    a.label(serial_newline);
-    a.mov(al, ASCII_CR);
-    a.call(serial_putc);
-    a.mov(al, ASCII_LF);
-    a.jmp(serial_putc, 'tail call');
+    a.routine({ name: serial_newline, does: 'print CR LF', clobbers: [eax, ecx, edx] }, () => {
+      a.mov(al, ASCII_CR);
+      a.call(serial_putc);
+      a.mov(al, ASCII_LF);
+      a.jmp(serial_putc, 'tail call');
+    });
 
-    a.label(serial_put_hex32, 'EAX = value');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.mov(eax, ebx); a.shr(eax, 24); a.call(serial_put_hex8);
-    a.mov(eax, ebx); a.shr(eax, 16); a.call(serial_put_hex8);
-    a.mov(eax, ebx); a.shr(eax, 8); a.call(serial_put_hex8);
-    a.mov(eax, ebx); a.call(serial_put_hex8);
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: serial_put_hex32, does: 'print a value as 8 hex digits (no 0x)',
+      in: { eax: 'the value' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(eax, ebx); a.shr(eax, 24); a.call(serial_put_hex8);
+      a.mov(eax, ebx); a.shr(eax, 16); a.call(serial_put_hex8);
+      a.mov(eax, ebx); a.shr(eax, 8); a.call(serial_put_hex8);
+      a.mov(eax, ebx); a.call(serial_put_hex8);
+      r.ret();
+    });
 
-    a.label(serial_put_hex8, 'AL = value');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.shr(al, 4);
-    a.call(L('.nibble'));
-    a.mov(eax, ebx);
-    a.and(al, 0x0f);
-    a.call(L('.nibble'));
-    a.pop(ebx);
-    a.ret();
-    a.label('.nibble');
-    a.add(al, chr('0'));
-    a.cmp(al, chr('9'));
-    a.jbe(serial_putc);
-    a.add(al, 7, "skip to 'A'");
-    a.jmp(serial_putc);
+    a.routine({
+      name: serial_put_hex8, does: 'print a byte as 2 hex digits (no 0x)',
+      in: { al: 'the value' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.shr(al, 4);
+      a.call(L('.nibble'));
+      a.mov(eax, ebx);
+      a.and(al, 0x0f);
+      a.call(L('.nibble'));
+      r.ret();
+      a.comment('.nibble: AL = 0-15 -> one hex digit (a call target of its own: serial_put_hex uses it too); clobbers ECX, EDX');
+      a.label('.nibble');
+      a.add(al, chr('0'));
+      a.cmp(al, chr('9'));
+      a.jbe(serial_putc);
+      a.add(al, 7, "skip to 'A'");
+      a.jmp(serial_putc);
+    });
 
-    a.label(serial_put_dec, 'EAX = unsigned value');
-    a.push(ebx);
-    a.push(0, 'sentinel: digits are pushed in reverse, 0 marks the end');
-    a.mov(ebx, dec(10), 'base 10');
-    a.label('.divide');
-    a.xor(edx, edx);
-    a.div(ebx, 'EAX = quotient, EDX = next digit (least significant first)');
-    a.add(dl, chr('0'));
-    a.push(edx);
-    a.test(eax, eax);
-    a.jnz(L('.divide'));
-    a.label('.print');
-    a.pop(eax);
-    a.test(eax, eax);
-    a.jz(L('.done'));
-    a.call(serial_putc);
-    a.jmp(L('.print'));
-    a.label('.done');
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: serial_put_dec, does: 'print an unsigned value in decimal',
+      in: { eax: 'the value' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.push(0, 'sentinel: digits are pushed in reverse, 0 marks the end');
+      a.mov(ebx, dec(10), 'base 10');
+      a.doWhile(() => {
+        a.xor(edx, edx);
+        a.div(ebx, 'EAX = quotient, EDX = next digit (least significant first)');
+        a.add(dl, chr('0'));
+        a.push(edx);
+        a.test(eax, eax);
+      }, () => 'nz');
+      a.loop_((loop) => {
+        a.pop(eax);
+        a.test(eax, eax);
+        loop.break_('z', 'the sentinel: all digits printed');
+        a.call(serial_putc);
+      });
+      r.ret();
+    });
 
-    a.label(serial_put_hex, 'EAX = value: "0x" and its hex digits without leading zeros');
-    a.push(ebx);
-    a.push(esi);
-    a.mov(ebx, eax);
-    a.mov(al, chr('0'));
-    a.call(serial_putc);
-    a.mov(al, chr('x'));
-    a.call(serial_putc);
-    a.mov(esi, dec(28), 'ESI = shift of the current digit, from the top (bits 31:28 first)');
-    a.label('.skip');
-    a.test(esi, esi);
-    a.jz(L('.digit'), 'the last digit is printed even when 0');
-    a.mov(eax, ebx);
-    a.mov(ecx, esi);
-    a.shr(eax, cl);
-    a.test(al, 0x0f);
-    a.jnz(L('.digit'));
-    a.sub(esi, 4, 'a leading zero: skip it');
-    a.jmp(L('.skip'));
-    a.label('.digit');
-    a.mov(eax, ebx);
-    a.mov(ecx, esi);
-    a.shr(eax, cl);
-    a.and(al, 0x0f);
-    a.call(L('serial_put_hex8.nibble'));
-    a.sub(esi, 4);
-    a.jns(L('.digit'));
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: serial_put_hex, does: 'print a value as "0x" and its hex digits without leading zeros',
+      in: { eax: 'the value' }, clobbers: [eax, ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(al, chr('0'));
+      a.call(serial_putc);
+      a.mov(al, chr('x'));
+      a.call(serial_putc);
+      a.mov(esi, dec(28), 'ESI = shift of the current digit, from the top (bits 31:28 first)');
+      a.loop_((loop) => {
+        a.test(esi, esi);
+        loop.break_('z', 'the last digit is printed even when 0');
+        a.mov(eax, ebx);
+        a.mov(ecx, esi);
+        a.shr(eax, cl);
+        a.test(al, 0x0f);
+        loop.break_('nz', 'the first significant digit');
+        a.sub(esi, 4, 'a leading zero: skip it');
+      });
+      a.doWhile(() => {
+        a.mov(eax, ebx);
+        a.mov(ecx, esi);
+        a.shr(eax, cl);
+        a.and(al, 0x0f);
+        a.call(L('serial_put_hex8.nibble'));
+        a.sub(esi, 4);
+      }, () => 'ns');
+      r.ret();
+    });
 
-    a.label(serial_put_int, 'EAX = signed value: "-" and the magnitude when negative');
-    a.test(eax, eax);
-    a.jns(serial_put_dec);
-    a.push(eax);
-    a.mov(al, chr('-'));
-    a.call(serial_putc);
-    a.pop(eax);
-    a.neg(eax, 'two\'s complement: the magnitude (0x80000000 stays itself, read unsigned: 2147483648)');
-    a.jmp(serial_put_dec);
+    a.routine({
+      name: serial_put_int, does: 'print a signed value in decimal: "-" and the magnitude when negative',
+      in: { eax: 'the value (signed)' }, clobbers: [eax, ecx, edx],
+    }, () => {
+      a.test(eax, eax);
+      a.jns(serial_put_dec);
+      a.push(eax);
+      a.mov(al, chr('-'));
+      a.call(serial_putc);
+      a.pop(eax);
+      a.neg(eax, 'two\'s complement: the magnitude (0x80000000 stays itself, read unsigned: 2147483648)');
+      a.jmp(serial_put_dec);
+    });
 
-    a.section('serial_put_escaped: EAX = string from outside (the cmdline): printable ASCII as is, other bytes as \\xHH');
-    a.label(serial_put_escaped);
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.label('.next');
-    a.mov(al, byte(ebx));
-    a.test(al, al);
-    a.jz(L('.done'));
-    a.cmp(al, chr('\\'));
-    a.je(L('.backslash'));
-    a.cmp(al, chr(' '));
-    a.jb(L('.hex'), 'a control byte (ESC would start a terminal escape sequence)');
-    a.cmp(al, chr('~'));
-    a.ja(L('.hex'), 'DEL and bytes >= 80h');
-    a.call(serial_putc);
-    a.jmp(L('.step'));
-    a.label('.backslash');
-    a.call(serial_putc, 'a backslash is doubled, so "\\x1B" in the output always means the byte 1Bh');
-    a.mov(al, chr('\\'));
-    a.call(serial_putc);
-    a.jmp(L('.step'));
-    a.label('.hex');
-    a.mov(al, chr('\\'));
-    a.call(serial_putc);
-    a.mov(al, chr('x'));
-    a.call(serial_putc);
-    a.movzx(eax, byte(ebx));
-    a.call(serial_put_hex8, 'two hex digits, as C and JavaScript write \\x1B');
-    a.label('.step');
-    a.inc(ebx);
-    a.jmp(L('.next'));
-    a.label('.done');
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: serial_put_escaped, does: 'print a string from outside (the cmdline): printable ASCII as is, other bytes as \\xHH, a backslash as \\\\',
+      in: { eax: 'the NUL-terminated string' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.loop_(() => {
+        a.mov(al, byte(ebx));
+        a.test(al, al);
+        r.retIf('z');
+        a.cmp(al, chr('\\'));
+        a.je(L('.backslash'));
+        a.cmp(al, chr(' '));
+        a.jb(L('.hex'), 'a control byte (ESC would start a terminal escape sequence)');
+        a.cmp(al, chr('~'));
+        a.ja(L('.hex'), 'DEL and bytes >= 80h');
+        a.call(serial_putc);
+        a.jmp(L('.step'));
+        a.label('.backslash');
+        a.call(serial_putc, 'a backslash is doubled, so "\\x1B" in the output always means the byte 1Bh');
+        a.mov(al, chr('\\'));
+        a.call(serial_putc);
+        a.jmp(L('.step'));
+        a.label('.hex');
+        a.mov(al, chr('\\'));
+        a.call(serial_putc);
+        a.mov(al, chr('x'));
+        a.call(serial_putc);
+        a.movzx(eax, byte(ebx));
+        a.call(serial_put_hex8, 'two hex digits, as C and JavaScript write \\x1B');
+        a.label('.step');
+        a.inc(ebx);
+      });
+    });
 
     a.section('interrupt context and the deferred ring (rule 2)');
-    a.label(console_irq_enter, 'called by pic_irq before a handler (interrupts off)');
-    a.cmp(dword(irq_depth), 0);
-    a.jne(L('.nested'));
-    a.mov(ecx, dword(proc_current));
-    a.or(ecx, 1);
-    a.xor(eax, eax);
-    a.cmp(dword(con_owner), ecx);
-    a.jne(L('.set'), 'the open line (if any) is not the interrupted code\'s: rule 4 breaks it, no need to wait');
-    a.mov(eax, dword(con_col), 'the interrupted kernel code is mid-line: this handler\'s lines wait for its end');
-    a.label('.set');
-    a.mov(dword(irq_defer), eax);
-    a.label('.nested');
-    a.inc(dword(irq_depth));
-    a.ret();
+    a.routine({
+      name: console_irq_enter, does: 'called by pic_irq before a handler (interrupts off): enter interrupt context',
+      clobbers: [eax, ecx],
+    }, (r) => {
+      a.cmp(dword(irq_depth), 0);
+      a.if_('e', () => {
+        a.mov(ecx, dword(proc_current));
+        a.or(ecx, 1);
+        a.xor(eax, eax);
+        a.cmp(dword(con_owner), ecx);
+        a.if_('e', () => a.mov(eax, dword(con_col), 'the interrupted kernel code is mid-line: this handler\'s lines wait for its end'),
+          undefined, 'another writer\'s open line: rule 4 breaks it, no need to wait');
+        a.mov(dword(irq_defer), eax);
+      }, undefined, 'the outermost handler decides; a nested one inherits');
+      a.inc(dword(irq_depth));
+      r.ret();
+    });
 
-    a.label(console_irq_leave, 'called by pic_irq after the handler');
-    a.dec(dword(irq_depth));
-    a.ret();
+    a.routine({ name: console_irq_leave, does: 'called by pic_irq after the handler: leave interrupt context' }, (r) => {
+      a.dec(dword(irq_depth));
+      r.ret();
+    });
 
-    a.label(console_sync, 'flush deferred lines now (schedule(): the writer of the unfinished line is leaving the CPU)');
-    a.pushfd();
-    a.cli();
-    a.call(con_flush_deferred);
-    a.popfd();
-    a.ret();
+    a.routine({
+      name: console_sync, does: 'flush deferred lines now (schedule(): the writer of the unfinished line is leaving the CPU)',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.pushfd();
+      a.cli();
+      a.call(con_flush_deferred);
+      a.popfd();
+      r.ret();
+    });
 
-    a.label(console_panic, 'a kernel exception: leave interrupt context, flush, and start a fresh line for the dump');
-    a.pushfd();
-    a.cli();
-    a.mov(dword(irq_depth), 0, 'the dump must reach the wire even if the fault was in a handler');
-    a.call(con_flush_deferred);
-    a.call(con_break_line);
-    a.popfd();
-    a.ret();
+    a.routine({
+      name: console_panic, does: 'a kernel exception: leave interrupt context, flush, and start a fresh line for the dump',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.pushfd();
+      a.cli();
+      a.mov(dword(irq_depth), 0, 'the dump must reach the wire even if the fault was in a handler');
+      a.call(con_flush_deferred);
+      a.call(con_break_line);
+      a.popfd();
+      r.ret();
+    });
 
     a.section('user output, line-buffered per process (rule 3)');
-    a.label(con_user_putc, 'AL = a byte the current process writes (sys_write, interrupts off)');
-    a.mov(ecx, dword(proc_current));
-    a.sub(ecx, proc_table, 'ECX = slot * PROC.SIZE');
-    a.cmp(al, ASCII_LF);
-    a.je(L('.eol'));
-    a.mov(edx, ecx);
-    a.shr(edx, PROC_SIZE_SHIFT - 2, 'EDX = slot * 4: its con_ulen entry');
-    a.push(ebx);
-    a.mov(ebx, dword({ base: edx, disp: con_ulen }));
-    a.mov(byte({ base: ebx, index: ecx, scale: LINE_SCALE, disp: con_ubuf }), al, 'con_ubuf + slot * CON_LINE_MAX + length');
-    a.inc(ebx);
-    a.mov(dword({ base: edx, disp: con_ulen }), ebx);
-    a.cmp(ebx, CON_LINE_MAX);
-    a.pop(ebx);
-    a.jb(L('.done'));
-    a.mov(eax, dword(proc_current));
-    a.xor(edx, edx, 'full: send what we have; the line goes on');
-    a.jmp(con_user_emit);
-    a.label('.eol');
-    a.mov(eax, dword(proc_current));
-    a.mov(edx, 1, 'LF: the line is complete');
-    a.jmp(con_user_emit);
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: con_user_putc, does: 'store a byte the current process writes (sys_write, interrupts off); LF or a full buffer sends the line',
+      in: { al: 'the byte' }, clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(ecx, dword(proc_current));
+      a.sub(ecx, proc_table, 'ECX = slot * PROC.SIZE');
+      a.cmp(al, ASCII_LF);
+      a.je(L('.eol'));
+      a.mov(edx, ecx);
+      a.shr(edx, PROC_SIZE_SHIFT - 2, 'EDX = slot * 4: its con_ulen entry');
+      a.push(ebx);
+      a.mov(ebx, dword({ base: edx, disp: con_ulen }));
+      a.mov(byte({ base: ebx, index: ecx, scale: LINE_SCALE, disp: con_ubuf }), al, 'con_ubuf + slot * CON_LINE_MAX + length');
+      a.inc(ebx);
+      a.mov(dword({ base: edx, disp: con_ulen }), ebx);
+      a.cmp(ebx, CON_LINE_MAX);
+      a.pop(ebx);
+      r.retIf('b', 'room left: the line waits for its LF');
+      a.mov(eax, dword(proc_current));
+      a.xor(edx, edx, 'full: send what we have; the line goes on');
+      a.jmp(con_user_emit);
+      a.label('.eol');
+      a.mov(eax, dword(proc_current));
+      a.mov(edx, 1, 'LF: the line is complete');
+      a.jmp(con_user_emit);
+    });
 
-    a.label(con_user_end, 'EAX = process entry: it ends (or is killed) - send its unfinished line, ended with CR LF');
-    a.mov(ecx, eax);
-    a.sub(ecx, proc_table);
-    a.shr(ecx, PROC_SIZE_SHIFT - 2);
-    a.cmp(dword({ base: ecx, disp: con_ulen }), 0);
-    a.je(L('.done'), 'nothing buffered');
-    a.mov(edx, 1);
-    a.jmp(con_user_emit);
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: con_user_end, does: 'a process ends (or is killed): send its unfinished line, ended with CR LF',
+      in: { eax: 'the process entry' }, clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(ecx, eax);
+      a.sub(ecx, proc_table);
+      a.shr(ecx, PROC_SIZE_SHIFT - 2);
+      a.cmp(dword({ base: ecx, disp: con_ulen }), 0);
+      r.retIf('e', 'nothing buffered');
+      a.mov(edx, 1);
+      a.jmp(con_user_emit);
+    });
 
-    a.label(con_user_emit, 'EAX = process entry, EDX = 1: end the line (CR LF); 0: leave it open. Sends and empties its buffer');
-    a.push(ebx); a.push(esi); a.push(edi); a.push(ebp);
-    a.pushfd();
-    a.cli();
-    a.mov(ebx, eax, 'EBX = entry');
-    a.mov(ebp, edx, 'EBP = end the line?');
-    a.mov(esi, ebx);
-    a.sub(esi, proc_table);
-    a.mov(ecx, esi);
-    a.shr(ecx, PROC_SIZE_SHIFT - 2);
-    a.add(ecx, con_ulen, 'ECX = &con_ulen[slot]');
-    a.lea(esi, mem({ index: esi, scale: LINE_SCALE, disp: con_ubuf }), 'ESI = the buffer');
-    a.mov(edi, esi);
-    a.add(edi, dword(ecx), 'EDI = its end');
-    a.mov(dword(ecx), 0, 'empty from now on');
-    a.mov(eax, edi);
-    a.sub(eax, esi);
-    a.or(eax, ebp);
-    a.jz(L('.out'), 'nothing buffered and no line end: nothing to do');
-    const sendAll = (put: string) => {
-      a.label(`.${put}_next`);
-      a.cmp(esi, edi);
-      a.jae(L(`.${put}_end`));
-      a.mov(al, byte(esi));
-      a.call(L(put));
-      a.inc(esi);
-      a.jmp(L(`.${put}_next`));
-      a.label(`.${put}_end`);
-      a.test(ebp, ebp);
-      a.jz(L('.out'));
-      a.mov(al, ASCII_CR, 'LF -> CR LF, as a terminal driver does (ONLCR)');
-      a.call(L(put));
-      a.mov(al, ASCII_LF);
-      a.call(L(put));
-    };
-    a.cmp(dword(irq_depth), 0);
-    a.je(L('.direct'));
-    a.cmp(dword(irq_defer), 0);
-    a.je(L('.direct'));
-    a.comment('Interrupt context mid-line: a process ended by Ctrl-C leaves its partial line in the ring.');
-    sendAll('con_defer');
-    a.jmp(L('.out'));
-    a.label('.direct');
-    a.cmp(dword(con_col), 0);
-    a.je(L('.mine'));
-    a.cmp(dword(con_owner), ebx);
-    a.je(L('.mine'), 'continuing our own partial line');
-    a.call(con_break_line, 'rule 4: someone else\'s line is open - start a fresh one');
-    a.label('.mine');
-    a.mov(dword(con_owner), ebx);
-    sendAll('con_out');
-    a.mov(dword(con_owner), 0, 'the line is over: the next one may be anybody\'s');
-    a.cmp(dword(irq_depth), 0);
-    a.jne(L('.out'));
-    a.call(con_flush_deferred, 'a line ended: deferred interrupt-time lines go out');
-    a.label('.out');
-    a.popfd();
-    a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: con_user_emit, does: 'send and empty a process\'s line buffer, optionally ending the line (CR LF)',
+      in: { eax: 'the process entry', edx: '1: end the line; 0: leave it open' },
+      clobbers: [eax, ecx, edx], saves: [ebx, esi, edi, ebp],
+    }, (r) => {
+      a.pushfd();
+      a.cli();
+      a.mov(ebx, eax, 'EBX = entry');
+      a.mov(ebp, edx, 'EBP = end the line?');
+      a.mov(esi, ebx);
+      a.sub(esi, proc_table);
+      a.mov(ecx, esi);
+      a.shr(ecx, PROC_SIZE_SHIFT - 2);
+      a.add(ecx, con_ulen, 'ECX = &con_ulen[slot]');
+      a.lea(esi, mem({ index: esi, scale: LINE_SCALE, disp: con_ubuf }), 'ESI = the buffer');
+      a.mov(edi, esi);
+      a.add(edi, dword(ecx), 'EDI = its end');
+      a.mov(dword(ecx), 0, 'empty from now on');
+      a.mov(eax, edi);
+      a.sub(eax, esi);
+      a.or(eax, ebp);
+      a.jz(L('.out'), 'nothing buffered and no line end: nothing to do');
+      const sendAll = (put: string) => {
+        a.while_(() => { a.cmp(esi, edi); return 'b'; }, () => {
+          a.mov(al, byte(esi));
+          a.call(L(put));
+          a.inc(esi);
+        });
+        a.test(ebp, ebp);
+        a.jz(L('.out'));
+        a.mov(al, ASCII_CR, 'LF -> CR LF, as a terminal driver does (ONLCR)');
+        a.call(L(put));
+        a.mov(al, ASCII_LF);
+        a.call(L(put));
+      };
+      a.cmp(dword(irq_depth), 0);
+      a.je(L('.direct'));
+      a.cmp(dword(irq_defer), 0);
+      a.je(L('.direct'));
+      a.comment('Interrupt context mid-line: a process ended by Ctrl-C leaves its partial line in the ring.');
+      sendAll('con_defer');
+      a.jmp(L('.out'));
+      a.label('.direct');
+      a.cmp(dword(con_col), 0);
+      a.je(L('.mine'));
+      a.cmp(dword(con_owner), ebx);
+      a.je(L('.mine'), 'continuing our own partial line');
+      a.call(con_break_line, 'rule 4: someone else\'s line is open - start a fresh one');
+      a.label('.mine');
+      a.mov(dword(con_owner), ebx);
+      sendAll('con_out');
+      a.mov(dword(con_owner), 0, 'the line is over: the next one may be anybody\'s');
+      a.cmp(dword(irq_depth), 0);
+      a.jne(L('.out'));
+      a.call(con_flush_deferred, 'a line ended: deferred interrupt-time lines go out');
+      a.label('.out');
+      a.popfd();
+      r.ret();
+    });
   },
 });

@@ -154,15 +154,19 @@ from ring 3 waits the same way.`,
     a.bss(rx_lost_pending, 4, 4, '1 when a loss is to be reported to the reader at rx_lost_at');
     a.bss(rx_lost_at, 4, 4, 'ring index where input was lost');
 
-    a.label(uart_rx_init);
-    a.mov(eax, IRQ_COM1);
-    a.mov(edx, uart_irq);
-    a.call(irq_register);
-    a.mov(dx, COM1.add(UART_IER));
-    a.mov(al, IER_ERBFI);
-    a.out(dx, al, 'IER: interrupt on received data');
-    a.mov(eax, IRQ_COM1);
-    a.jmp(pic_unmask, 'tail call: let IRQ4 through');
+    a.routine({
+      name: uart_rx_init, does: 'route IRQ4 to uart_irq and enable the UART\'s receive interrupt',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(eax, IRQ_COM1);
+      a.mov(edx, uart_irq);
+      a.call(irq_register);
+      a.mov(dx, COM1.add(UART_IER));
+      a.mov(al, IER_ERBFI);
+      a.out(dx, al, 'IER: interrupt on received data');
+      a.mov(eax, IRQ_COM1);
+      a.jmp(pic_unmask, 'tail call: let IRQ4 through');
+    });
 
     a.section('uart_irq: IRQ4 handler (EAX = trap frame); pic_irq sends the EOI');
     a.label(uart_irq);
@@ -223,138 +227,156 @@ from ring 3 waits the same way.`,
     a.pop(eax);
     a.ret();
 
-    a.section('uart_note_loss: count a lost byte and mark where it was lost (interrupts off)');
-    a.label(uart_note_loss);
-    a.inc(dword(rx_overflow), 'at least one byte');
-    a.cmp(dword(rx_lost_pending), 0);
-    a.jne(L('.out'), 'an earlier loss is not reported yet: that line is discarded anyway');
-    a.mov(ecx, dword(rx_head));
-    a.mov(dword(rx_lost_at), ecx, 'the reader learns of it when it gets here');
-    a.mov(dword(rx_lost_pending), 1);
-    a.label('.out');
-    a.ret();
-
-    a.section('uart_wake_reader: a byte arrived; if a process waits for input, let it run soon');
-    a.label(uart_wake_reader);
-    forEachProc(a, ecx, () => {
-      a.cmp(dword(ecx, PROC.f.state), PS_WAIT_INPUT);
-      a.je(L('.found'));
+    a.routine({
+      name: uart_note_loss, does: 'count a lost byte and mark where it was lost (interrupts off)',
+      clobbers: [ecx],
+    }, (r) => {
+      a.inc(dword(rx_overflow), 'at least one byte');
+      a.cmp(dword(rx_lost_pending), 0);
+      a.jne(L('.out'), 'an earlier loss is not reported yet: that line is discarded anyway');
+      a.mov(ecx, dword(rx_head));
+      a.mov(dword(rx_lost_at), ecx, 'the reader learns of it when it gets here');
+      a.mov(dword(rx_lost_pending), 1);
+      a.label('.out');
+      r.ret();
     });
-    a.ret();
-    a.label('.found');
-    a.mov(dword(need_resched), 1, 'a ring-3 program yields on the way back (sched_trap_exit); the scheduler wakes the reader');
-    a.ret();
 
-    a.section('uart_rx_tick: on every timer tick (interrupts off): stop holding input nobody will read');
-    a.label(uart_rx_tick);
-    a.cmp(dword(rx_holding), 0);
-    a.je(L('.reset'));
-    a.cmp(dword(rx_discarding), 0);
-    a.jne(L('.out'), 'already reading on');
-    a.cmp(dword(proc_table.add(PROC.f.state)), PS_WAIT_EXIT);
-    a.jne(L('.reset'), 'the kernel task (the shell) is not waiting for programs: it is the reader, it will take the bytes');
-    a.inc(dword(rx_hold_ticks));
-    a.mov(eax, dword(pit_hz));
-    a.mov(ecx, RX_HOLD_SECONDS);
-    a.mul(ecx, 'EAX = ticks in RX_HOLD_SECONDS (EDX = 0)');
-    a.cmp(dword(rx_hold_ticks), eax);
-    a.jb(L('.out'));
-    a.mov(dword(rx_discarding), 1, 'no program has taken a byte for RX_HOLD_SECONDS: read on, drop what does not fit');
-    a.mov(dx, COM1.add(UART_IER));
-    a.mov(al, IER_ERBFI);
-    a.out(dx, al, 'ERBFI on: with data pending the UART raises IRQ4 - a fresh edge');
-    a.ret();
-    a.label('.reset');
-    a.mov(dword(rx_hold_ticks), 0);
-    a.label('.out');
-    a.ret();
+    a.routine({
+      name: uart_wake_reader, does: 'a byte arrived: if a process waits for input, ask for a reschedule',
+      clobbers: [ecx],
+    }, (r) => {
+      forEachProc(a, ecx, () => {
+        a.cmp(dword(ecx, PROC.f.state), PS_WAIT_INPUT);
+        a.je(L('.found'));
+      });
+      r.ret();
+      a.label('.found');
+      a.mov(dword(need_resched), 1, 'a ring-3 program yields on the way back (sched_trap_exit); the scheduler wakes the reader');
+      r.ret();
+    });
 
-    a.section('uart_overrun_demo: overrun the RX FIFO in loopback mode -> EAX = 1 if the UART reported it');
-    a.label(uart_overrun_demo);
-    a.pushfd();
-    a.cli('no interrupt may take bytes from the FIFO meanwhile');
-    a.mov(dx, COM1.add(UART_MCR));
-    a.mov(al, MCR_DTR_RTS_OUT2.or(MCR_LOOP));
-    a.out(dx, al, 'loopback on: what we send is received, nothing goes out');
-    a.xor(ah, ah, 'AH = LSR bits seen (reading LSR clears OE, so collect every read)');
-    a.mov(ecx, OVERRUN_DEMO_BYTES);
-    a.label('.send');
-    a.mov(dx, COM1.add(UART_LSR));
-    a.label('.wait');
-    a.in(al, dx);
-    a.or(ah, al);
-    a.test(al, LSR_THRE);
-    a.jz(L('.wait'));
-    a.mov(dx, COM1.add(UART_THR));
-    a.mov(al, chr('x'));
-    a.out(dx, al, 'once the RX FIFO holds 16 bytes, the next received byte is an overrun');
-    a.dec(ecx);
-    a.jnz(L('.send'));
-    a.mov(dx, COM1.add(UART_LSR));
-    a.in(al, dx, 'the last byte\'s overrun');
-    a.or(ah, al);
-    a.mov(cl, ah, 'CL = LSR bits seen (ECX was 0)');
-    a.mov(dx, COM1.add(UART_MCR));
-    a.mov(al, MCR_DTR_RTS_OUT2);
-    a.out(dx, al, 'loopback off: back on the line');
-    a.xor(eax, eax);
-    a.test(cl, LSR_OE);
-    a.jz(L('.out'));
-    a.call(uart_note_loss, 'what uart_irq does when it sees LSR.OE');
-    a.mov(eax, 1);
-    a.label('.out');
-    a.popfd('the interrupt now takes the 16 bytes the FIFO kept');
-    a.ret();
+    a.routine({
+      name: uart_rx_tick, does: 'on every timer tick (interrupts off): stop holding input nobody will read',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.cmp(dword(rx_holding), 0);
+      a.je(L('.reset'));
+      a.cmp(dword(rx_discarding), 0);
+      a.jne(L('.out'), 'already reading on');
+      a.cmp(dword(proc_table.add(PROC.f.state)), PS_WAIT_EXIT);
+      a.jne(L('.reset'), 'the kernel task (the shell) is not waiting for programs: it is the reader, it will take the bytes');
+      a.inc(dword(rx_hold_ticks));
+      a.mov(eax, dword(pit_hz));
+      a.mov(ecx, RX_HOLD_SECONDS);
+      a.mul(ecx, 'EAX = ticks in RX_HOLD_SECONDS (EDX = 0)');
+      a.cmp(dword(rx_hold_ticks), eax);
+      a.jb(L('.out'));
+      a.mov(dword(rx_discarding), 1, 'no program has taken a byte for RX_HOLD_SECONDS: read on, drop what does not fit');
+      a.mov(dx, COM1.add(UART_IER));
+      a.mov(al, IER_ERBFI);
+      a.out(dx, al, 'ERBFI on: with data pending the UART raises IRQ4 - a fresh edge');
+      r.ret();
+      a.label('.reset');
+      a.mov(dword(rx_hold_ticks), 0);
+      a.label('.out');
+      r.ret();
+    });
 
-    a.section('uart_try_getc: EAX = next received byte, RX_LOST, or -1 if none (does not wait)');
-    a.label(uart_try_getc);
-    a.pushfd();
-    a.cli('look at head and tail without the interrupt changing them meanwhile');
-    a.mov(ecx, dword(rx_tail));
-    a.cmp(dword(rx_lost_pending), 0);
-    a.je(L('.take'));
-    a.cmp(ecx, dword(rx_lost_at));
-    a.jne(L('.take'));
-    a.mov(dword(rx_lost_pending), 0);
-    a.mov(eax, RX_LOST, 'input was lost here: tell the reader before the bytes after the gap');
-    a.jmp(L('.out'));
-    a.label('.take');
-    a.mov(eax, -1);
-    a.cmp(ecx, dword(rx_head));
-    a.je(L('.out'), 'empty');
-    a.movzx(eax, byte({ base: ecx, disp: rx_buf }));
-    a.inc(ecx);
-    a.and(ecx, RX_BUF_SIZE.sub(1));
-    a.mov(dword(rx_tail), ecx);
-    a.mov(dword(rx_hold_ticks), 0, 'a reader took a byte: progress');
-    a.mov(dword(rx_discarding), 0, 'and there is room again: back to holding when full');
-    a.cmp(dword(rx_holding), 0);
-    a.je(L('.out'));
-    a.mov(edx, dword(rx_head));
-    a.sub(edx, ecx);
-    a.and(edx, RX_BUF_SIZE.sub(1), 'EDX = bytes still waiting in the ring');
-    a.cmp(edx, RX_RESUME);
-    a.jae(L('.out'), 'still well filled: resume later, so each interrupt brings many bytes');
-    a.mov(dword(rx_holding), 0);
-    a.push(eax);
-    a.mov(dx, COM1.add(UART_IER));
-    a.mov(al, IER_ERBFI);
-    a.out(dx, al, 'IER.ERBFI = 1 again: with data pending the UART raises IRQ4 anew - a fresh edge for the 8259A');
-    a.pop(eax);
-    a.label('.out');
-    a.popfd();
-    a.ret();
+    a.routine({
+      name: uart_overrun_demo, does: 'overrun the RX FIFO in loopback mode, as the shell\'s uart command shows',
+      out: { eax: '1 if the UART reported the overrun (LSR.OE), else 0' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.pushfd();
+      a.cli('no interrupt may take bytes from the FIFO meanwhile');
+      a.mov(dx, COM1.add(UART_MCR));
+      a.mov(al, MCR_DTR_RTS_OUT2.or(MCR_LOOP));
+      a.out(dx, al, 'loopback on: what we send is received, nothing goes out');
+      a.xor(ah, ah, 'AH = LSR bits seen (reading LSR clears OE, so collect every read)');
+      a.mov(ecx, OVERRUN_DEMO_BYTES);
+      a.label('.send');
+      a.mov(dx, COM1.add(UART_LSR));
+      a.label('.wait');
+      a.in(al, dx);
+      a.or(ah, al);
+      a.test(al, LSR_THRE);
+      a.jz(L('.wait'));
+      a.mov(dx, COM1.add(UART_THR));
+      a.mov(al, chr('x'));
+      a.out(dx, al, 'once the RX FIFO holds 16 bytes, the next received byte is an overrun');
+      a.dec(ecx);
+      a.jnz(L('.send'));
+      a.mov(dx, COM1.add(UART_LSR));
+      a.in(al, dx, 'the last byte\'s overrun');
+      a.or(ah, al);
+      a.mov(cl, ah, 'CL = LSR bits seen (ECX was 0)');
+      a.mov(dx, COM1.add(UART_MCR));
+      a.mov(al, MCR_DTR_RTS_OUT2);
+      a.out(dx, al, 'loopback off: back on the line');
+      a.xor(eax, eax);
+      a.test(cl, LSR_OE);
+      a.jz(L('.out'));
+      a.call(uart_note_loss, 'what uart_irq does when it sees LSR.OE');
+      a.mov(eax, 1);
+      a.label('.out');
+      a.popfd('the interrupt now takes the 16 bytes the FIFO kept');
+      r.ret();
+    });
 
-    a.section('uart_getc: EAX = next received byte, or RX_LOST (waits)');
-    a.label(uart_getc);
-    a.call(uart_try_getc);
-    a.cmp(eax, -1);
-    a.jne(L('.done'));
-    a.mov(eax, PS_WAIT_INPUT);
-    a.xor(edx, edx);
-    a.call(sched_block, 'the scheduler wakes us when a byte is in the buffer');
-    a.jmp(uart_getc);
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: uart_try_getc, does: 'take the next received byte, if any (does not wait)',
+      out: { eax: 'the byte, RX_LOST where input was lost, or -1 if none' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.pushfd();
+      a.cli('look at head and tail without the interrupt changing them meanwhile');
+      a.mov(ecx, dword(rx_tail));
+      a.cmp(dword(rx_lost_pending), 0);
+      a.je(L('.take'));
+      a.cmp(ecx, dword(rx_lost_at));
+      a.jne(L('.take'));
+      a.mov(dword(rx_lost_pending), 0);
+      a.mov(eax, RX_LOST, 'input was lost here: tell the reader before the bytes after the gap');
+      a.jmp(L('.out'));
+      a.label('.take');
+      a.mov(eax, -1);
+      a.cmp(ecx, dword(rx_head));
+      a.je(L('.out'), 'empty');
+      a.movzx(eax, byte({ base: ecx, disp: rx_buf }));
+      a.inc(ecx);
+      a.and(ecx, RX_BUF_SIZE.sub(1));
+      a.mov(dword(rx_tail), ecx);
+      a.mov(dword(rx_hold_ticks), 0, 'a reader took a byte: progress');
+      a.mov(dword(rx_discarding), 0, 'and there is room again: back to holding when full');
+      a.cmp(dword(rx_holding), 0);
+      a.je(L('.out'));
+      a.mov(edx, dword(rx_head));
+      a.sub(edx, ecx);
+      a.and(edx, RX_BUF_SIZE.sub(1), 'EDX = bytes still waiting in the ring');
+      a.cmp(edx, RX_RESUME);
+      a.jae(L('.out'), 'still well filled: resume later, so each interrupt brings many bytes');
+      a.mov(dword(rx_holding), 0);
+      a.push(eax);
+      a.mov(dx, COM1.add(UART_IER));
+      a.mov(al, IER_ERBFI);
+      a.out(dx, al, 'IER.ERBFI = 1 again: with data pending the UART raises IRQ4 anew - a fresh edge for the 8259A');
+      a.pop(eax);
+      a.label('.out');
+      a.popfd();
+      r.ret();
+    });
+
+    a.routine({
+      name: uart_getc, does: 'wait for the next received byte (the process blocks meanwhile)',
+      out: { eax: 'the byte, or RX_LOST where input was lost' }, clobbers: [ecx, edx],
+    }, (r) => {
+      a.loop_((loop) => {
+        a.call(uart_try_getc);
+        a.cmp(eax, -1);
+        loop.break_('ne');
+        a.mov(eax, PS_WAIT_INPUT);
+        a.xor(edx, edx);
+        a.call(sched_block, 'the scheduler wakes us when a byte is in the buffer');
+      });
+      r.ret();
+    });
   },
 });
