@@ -72,14 +72,11 @@ const BODIES: readonly SyscallBody[] = [
     a.mov(ebx, dword(esi, TRAPFRAME.f.ecx));
     a.mov(edi, ebx);
     a.add(edi, dword(esi, TRAPFRAME.f.edx), 'EDI = end of the buffer');
-    a.label('.next');
-    a.cmp(ebx, edi);
-    a.jae(L('.done'));
-    a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
-    a.call(con_user_putc, 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
-    a.inc(ebx);
-    a.jmp(L('.next'));
-    a.label('.done');
+    a.while_(() => { a.cmp(ebx, edi); return 'b'; }, () => {
+      a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
+      a.call(con_user_putc, 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
+      a.inc(ebx);
+    });
     a.mov(eax, dword(esi, TRAPFRAME.f.edx), 'all of it was written');
     a.label('.out');
     r.ret();
