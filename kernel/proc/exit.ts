@@ -10,7 +10,7 @@ import { putDec, putHex32, say } from '../lib/print.ts';
 import { panic } from '../dev/qemu_exit.ts';
 import { con_user_end, serial_newline, serial_put_int, serial_puts } from '../dev/serial.ts';
 import { sched_block, schedule } from './sched.ts';
-import { proc_current, proc_find, proc_msg_pid, proc_say_pid } from './proc.ts';
+import { proc_current, proc_find, proc_say_pid } from './proc.ts';
 import { forEachProc } from './iter.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -21,13 +21,6 @@ export const proc_fault = sym('proc_fault');
 const proc_free = sym('proc_free');
 export const proc_interrupt = sym('proc_interrupt');
 export const proc_kill = sym('proc_kill');
-const proc_msg_at = sym('proc_msg_at');
-const proc_msg_cr2 = sym('proc_msg_cr2');
-const proc_msg_ctrl_c = sym('proc_msg_ctrl_c');
-const proc_msg_exited = sym('proc_msg_exited');
-const proc_msg_kill = sym('proc_msg_kill');
-const proc_msg_killed = sym('proc_msg_killed');
-const proc_msg_zombie = sym('proc_msg_zombie');
 export const proc_wait = sym('proc_wait');
 
 export const exit = defineModule({
@@ -76,7 +69,7 @@ sched_trap_exit ends it on its way back to ring 3.
     a.mov(eax, dword(proc_current));
     a.call(con_user_end, 'its unfinished output line first, then the exit message');
     a.call(proc_say_pid);
-    say(a, proc_msg_exited);
+    say(a, a.cstr('exited with code '));
     a.mov(eax, esi);
     a.call(serial_put_int);
     a.call(serial_newline);
@@ -88,17 +81,17 @@ sched_trap_exit ends it on its way back to ring 3.
     a.mov(eax, dword(proc_current));
     a.call(con_user_end);
     a.call(proc_say_pid);
-    say(a, proc_msg_killed);
+    say(a, a.cstr('killed: '));
     a.mov(ecx, dword(esi, TRAPFRAME.f.vector));
     a.mov(eax, dword({ index: ecx, scale: 4, disp: exception_names }));
     a.call(serial_puts);
-    say(a, proc_msg_at);
+    say(a, a.cstr(' at 0x'));
     putHex32(a, dword(esi, TRAPFRAME.f.eip));
     a.call(serial_newline);
     a.cmp(dword(esi, TRAPFRAME.f.vector), VEC_PF);
     a.jne(proc_end);
     a.call(proc_say_pid);
-    say(a, proc_msg_cr2);
+    say(a, a.cstr('page fault address CR2=0x'));
     putHex32(a, cr2, 'the address the program touched');
     a.mov(eax, dword(esi, TRAPFRAME.f.error));
     a.call(pf_print_error);
@@ -111,102 +104,100 @@ sched_trap_exit ends it on its way back to ring 3.
     a.mov(eax, dword(proc_current));
     a.call(proc_free);
     a.call(schedule, 'switches away for good: a free entry is never picked');
-    a.mov(eax, proc_msg_zombie);
+    a.mov(eax, a.cstr('a finished process was scheduled again'));
     a.call(panic);
 
-    a.section('proc_free: EAX = process entry; wake whoever waits for it, free the entry');
-    a.label(proc_free);
-    a.push(eax);
-    a.call(con_user_end, 'normally done already; a new process in this slot must start with an empty line buffer');
-    a.pop(eax);
-    a.mov(edx, dword(eax, PROC.f.pid));
-    forEachProc(a, ecx, ({ next }) => {
-      a.cmp(dword(ecx, PROC.f.state), PS_WAIT_EXIT);
-      a.jne(next);
-      a.cmp(dword(ecx, PROC.f.wait), edx);
-      a.jne(next);
-      a.mov(dword(ecx, PROC.f.state), PS_RUNNABLE, 'it was waiting for this process');
+    a.routine({
+      name: proc_free, does: 'wake whoever waits for a process and free its entry (never scheduled again)',
+      in: { eax: 'process entry (kept: EAX comes back unchanged)' },
+      clobbers: [ecx, edx],
+    }, (r) => {
+      a.push(eax);
+      a.call(con_user_end, 'normally done already; a new process in this slot must start with an empty line buffer');
+      a.pop(eax);
+      a.mov(edx, dword(eax, PROC.f.pid));
+      forEachProc(a, ecx, ({ next }) => {
+        a.cmp(dword(ecx, PROC.f.state), PS_WAIT_EXIT);
+        a.jne(next);
+        a.cmp(dword(ecx, PROC.f.wait), edx);
+        a.jne(next);
+        a.mov(dword(ecx, PROC.f.state), PS_RUNNABLE, 'it was waiting for this process');
+      });
+      a.mov(dword(eax, PROC.f.state), PS_FREE, 'never scheduled again; the slot may be reused by the next spawn');
+      r.ret();
     });
-    a.mov(dword(eax, PROC.f.state), PS_FREE, 'never scheduled again; the slot may be reused by the next spawn');
-    a.ret();
 
-    a.section('proc_interrupt: EAX = trap frame of the serial IRQ that brought a Ctrl-C');
-    a.label(proc_interrupt);
-    a.push(ebx);
-    a.push(esi);
-    a.mov(esi, eax);
-    a.comment('The kernel task (entry 0) is never stopped: it is the one that waits for the programs.');
-    forEachProc(a, ebx, ({ next }) => {
-      a.mov(eax, ebx);
+    a.routine({
+      name: proc_interrupt, does: 'Ctrl-C: end every user process (the running one at its return to ring 3)',
+      in: { eax: 'trap frame of the serial IRQ that brought the Ctrl-C' },
+      clobbers: [eax, ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.mov(esi, eax);
+      a.comment('The kernel task (entry 0) is never stopped: it is the one that waits for the programs.');
+      forEachProc(a, ebx, ({ next }) => {
+        a.mov(eax, ebx);
+        a.call(con_user_end);
+        say(a, a.cstr('[proc] pid '));
+        putDec(a, dword(ebx, PROC.f.pid));
+        say(a, a.cstr(' killed: Ctrl-C\r\n'));
+        a.cmp(ebx, dword(proc_current));
+        a.jne(L('.free'));
+        a.test(dword(esi, TRAPFRAME.f.cs), 3);
+        a.jz(L('.free'), 'interrupted in ring 0: it is blocked inside the kernel (we idle on its behalf)');
+        a.mov(dword(ebx, PROC.f.killed), 1, 'it is running: it ends at the return to ring 3 (sched_trap_exit)');
+        a.jmp(next);
+        a.label('.free');
+        a.comment('Not running: it is stopped inside context_switch (or idle) on its own kernel stack, and');
+        a.comment('nothing else refers to that stack - so the entry can simply be freed.');
+        a.mov(eax, ebx);
+        a.call(proc_free);
+      }, { skipKernel: true, skipFree: true });
+      r.ret();
+    });
+
+    a.routine({
+      name: proc_kill, does: 'the shell\'s kill: end one user process (the caller is the kernel task)',
+      in: { eax: 'pid' }, out: { eax: '0, or -ESRCH when no user process has that pid' },
+      clobbers: [ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.call(proc_find);
+      a.test(eax, eax);
+      a.if_('z', () => {
+        a.mov(eax, ESRCH.neg());
+        r.ret();
+      });
+      a.mov(ebx, eax);
       a.call(con_user_end);
-      say(a, proc_msg_pid);
+      say(a, a.cstr('[proc] pid '));
       putDec(a, dword(ebx, PROC.f.pid));
-      say(a, proc_msg_ctrl_c);
-      a.cmp(ebx, dword(proc_current));
-      a.jne(L('.free'));
-      a.test(dword(esi, TRAPFRAME.f.cs), 3);
-      a.jz(L('.free'), 'interrupted in ring 0: it is blocked inside the kernel (we idle on its behalf)');
-      a.mov(dword(ebx, PROC.f.killed), 1, 'it is running: it ends at the return to ring 3 (sched_trap_exit)');
-      a.jmp(next);
-      a.label('.free');
-      a.comment('Not running: it is stopped inside context_switch (or idle) on its own kernel stack, and');
-      a.comment('nothing else refers to that stack - so the entry can simply be freed.');
+      say(a, a.cstr(' killed: kill command\r\n'));
+      a.comment('The caller is the kernel task, so the victim is not running: it is stopped inside');
+      a.comment('context_switch on its own kernel stack, which nothing else refers to. Free it now.');
       a.mov(eax, ebx);
       a.call(proc_free);
-    }, { skipKernel: true, skipFree: true });
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
+      a.xor(eax, eax);
+      r.ret();
+    });
 
-    a.section('proc_kill: EAX = pid -> EAX = 0, or -ESRCH when no user process has it (the shell\'s kill)');
-    a.label(proc_kill);
-    a.call(proc_find);
-    a.test(eax, eax);
-    a.jnz(L('.found'));
-    a.mov(eax, ESRCH.neg());
-    a.ret();
-    a.label('.found');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.call(con_user_end);
-    say(a, proc_msg_pid);
-    putDec(a, dword(ebx, PROC.f.pid));
-    say(a, proc_msg_kill);
-    a.comment('The caller is the kernel task, so the victim is not running: it is stopped inside');
-    a.comment('context_switch on its own kernel stack, which nothing else refers to. Free it now.');
-    a.mov(eax, ebx);
-    a.call(proc_free);
-    a.xor(eax, eax);
-    a.pop(ebx);
-    a.ret();
-
-    a.section('proc_wait: EAX = pid; returns once no process has that pid');
-    a.label(proc_wait);
-    a.push(ebx);
-    a.pushfd();
-    a.cli('check and block without a gap');
-    a.mov(ebx, eax);
-    a.label('.check');
-    a.mov(eax, ebx);
-    a.call(proc_find);
-    a.test(eax, eax);
-    a.jnz(L('.block'));
-    a.popfd('no such process (any more)');
-    a.pop(ebx);
-    a.ret();
-    a.label('.block');
-    a.mov(eax, PS_WAIT_EXIT);
-    a.mov(edx, ebx);
-    a.call(sched_block, 'proc_free wakes us');
-    a.jmp(L('.check'));
-
-    a.section('strings');
-    a.label(proc_msg_exited); a.db('exited with code ', 0);
-    a.label(proc_msg_killed); a.db('killed: ', 0);
-    a.label(proc_msg_at); a.db(' at 0x', 0);
-    a.label(proc_msg_cr2); a.db('page fault address CR2=0x', 0);
-    a.label(proc_msg_zombie); a.db('a finished process was scheduled again', 0);
-    a.label(proc_msg_ctrl_c); a.db(' killed: Ctrl-C\r\n', 0);
-    a.label(proc_msg_kill); a.db(' killed: kill command\r\n', 0);
+    a.routine({
+      name: proc_wait, does: 'block until no process has the given pid (any more)',
+      in: { eax: 'pid' }, out: { flags: 'as on entry (IF too: pushfd ... popfd)' },
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.pushfd();
+      a.cli('check and block without a gap');
+      a.mov(ebx, eax);
+      a.loop_((loop) => {
+        a.mov(eax, ebx);
+        a.call(proc_find);
+        a.test(eax, eax);
+        loop.break_('z', 'no such process (any more)');
+        a.mov(eax, PS_WAIT_EXIT);
+        a.mov(edx, ebx);
+        a.call(sched_block, 'proc_free wakes us');
+      });
+      a.popfd();
+      r.ret();
+    });
   },
 });

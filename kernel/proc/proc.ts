@@ -3,7 +3,7 @@
 // memory fits in the machine's RAM.
 import { KERNEL_STACK_SIZE, kernel_stack } from '../entry.ts';
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, eax, ebx, ecx, L, dword, constant, chr } from '../../toolchain/x86/operands.ts';
+import { al, eax, ebx, ecx, edx, L, dword, constant, chr } from '../../toolchain/x86/operands.ts';
 import { MAX_PROCS, PROC, PS_RUNNABLE } from './table.ts';
 import { PROC_MEM_BASE, PROC_MEM_SIZE } from './vm.ts';
 import { putDec, say } from '../lib/print.ts';
@@ -20,14 +20,6 @@ export const next_pid = sym('next_pid');
 export const proc_current = sym('proc_current');
 export const proc_find = sym('proc_find');
 export const proc_init = sym('proc_init');
-const proc_msg_init = sym('proc_msg_init');
-const proc_msg_mem = sym('proc_msg_mem');
-const proc_msg_mem_needs = sym('proc_msg_mem_needs');
-const proc_msg_mem_panic = sym('proc_msg_mem_panic');
-const proc_msg_mem_unknown = sym('proc_msg_mem_unknown');
-const proc_msg_mem_why = sym('proc_msg_mem_why');
-export const proc_msg_pid = sym('proc_msg_pid');
-const proc_name_kernel = sym('proc_name_kernel');
 export const proc_say_pid = sym('proc_say_pid');
 export const proc_table = sym('proc_table');
 export const proc_table_end = sym('proc_table_end');
@@ -81,67 +73,68 @@ both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
     a.bss(next_pid, 4, 4, 'pid for the next spawn');
     a.equ(proc_table_end, proc_table.add(MAX_PROCS.mul(PROC.SIZE)), 'first byte after the table');
 
-    a.label(proc_init);
-    a.mov(dword(proc_table.add(PROC.f.state)), PS_RUNNABLE, 'entry 0: the kernel task, running now');
-    a.mov(dword(proc_table.add(PROC.f.cr3)), kernel_pgdir);
-    a.mov(dword(proc_table.add(PROC.f.kstack_top)), kernel_stack.add(KERNEL_STACK_SIZE));
-    a.mov(dword(proc_table.add(PROC.f.name)), proc_name_kernel);
-    a.mov(dword(proc_current), proc_table);
-    a.mov(dword(next_pid), 1);
-    say(a, proc_msg_init);
-    a.ret();
+    a.routine({
+      name: proc_init, does: 'the process table: entry 0 is the kernel task (pid 0), running now',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(dword(proc_table.add(PROC.f.state)), PS_RUNNABLE, 'entry 0: the kernel task, running now');
+      a.mov(dword(proc_table.add(PROC.f.cr3)), kernel_pgdir);
+      a.mov(dword(proc_table.add(PROC.f.kstack_top)), kernel_stack.add(KERNEL_STACK_SIZE));
+      a.mov(dword(proc_table.add(PROC.f.name)), a.cstr('kernel'));
+      a.mov(dword(proc_current), proc_table);
+      a.mov(dword(next_pid), 1);
+      say(a, a.cstr('[proc] process table: 8 entries (pid 0 = the kernel task); user memory from 1 MiB, 64 KiB per process\r\n'));
+      r.ret();
+    });
 
-    a.section('mem_check: report the RAM and panic if the process slots do not fit');
-    a.label(mem_check);
-    a.push(ebx);
-    a.call(fw_cfg_ram_kib);
-    a.mov(ebx, eax, 'EBX = RAM in KiB, 0 = unknown');
-    a.test(ebx, ebx);
-    a.jnz(L('.known'));
-    say(a, proc_msg_mem_unknown);
-    a.pop(ebx);
-    a.ret();
-    a.label('.known');
-    say(a, proc_msg_mem);
-    putDec(a, ebx);
-    say(a, proc_msg_mem_needs);
-    putDec(a, MEM_NEEDED_KIB);
-    say(a, proc_msg_mem_why);
-    a.cmp(ebx, MEM_NEEDED_KIB);
-    a.jae(L('.ok'));
-    a.mov(eax, proc_msg_mem_panic);
-    a.call(panic, 'now, with a reason - not a triple fault at the first spawn');
-    a.label('.ok');
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: mem_check, does: 'report the RAM and panic if the process slots do not fit',
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.call(fw_cfg_ram_kib);
+      a.mov(ebx, eax, 'EBX = RAM in KiB, 0 = unknown');
+      a.test(ebx, ebx);
+      a.if_('z', () => {
+        say(a, a.cstr(`[mem] RAM size unknown (no fw_cfg device); assuming at least the ${memNeeded / 1024} KiB tskernel needs\r\n`));
+        r.ret();
+      });
+      say(a, a.cstr('[mem] RAM '));
+      putDec(a, ebx);
+      say(a, a.cstr(' KiB; tskernel needs '));
+      putDec(a, MEM_NEEDED_KIB);
+      say(a, a.cstr(' KiB (kernel below 640 KiB, 7 user process slots of 64 KiB from 1 MiB)\r\n'));
+      a.cmp(ebx, MEM_NEEDED_KIB);
+      a.if_('b', () => {
+        a.mov(eax, a.cstr(`not enough memory: tskernel needs ${memNeeded / 1024} KiB; give the machine at least ${MEM_NEEDED_MIB} MiB (QEMU -m ${MEM_NEEDED_MIB})`));
+        a.call(panic, 'now, with a reason - not a triple fault at the first spawn (does not return)');
+      });
+      r.ret();
+    });
 
-    a.section('proc_find: EAX = pid -> EAX = its entry among the user processes, or 0');
-    a.label(proc_find);
-    forEachProc(a, ecx, () => {
-      a.cmp(dword(ecx, PROC.f.pid), eax);
-      a.je(L('.found'));
-    }, { skipKernel: true, skipFree: true });
-    a.xor(ecx, ecx, 'no such process');
-    a.label('.found');
-    a.mov(eax, ecx);
-    a.ret();
+    a.routine({
+      name: proc_find, does: 'find a user process (not the kernel task) by its pid',
+      in: { eax: 'pid' }, out: { eax: 'its process-table entry, or 0 when no live user process has it' },
+      clobbers: [ecx],
+    }, (r) => {
+      forEachProc(a, ecx, () => {
+        a.cmp(dword(ecx, PROC.f.pid), eax);
+        a.je(L('.found'));
+      }, { skipKernel: true, skipFree: true });
+      a.xor(ecx, ecx, 'no such process');
+      a.label('.found');
+      a.mov(eax, ecx);
+      r.ret();
+    });
 
-    a.section('proc_say_pid: prints "[proc] pid N " for the current process');
-    a.label(proc_say_pid);
-    say(a, proc_msg_pid);
-    a.mov(eax, dword(proc_current));
-    putDec(a, dword(eax, PROC.f.pid));
-    a.mov(al, chr(' '));
-    a.jmp(serial_putc);
-
-    a.section('strings');
-    a.label(proc_name_kernel); a.db('kernel', 0);
-    a.label(proc_msg_init); a.db('[proc] process table: 8 entries (pid 0 = the kernel task); user memory from 1 MiB, 64 KiB per process\r\n', 0);
-    a.label(proc_msg_pid); a.db('[proc] pid ', 0);
-    a.label(proc_msg_mem); a.db('[mem] RAM ', 0);
-    a.label(proc_msg_mem_needs); a.db(' KiB; tskernel needs ', 0);
-    a.label(proc_msg_mem_why); a.db(' KiB (kernel below 640 KiB, 7 user process slots of 64 KiB from 1 MiB)\r\n', 0);
-    a.label(proc_msg_mem_unknown); a.db(`[mem] RAM size unknown (no fw_cfg device); assuming at least the ${memNeeded / 1024} KiB tskernel needs\r\n`, 0);
-    a.label(proc_msg_mem_panic); a.db(`not enough memory: tskernel needs ${memNeeded / 1024} KiB; give the machine at least ${MEM_NEEDED_MIB} MiB (QEMU -m ${MEM_NEEDED_MIB})`, 0);
+    a.routine({
+      name: proc_say_pid, does: 'print "[proc] pid N " for the current process',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      say(a, a.cstr('[proc] pid '));
+      a.mov(eax, dword(proc_current));
+      putDec(a, dword(eax, PROC.f.pid));
+      a.mov(al, chr(' '));
+      a.jmp(serial_putc, 'tail call');
+    });
   },
 });

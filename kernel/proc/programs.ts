@@ -1,6 +1,6 @@
 // The program table: the user programs embedded in the kernel image.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { eax, ebx, edx, esi, L, dword } from '../../toolchain/x86/operands.ts';
+import { eax, ebx, ecx, edx, esi, L, dword } from '../../toolchain/x86/operands.ts';
 import { USER_PROGRAMS } from '../user/index.ts';
 import { PROG } from './table.ts';
 import { serial_puts } from '../dev/serial.ts';
@@ -8,7 +8,6 @@ import { strcmp } from '../lib/string.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
-const prog_list = sym('prog_list');
 export const program_find = sym('program_find');
 export const program_list = sym('program_list');
 const program_table = sym('program_table');
@@ -36,30 +35,32 @@ process's own pages - the copy here is never executed.
 Programs:
 ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
   emit(a) {
-    a.label(program_find, 'EAX = name -> EAX = program entry or 0');
-    a.push(ebx);
-    a.push(esi);
-    a.mov(esi, eax);
-    a.mov(ebx, program_table);
-    a.label('.next');
-    a.mov(eax, esi);
-    a.mov(edx, dword(ebx, PROG.f.name));
-    a.call(strcmp);
-    a.test(eax, eax);
-    a.jz(L('.found'));
-    a.add(ebx, PROG.SIZE);
-    a.cmp(ebx, program_table_end);
-    a.jb(L('.next'));
-    a.xor(ebx, ebx, 'not found');
-    a.label('.found');
-    a.mov(eax, ebx);
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: program_find, does: 'find a program of the table by its name',
+      in: { eax: 'name' }, out: { eax: 'program entry (struc prog), or 0' },
+      clobbers: [ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.mov(esi, eax);
+      a.mov(ebx, program_table);
+      a.doWhile(() => {
+        a.mov(eax, esi);
+        a.mov(edx, dword(ebx, PROG.f.name));
+        a.call(strcmp);
+        a.test(eax, eax);
+        a.if_('z', () => { a.mov(eax, ebx, 'found'); r.ret(); });
+        a.add(ebx, PROG.SIZE);
+      }, () => { a.cmp(ebx, program_table_end); return 'b'; });
+      a.xor(eax, eax, 'not found');
+      r.ret();
+    });
 
-    a.label(program_list, 'prints the program names, separated by spaces');
-    a.mov(eax, prog_list);
-    a.jmp(serial_puts);
+    a.routine({
+      name: program_list, does: 'print the program names, separated by spaces',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(eax, a.cstr(USER_PROGRAMS.map((p) => p.name).join(' ')));
+      a.jmp(serial_puts, 'tail call');
+    });
 
     a.section('the table');
     a.align(4);
@@ -70,7 +71,6 @@ ${USER_PROGRAMS.map((p) => `  ${p.name.padEnd(15)} ${p.doc}`).join('\n')}`,
     }
     a.label(program_table_end);
     for (const p of USER_PROGRAMS) { a.label(`prog_name_${p.name}`); a.db(p.name, 0); }
-    a.label(prog_list); a.db(USER_PROGRAMS.map((p) => p.name).join(' '), 0);
 
     a.section('the images');
     for (const p of USER_PROGRAMS) {

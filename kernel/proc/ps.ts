@@ -1,6 +1,6 @@
 // ps: the process table as a reader (or a test) sees it, one line per process.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, eax, ebx, ecx, L, dword, chr } from '../../toolchain/x86/operands.ts';
+import { al, eax, ebx, ecx, edx, L, dword, chr } from '../../toolchain/x86/operands.ts';
 import { PROC } from './table.ts';
 import { putDec, say } from '../lib/print.ts';
 import { serial_newline, serial_putc, serial_puts } from '../dev/serial.ts';
@@ -10,13 +10,8 @@ import { forEachProc } from './iter.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
-const proc_msg_ps = sym('proc_msg_ps');
-const proc_msg_ps_idle = sym('proc_msg_ps_idle');
-const proc_msg_syscalls = sym('proc_msg_syscalls');
-const proc_msg_ticks = sym('proc_msg_ticks');
 export const proc_ps = sym('proc_ps');
 const proc_state_names = sym('proc_state_names');
-const proc_state_running = sym('proc_state_running');
 
 /** Names of the PS_* states (table.ts), indexed by the state's value. */
 const STATE_NAMES = ['free', 'runnable', 'sleeping', 'wait-input', 'wait-exit'];
@@ -40,45 +35,41 @@ the time the CPU halted in the idle loop: charged to nobody, so that the
 per-process ticks add up to what really ran.`,
   spec: ['xv6: proc.c (procdump)'],
   emit(a) {
-    a.section('proc_ps: one line per process');
-    a.label(proc_ps);
-    a.push(ebx);
-    forEachProc(a, ebx, () => {
-      say(a, proc_msg_ps);
-      putDec(a, dword(ebx, PROC.f.pid));
-      a.mov(al, chr(' '));
-      a.call(serial_putc);
-      a.mov(eax, dword(ebx, PROC.f.name));
-      a.call(serial_puts);
-      a.mov(al, chr(' '));
-      a.call(serial_putc);
-      a.mov(eax, proc_state_running);
-      a.cmp(ebx, dword(proc_current));
-      a.je(L('.state'));
-      a.mov(ecx, dword(ebx, PROC.f.state));
-      a.mov(eax, dword({ index: ecx, scale: 4, disp: proc_state_names }));
-      a.label('.state');
-      a.call(serial_puts);
-      say(a, proc_msg_ticks);
-      putDec(a, dword(ebx, PROC.f.ticks));
-      say(a, proc_msg_syscalls);
-      putDec(a, dword(ebx, PROC.f.syscalls));
+    a.routine({
+      name: proc_ps, does: 'print one line per live process, and the idle time',
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      forEachProc(a, ebx, () => {
+        say(a, a.cstr('[ps] pid '));
+        putDec(a, dword(ebx, PROC.f.pid));
+        a.mov(al, chr(' '));
+        a.call(serial_putc);
+        a.mov(eax, dword(ebx, PROC.f.name));
+        a.call(serial_puts);
+        a.mov(al, chr(' '));
+        a.call(serial_putc);
+        a.mov(eax, a.cstr('running'));
+        a.cmp(ebx, dword(proc_current));
+        a.if_('ne', () => {
+          a.mov(ecx, dword(ebx, PROC.f.state));
+          a.mov(eax, dword({ index: ecx, scale: 4, disp: proc_state_names }));
+        });
+        a.call(serial_puts);
+        say(a, a.cstr(' ticks='));
+        putDec(a, dword(ebx, PROC.f.ticks));
+        say(a, a.cstr(' syscalls='));
+        putDec(a, dword(ebx, PROC.f.syscalls));
+        a.call(serial_newline);
+      }, { skipFree: true });
+      say(a, a.cstr('[ps] idle (CPU halted, nothing could run) ticks='));
+      putDec(a, dword(idle_ticks), 'ticks while the CPU halted (sched.asm): charged to nobody');
       a.call(serial_newline);
-    }, { skipFree: true });
-    say(a, proc_msg_ps_idle);
-    putDec(a, dword(idle_ticks), 'ticks while the CPU halted (sched.asm): charged to nobody');
-    a.call(serial_newline);
-    a.pop(ebx);
-    a.ret();
+      r.ret();
+    });
 
-    a.section('strings');
+    a.section('the state names');
     a.label(proc_state_names, 'PS_* -> name');
     STATE_NAMES.forEach((_, i) => a.dataC(4, [L(`proc_state_${i}`)], `PS state ${i}`));
     STATE_NAMES.forEach((n, i) => { a.label(`proc_state_${i}`); a.db(n, 0); });
-    a.label(proc_state_running); a.db('running', 0);
-    a.label(proc_msg_ps); a.db('[ps] pid ', 0);
-    a.label(proc_msg_ticks); a.db(' ticks=', 0);
-    a.label(proc_msg_ps_idle); a.db('[ps] idle (CPU halted, nothing could run) ticks=', 0);
-    a.label(proc_msg_syscalls); a.db(' syscalls=', 0);
   },
 });

@@ -104,114 +104,126 @@ value), sched_tick, sched_trap_exit (EAX = trap frame).`,
     a.pop(ebp);
     a.ret();
 
-    a.section('schedule: run the next process that can run (may be the current one)');
-    a.label(schedule);
-    a.pushfd();
-    a.cli('the process table must not change under us');
-    a.push(ebx);
-    a.label('.scan');
-    a.call(console_sync, 'the running code may be leaving the CPU: lines deferred by interrupts go out now');
-    a.comment('The round-robin scan, written out rather than with forEachProc (iter.ts): it starts after the');
-    a.comment('current entry and wraps around to proc_table, so that every process gets its turn in order.');
-    a.mov(ebx, dword(proc_current));
-    a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
-    a.label('.next');
-    a.add(ebx, PROC.SIZE);
-    a.cmp(ebx, proc_table_end);
-    a.jb(L('.check'));
-    a.mov(ebx, proc_table, 'wrap around');
-    a.label('.check');
-    a.mov(eax, dword(ebx, PROC.f.state));
-    a.cmp(eax, PS_RUNNABLE);
-    a.je(L('.found'));
-    a.cmp(eax, PS_SLEEPING);
-    a.jne(L('.not_sleeping'));
-    a.mov(edx, dword(ticks));
-    a.sub(edx, dword(ebx, PROC.f.wait), 'EDX = ticks - wake-up tick, modulo 2^32');
-    a.jns(L('.wake'), 'its wake-up tick has come: the difference is >= 0 read as signed, even across the wrap');
-    a.label('.not_sleeping');
-    a.cmp(eax, PS_WAIT_INPUT);
-    a.jne(L('.skip'));
-    a.mov(edx, dword(rx_tail));
-    a.cmp(edx, dword(rx_head));
-    a.jne(L('.wake'), 'a byte is waiting in the serial buffer');
-    a.label('.skip');
-    a.dec(ecx);
-    a.jnz(L('.next'));
-    a.mov(dword(sched_idle), 1, 'nothing can run: the ticks from now on are idle time, nobody\'s');
-    a.sti('idle until the next interrupt');
-    a.hlt('(sti takes effect after hlt starts, so no interrupt is lost in between)');
-    a.cli();
-    a.mov(dword(sched_idle), 0);
-    a.jmp(L('.scan'));
-    a.label('.wake');
-    a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE);
-    a.label('.found');
-    a.mov(dword(quantum_left), SCHED_QUANTUM, 'a fresh quantum');
-    a.mov(dword(need_resched), 0);
-    a.mov(eax, dword(proc_current));
-    a.cmp(ebx, eax);
-    a.je(L('.same'), 'the current process goes on: no switch');
-    a.mov(dword(proc_current), ebx);
-    a.mov(edx, dword(ebx, PROC.f.cr3));
-    a.mov(cr3, edx, 'the new address space (the kernel half is the same in all)');
-    a.push(eax);
-    a.mov(eax, dword(ebx, PROC.f.kstack_top));
-    a.call(tss_set_esp0, 'the next entry from ring 3 lands on the new kernel stack');
-    a.pop(eax);
-    a.lea(eax, mem(eax, PROC.f.kesp));
-    a.mov(edx, dword(ebx, PROC.f.kesp));
-    a.call(context_switch, 'returns when someone switches back to us');
-    a.label('.same');
-    a.pop(ebx);
-    a.popfd('interrupts as they were');
-    a.ret();
+    a.routine({
+      name: schedule, does: 'run the next process that can run (may be the current one); returns when this one runs again',
+      out: { flags: 'as on entry (IF too: pushfd ... popfd)' },
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.pushfd();
+      a.cli('the process table must not change under us');
+      a.label('.scan');
+      a.call(console_sync, 'the running code may be leaving the CPU: lines deferred by interrupts go out now');
+      a.comment('The round-robin scan, written out rather than with forEachProc (iter.ts): it starts after the');
+      a.comment('current entry and wraps around to proc_table, so that every process gets its turn in order.');
+      a.mov(ebx, dword(proc_current));
+      a.mov(ecx, MAX_PROCS, 'look at every entry once, the current one last');
+      a.label('.next');
+      a.add(ebx, PROC.SIZE);
+      a.cmp(ebx, proc_table_end);
+      a.jb(L('.check'));
+      a.mov(ebx, proc_table, 'wrap around');
+      a.label('.check');
+      a.mov(eax, dword(ebx, PROC.f.state));
+      a.cmp(eax, PS_RUNNABLE);
+      a.je(L('.found'));
+      a.cmp(eax, PS_SLEEPING);
+      a.jne(L('.not_sleeping'));
+      a.mov(edx, dword(ticks));
+      a.sub(edx, dword(ebx, PROC.f.wait), 'EDX = ticks - wake-up tick, modulo 2^32');
+      a.jns(L('.wake'), 'its wake-up tick has come: the difference is >= 0 read as signed, even across the wrap');
+      a.label('.not_sleeping');
+      a.cmp(eax, PS_WAIT_INPUT);
+      a.jne(L('.skip'));
+      a.mov(edx, dword(rx_tail));
+      a.cmp(edx, dword(rx_head));
+      a.jne(L('.wake'), 'a byte is waiting in the serial buffer');
+      a.label('.skip');
+      a.dec(ecx);
+      a.jnz(L('.next'));
+      a.mov(dword(sched_idle), 1, 'nothing can run: the ticks from now on are idle time, nobody\'s');
+      a.sti('idle until the next interrupt');
+      a.hlt('(sti takes effect after hlt starts, so no interrupt is lost in between)');
+      a.cli();
+      a.mov(dword(sched_idle), 0);
+      a.jmp(L('.scan'));
+      a.label('.wake');
+      a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE);
+      a.label('.found');
+      a.mov(dword(quantum_left), SCHED_QUANTUM, 'a fresh quantum');
+      a.mov(dword(need_resched), 0);
+      a.mov(eax, dword(proc_current));
+      a.cmp(ebx, eax);
+      a.je(L('.same'), 'the current process goes on: no switch');
+      a.mov(dword(proc_current), ebx);
+      a.mov(edx, dword(ebx, PROC.f.cr3));
+      a.mov(cr3, edx, 'the new address space (the kernel half is the same in all)');
+      a.push(eax);
+      a.mov(eax, dword(ebx, PROC.f.kstack_top));
+      a.call(tss_set_esp0, 'the next entry from ring 3 lands on the new kernel stack');
+      a.pop(eax);
+      a.lea(eax, mem(eax, PROC.f.kesp));
+      a.mov(edx, dword(ebx, PROC.f.kesp));
+      a.call(context_switch, 'returns when someone switches back to us');
+      a.label('.same');
+      a.popfd('interrupts as they were');
+      r.ret();
+    });
 
-    a.section('sched_yield: give up the CPU, stay runnable');
-    a.label(sched_yield);
-    a.mov(eax, dword(proc_current));
-    a.mov(dword(eax, PROC.f.state), PS_RUNNABLE);
-    a.jmp(schedule);
+    a.routine({
+      name: sched_yield, does: 'give up the CPU, stay runnable',
+      out: { flags: 'as on entry (schedule)' }, clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(eax, dword(proc_current));
+      a.mov(dword(eax, PROC.f.state), PS_RUNNABLE);
+      a.jmp(schedule, 'tail call');
+    });
 
-    a.section('sched_block: EAX = state, EDX = wait value (wake-up tick, pid); the scheduler wakes us');
-    a.label(sched_block);
-    a.push(eax);
-    a.push(edx);
-    a.mov(eax, dword(proc_current));
-    a.xor(edx, edx);
-    a.call(con_user_emit, 'show its unfinished output line (a prompt before read()) while it waits');
-    a.pop(edx);
-    a.pop(eax);
-    a.mov(ecx, dword(proc_current));
-    a.mov(dword(ecx, PROC.f.wait), edx);
-    a.mov(dword(ecx, PROC.f.state), eax);
-    a.jmp(schedule);
+    a.routine({
+      name: sched_block, does: 'block the current process until the scheduler sees its wait is over',
+      in: { eax: 'state (PS_SLEEPING, PS_WAIT_INPUT, PS_WAIT_EXIT)', edx: 'wait value: wake-up tick, or a pid' },
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.comment('IF comes back as the caller had it (schedule restores EFLAGS); the other flags do not.');
+      a.push(eax);
+      a.push(edx);
+      a.mov(eax, dword(proc_current));
+      a.xor(edx, edx);
+      a.call(con_user_emit, 'show its unfinished output line (a prompt before read()) while it waits');
+      a.pop(edx);
+      a.pop(eax);
+      a.mov(ecx, dword(proc_current));
+      a.mov(dword(ecx, PROC.f.wait), edx);
+      a.mov(dword(ecx, PROC.f.state), eax);
+      a.jmp(schedule, 'tail call');
+    });
 
-    a.section('sched_tick: called by pit_irq on every tick');
-    a.label(sched_tick);
-    a.call(uart_rx_tick, 'console input held too long? (uart_rx.asm; clobbers EAX, ECX, EDX)');
-    a.cmp(dword(sched_idle), 0);
-    a.je(L('.busy'));
-    a.inc(dword(idle_ticks), 'the CPU was halted: nobody ran, not even the process that blocked last');
-    a.ret();
-    a.label('.busy');
-    a.mov(eax, dword(proc_current));
-    a.inc(dword(eax, PROC.f.ticks), 'charge the tick to the process that was running');
-    a.dec(dword(quantum_left));
-    a.jg(L('.done'), 'ticks left in this quantum');
-    a.mov(dword(need_resched), 1, 'quantum used up: switch before returning to ring 3');
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: sched_tick, does: 'charge a timer tick (pit_irq calls it on every tick); preempt at the end of a quantum',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.call(uart_rx_tick, 'console input held too long? (uart_rx.asm; clobbers EAX, ECX, EDX)');
+      a.cmp(dword(sched_idle), 0);
+      a.if_('ne', () => {
+        a.inc(dword(idle_ticks), 'the CPU was halted: nobody ran, not even the process that blocked last');
+        r.ret();
+      });
+      a.mov(eax, dword(proc_current));
+      a.inc(dword(eax, PROC.f.ticks), 'charge the tick to the process that was running');
+      a.dec(dword(quantum_left));
+      a.if_('le', () => a.mov(dword(need_resched), 1, 'quantum used up: switch before returning to ring 3'));
+      r.ret();
+    });
 
-    a.section('sched_trap_exit: EAX = trap frame, about to return to ring 3');
-    a.label(sched_trap_exit);
-    a.mov(ecx, dword(proc_current));
-    a.cmp(dword(ecx, PROC.f.killed), 0);
-    a.jne(proc_end, 'Ctrl-C arrived while it ran: end it instead of returning');
-    a.cmp(dword(need_resched), 0);
-    a.je(L('.done'));
-    a.jmp(sched_yield, 'preempt: another process gets the CPU, we continue later from here');
-    a.label('.done');
-    a.ret();
+    a.routine({
+      name: sched_trap_exit, does: 'on the way back to ring 3: end a process Ctrl-C marked, preempt one whose quantum is over',
+      in: { eax: 'trap frame (not used)' }, clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(ecx, dword(proc_current));
+      a.cmp(dword(ecx, PROC.f.killed), 0);
+      a.jne(proc_end, 'Ctrl-C arrived while it ran: end it instead of returning (proc_end does not return)');
+      a.cmp(dword(need_resched), 0);
+      r.retIf('e', 'quantum not used up');
+      a.jmp(sched_yield, 'preempt: another process gets the CPU, we continue later from here');
+    });
   },
 });

@@ -13,16 +13,11 @@ import { putDec, say } from '../lib/print.ts';
 import { trap_return } from '../cpu/isr.ts';
 import { serial_newline, serial_puts } from '../dev/serial.ts';
 import { program_find, program_list } from './programs.ts';
-import { next_pid, proc_msg_pid, proc_table } from './proc.ts';
+import { next_pid, proc_table } from './proc.ts';
 import { forEachProc } from './iter.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
-const proc_msg_close = sym('proc_msg_close');
-const proc_msg_full = sym('proc_msg_full');
-const proc_msg_no_program = sym('proc_msg_no_program');
-const proc_msg_programs = sym('proc_msg_programs');
-const proc_msg_started = sym('proc_msg_started');
 export const proc_run = sym('proc_run');
 export const proc_spawn = sym('proc_spawn');
 
@@ -84,111 +79,107 @@ the scheduler picks it when its turn comes.
                 -> EAX = pid, or -ENOENT (reported with the list of programs)`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit), exec.c'],
   emit(a) {
-    a.section('proc_spawn: EAX = program entry, EDX = start argument -> EAX = pid or -EAGAIN');
-    a.label(proc_spawn);
-    a.push(ebx); a.push(esi); a.push(edi); a.push(ebp);
-    a.pushfd();
-    a.cli();
-    a.mov(esi, eax, 'ESI = program');
-    a.mov(ebp, edx, 'EBP = start argument');
-    forEachProc(a, ebx, () => {
-      a.cmp(dword(ebx, PROC.f.state), PS_FREE);
-      a.je(L('.found'));
-    }, { skipKernel: true });
-    say(a, proc_msg_full);
-    a.mov(eax, EAGAIN.neg());
-    a.jmp(L('.out'));
-    a.label('.found');
-    a.mov(eax, ebx);
-    a.sub(eax, proc_table.add(PROC.SIZE), 'EAX = (entry index - 1) * PROC.SIZE');
-    a.shl(eax, PROC_MEM_SHIFT, '(index - 1) * PROC_MEM_SIZE: proc_size << PROC_MEM_SHIFT = PROC_MEM_SIZE');
-    a.add(eax, PROC_MEM_BASE);
-    a.mov(dword(ebx, PROC.f.mem), eax, 'this entry\'s memory slot');
-    a.mov(edi, eax);
-    a.mov(ecx, PROC_MEM_SIZE.div(4));
-    a.xor(eax, eax);
-    a.rep_stosd('zero the slot: tables, stacks, image and bss all start as 0');
-    a.mov(edi, dword(ebx, PROC.f.mem));
-    a.add(edi, PM_IMAGE);
-    a.mov(ecx, dword(esi, PROG.f.filesz));
-    a.push(esi);
-    a.mov(esi, dword(esi, PROG.f.start));
-    a.rep_movsb('copy the program image into its pages');
-    a.pop(esi);
-    a.mov(eax, dword(ebx, PROC.f.mem));
-    a.mov(edx, dword(esi, PROG.f.memsz));
-    a.call(vm_create, 'its page directory and user page table');
+    a.routine({
+      name: proc_spawn, does: 'start a process running a program: a free entry, its memory slot, a first trap frame',
+      in: { eax: 'program entry (programs.asm)', edx: 'start argument (the new process\'s EAX)' },
+      out: { eax: 'pid, or -EAGAIN when all user slots are taken' },
+      clobbers: [ecx, edx], saves: [ebx, esi, edi, ebp],
+    }, (r) => {
+      a.pushfd('interrupts as the caller had them at the end');
+      a.cli();
+      a.mov(esi, eax, 'ESI = program');
+      a.mov(ebp, edx, 'EBP = start argument');
+      forEachProc(a, ebx, () => {
+        a.cmp(dword(ebx, PROC.f.state), PS_FREE);
+        a.je(L('.found'));
+      }, { skipKernel: true });
+      say(a, a.cstr('[proc] cannot start: all 7 user process slots are in use\r\n'));
+      a.mov(eax, EAGAIN.neg());
+      a.jmp(L('.out'));
+      a.label('.found');
+      a.mov(eax, ebx);
+      a.sub(eax, proc_table.add(PROC.SIZE), 'EAX = (entry index - 1) * PROC.SIZE');
+      a.shl(eax, PROC_MEM_SHIFT, '(index - 1) * PROC_MEM_SIZE: proc_size << PROC_MEM_SHIFT = PROC_MEM_SIZE');
+      a.add(eax, PROC_MEM_BASE);
+      a.mov(dword(ebx, PROC.f.mem), eax, 'this entry\'s memory slot');
+      a.mov(edi, eax);
+      a.mov(ecx, PROC_MEM_SIZE.div(4));
+      a.xor(eax, eax);
+      a.rep_stosd('zero the slot: tables, stacks, image and bss all start as 0');
+      a.mov(edi, dword(ebx, PROC.f.mem));
+      a.add(edi, PM_IMAGE);
+      a.mov(ecx, dword(esi, PROG.f.filesz));
+      a.push(esi);
+      a.mov(esi, dword(esi, PROG.f.start));
+      a.rep_movsb('copy the program image into its pages');
+      a.pop(esi);
+      a.mov(eax, dword(ebx, PROC.f.mem));
+      a.mov(edx, dword(esi, PROG.f.memsz));
+      a.call(vm_create, 'its page directory and user page table');
 
-    a.comment('The first trap frame, as if the process had been interrupted at USER_BASE.');
-    a.mov(edi, dword(ebx, PROC.f.mem));
-    a.add(edi, PM_KSTACK_TOP.sub(TRAPFRAME.SIZE), 'EDI = trap frame at the top of its kernel stack');
-    a.mov(dword(edi, TRAPFRAME.f.user_ss), SEL_USER_DATA, 'iretd pops these two only because CS is ring 3');
-    a.mov(dword(edi, TRAPFRAME.f.user_esp), USER_STACK_TOP);
-    a.mov(dword(edi, TRAPFRAME.f.eflags), EFLAGS_USER, 'interrupts on in ring 3, IOPL 0');
-    a.mov(dword(edi, TRAPFRAME.f.cs), SEL_USER_CODE, 'RPL 3: iretd drops to ring 3');
-    a.mov(dword(edi, TRAPFRAME.f.eip), USER_BASE, 'the program\'s first instruction');
-    a.mov(dword(edi, TRAPFRAME.f.eax), ebp, 'the start argument');
-    for (const f of [TRAPFRAME.f.ds, TRAPFRAME.f.es, TRAPFRAME.f.fs, TRAPFRAME.f.gs]) a.mov(dword(edi, f), SEL_USER_DATA);
-    a.comment('Below it a context (struc context) whose return address is trap_return.');
-    a.mov(dword(edi, CONTEXT.f.eip.sub(CONTEXT.SIZE)), trap_return, 'context_switch returns here: pop the frame, iretd');
-    a.lea(eax, mem(edi, CONTEXT.SIZE.neg()), 'below it: EBP, EBX, ESI, EDI = 0 for context_switch to pop');
-    a.mov(dword(ebx, PROC.f.kesp), eax);
-    a.mov(eax, dword(ebx, PROC.f.mem));
-    a.mov(dword(ebx, PROC.f.cr3), eax, 'the page directory is the first page of the slot');
-    a.add(eax, PM_KSTACK_TOP);
-    a.mov(dword(ebx, PROC.f.kstack_top), eax);
-    a.mov(eax, dword(esi, PROG.f.name));
-    a.mov(dword(ebx, PROC.f.name), eax);
-    a.mov(dword(ebx, PROC.f.ticks), 0);
-    a.mov(dword(ebx, PROC.f.syscalls), 0);
-    a.mov(dword(ebx, PROC.f.killed), 0);
-    a.mov(dword(ebx, PROC.f.background), 0, 'foreground unless the shell says otherwise (run ... &)');
-    a.mov(eax, dword(next_pid));
-    a.inc(dword(next_pid));
-    a.mov(dword(ebx, PROC.f.pid), eax);
-    a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE, 'the scheduler may pick it from now on');
-    say(a, proc_msg_pid);
-    putDec(a, dword(ebx, PROC.f.pid));
-    say(a, proc_msg_started);
-    a.mov(eax, dword(ebx, PROC.f.name));
-    a.call(serial_puts);
-    a.call(serial_newline);
-    a.mov(eax, dword(ebx, PROC.f.pid));
-    a.label('.out');
-    a.popfd();
-    a.pop(ebp); a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+      a.comment('The first trap frame, as if the process had been interrupted at USER_BASE.');
+      a.mov(edi, dword(ebx, PROC.f.mem));
+      a.add(edi, PM_KSTACK_TOP.sub(TRAPFRAME.SIZE), 'EDI = trap frame at the top of its kernel stack');
+      a.mov(dword(edi, TRAPFRAME.f.user_ss), SEL_USER_DATA, 'iretd pops these two only because CS is ring 3');
+      a.mov(dword(edi, TRAPFRAME.f.user_esp), USER_STACK_TOP);
+      a.mov(dword(edi, TRAPFRAME.f.eflags), EFLAGS_USER, 'interrupts on in ring 3, IOPL 0');
+      a.mov(dword(edi, TRAPFRAME.f.cs), SEL_USER_CODE, 'RPL 3: iretd drops to ring 3');
+      a.mov(dword(edi, TRAPFRAME.f.eip), USER_BASE, 'the program\'s first instruction');
+      a.mov(dword(edi, TRAPFRAME.f.eax), ebp, 'the start argument');
+      for (const f of [TRAPFRAME.f.ds, TRAPFRAME.f.es, TRAPFRAME.f.fs, TRAPFRAME.f.gs]) a.mov(dword(edi, f), SEL_USER_DATA);
+      a.comment('Below it a context (struc context) whose return address is trap_return.');
+      a.mov(dword(edi, CONTEXT.f.eip.sub(CONTEXT.SIZE)), trap_return, 'context_switch returns here: pop the frame, iretd');
+      a.lea(eax, mem(edi, CONTEXT.SIZE.neg()), 'below it: EBP, EBX, ESI, EDI = 0 for context_switch to pop');
+      a.mov(dword(ebx, PROC.f.kesp), eax);
+      a.mov(eax, dword(ebx, PROC.f.mem));
+      a.mov(dword(ebx, PROC.f.cr3), eax, 'the page directory is the first page of the slot');
+      a.add(eax, PM_KSTACK_TOP);
+      a.mov(dword(ebx, PROC.f.kstack_top), eax);
+      a.mov(eax, dword(esi, PROG.f.name));
+      a.mov(dword(ebx, PROC.f.name), eax);
+      a.mov(dword(ebx, PROC.f.ticks), 0);
+      a.mov(dword(ebx, PROC.f.syscalls), 0);
+      a.mov(dword(ebx, PROC.f.killed), 0);
+      a.mov(dword(ebx, PROC.f.background), 0, 'foreground unless the shell says otherwise (run ... &)');
+      a.mov(eax, dword(next_pid));
+      a.inc(dword(next_pid));
+      a.mov(dword(ebx, PROC.f.pid), eax);
+      a.mov(dword(ebx, PROC.f.state), PS_RUNNABLE, 'the scheduler may pick it from now on');
+      say(a, a.cstr('[proc] pid '));
+      putDec(a, dword(ebx, PROC.f.pid));
+      say(a, a.cstr(' started: '));
+      a.mov(eax, dword(ebx, PROC.f.name));
+      a.call(serial_puts);
+      a.call(serial_newline);
+      a.mov(eax, dword(ebx, PROC.f.pid));
+      a.label('.out');
+      a.popfd();
+      r.ret();
+    });
 
-    a.section('proc_run: EAX = program name, EDX = start argument -> EAX = pid, or negative (reported)');
-    a.label(proc_run);
-    a.push(ebx);
-    a.push(esi);
-    a.mov(ebx, eax);
-    a.mov(esi, edx);
-    a.call(program_find);
-    a.test(eax, eax);
-    a.jz(L('.unknown'));
-    a.mov(edx, esi);
-    a.call(proc_spawn);
-    a.jmp(L('.out'));
-    a.label('.unknown');
-    say(a, proc_msg_no_program);
-    a.mov(eax, ebx);
-    a.call(serial_puts);
-    say(a, proc_msg_programs);
-    a.call(program_list);
-    say(a, proc_msg_close);
-    a.mov(eax, ENOENT.neg());
-    a.label('.out');
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
-
-    a.section('strings');
-    a.label(proc_msg_full); a.db('[proc] cannot start: all 7 user process slots are in use\r\n', 0);
-    a.label(proc_msg_started); a.db(' started: ', 0);
-    a.label(proc_msg_no_program); a.db("[proc] no program '", 0);
-    a.label(proc_msg_programs); a.db("' (programs: ", 0);
-    a.label(proc_msg_close); a.db(')\r\n', 0);
+    a.routine({
+      name: proc_run, does: 'find a program by name and spawn it; report an unknown name with the list of programs',
+      in: { eax: 'program name', edx: 'start argument' },
+      out: { eax: 'pid, or -ENOENT (no such program, reported), or -EAGAIN (proc_spawn)' },
+      clobbers: [ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(esi, edx);
+      a.call(program_find);
+      a.test(eax, eax);
+      a.if_('nz', () => {
+        a.mov(edx, esi);
+        a.call(proc_spawn);
+        r.ret();
+      });
+      say(a, a.cstr("[proc] no program '"));
+      a.mov(eax, ebx);
+      a.call(serial_puts);
+      say(a, a.cstr("' (programs: "));
+      a.call(program_list);
+      say(a, a.cstr(')\r\n'));
+      a.mov(eax, ENOENT.neg());
+      r.ret();
+    });
   },
 });

@@ -1,6 +1,7 @@
 // System calls: the int 0x80 gate, the dispatch table, and each call.
 import { type Asm, defineModule } from '../../toolchain/x86/asm.ts';
-import { al, eax, ebx, ecx, edx, esi, edi, L, byte, dword, constant } from '../../toolchain/x86/operands.ts';
+import { type Reg32, al, eax, ebx, ecx, edx, esi, edi, L, byte, dword } from '../../toolchain/x86/operands.ts';
+import type { RoutineBody } from '../../toolchain/x86/routine.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P, idt_set_gate } from '../cpu/idt.ts';
 import { PTE_P, PTE_U, PTE_W } from '../cpu/paging.ts';
@@ -21,20 +22,30 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const read_last_cr = sym('read_last_cr');
-const sys_msg_init = sym('sys_msg_init');
-const sys_msg_ring0 = sym('sys_msg_ring0');
-const sys_msg_ring0_end = sym('sys_msg_ring0_end');
 const syscall_handler = sym('syscall_handler');
 export const syscall_init = sym('syscall_init');
 const syscall_table = sym('syscall_table');
 
 
-/** The kernel's side of one system call of the ABI (abi.ts): the body of sys_<name>. */
+/**
+ * The kernel's side of one system call of the ABI (abi.ts): the body of
+ * sys_<name>, a routine with the contract every system call shares
+ * (SYSCALL_CONTRACT): syscall_handler calls it through syscall_table.
+ */
 interface SyscallBody {
   readonly name: SyscallName;
-  /** Body of sys_<name>: entered with EAX = trap frame, returns EAX = result. */
-  readonly emit: (a: Asm) => void;
+  /** The callee-saved registers the body uses (pushed and popped by the routine). */
+  readonly saves?: readonly Reg32[];
+  /** Body of sys_<name>: EAX = trap frame on entry; returns (r.ret()) with EAX = result. */
+  readonly emit: (a: Asm, r: RoutineBody) => void;
 }
+
+/** What every sys_* routine takes, returns and may destroy: syscall_handler keeps only EBX and ESI across the call. */
+const SYSCALL_CONTRACT = {
+  in: { eax: 'trap frame (the arguments are its saved EBX, ECX, EDX)' },
+  out: { eax: 'the result: >= 0, or -errno (sys_exit does not return)' },
+  clobbers: [ecx, edx],
+} as const;
 
 
 const BODIES: readonly SyscallBody[] = [
@@ -42,8 +53,7 @@ const BODIES: readonly SyscallBody[] = [
     a.mov(eax, dword(eax, TRAPFRAME.f.ebx), 'the exit code');
     a.jmp(proc_exit);
   } },
-  { name: 'write', emit: (a) => {
-    a.push(ebx); a.push(esi); a.push(edi);
+  { name: 'write', saves: [ebx, esi, edi], emit: (a, r) => {
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
     a.mov(ecx, dword(esi, TRAPFRAME.f.ebx));
@@ -62,21 +72,16 @@ const BODIES: readonly SyscallBody[] = [
     a.mov(ebx, dword(esi, TRAPFRAME.f.ecx));
     a.mov(edi, ebx);
     a.add(edi, dword(esi, TRAPFRAME.f.edx), 'EDI = end of the buffer');
-    a.label('.next');
-    a.cmp(ebx, edi);
-    a.jae(L('.done'));
-    a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
-    a.call(con_user_putc, 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
-    a.inc(ebx);
-    a.jmp(L('.next'));
-    a.label('.done');
+    a.while_(() => { a.cmp(ebx, edi); return 'b'; }, () => {
+      a.mov(al, byte(ebx), 'safe: vm_check_user said this is the caller\'s memory');
+      a.call(con_user_putc, 'into this process\'s line buffer: a line goes out whole at its LF (serial.asm, rule 3)');
+      a.inc(ebx);
+    });
     a.mov(eax, dword(esi, TRAPFRAME.f.edx), 'all of it was written');
     a.label('.out');
-    a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+    r.ret();
   } },
-  { name: 'read', emit: (a) => {
-    a.push(ebx); a.push(esi); a.push(edi);
+  { name: 'read', saves: [ebx, esi, edi], emit: (a, r) => {
     a.mov(esi, eax, 'ESI = frame');
     a.mov(eax, EBADF.neg());
     a.cmp(dword(esi, TRAPFRAME.f.ebx), 0);
@@ -123,39 +128,34 @@ const BODIES: readonly SyscallBody[] = [
     a.label('.done');
     a.mov(eax, edi);
     a.label('.out');
-    a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+    r.ret();
   } },
-  { name: 'getpid', emit: (a) => {
+  { name: 'getpid', emit: (a, r) => {
     a.mov(eax, dword(proc_current));
     a.mov(eax, dword(eax, PROC.f.pid));
-    a.ret();
+    r.ret();
   } },
-  { name: 'uptime', emit: (a) => {
+  { name: 'uptime', emit: (a, r) => {
     a.mov(eax, dword(ticks));
-    a.ret();
+    r.ret();
   } },
-  { name: 'sleep', emit: (a) => {
+  { name: 'sleep', emit: (a, r) => {
     a.mov(ecx, dword(eax, TRAPFRAME.f.ebx));
     a.mov(eax, EINVAL.neg());
     a.cmp(ecx, SLEEP_MAX_MS);
-    a.ja(L('.out'));
+    r.retIf('a');
     a.test(ecx, ecx);
-    a.jnz(L('.sleep'));
-    a.call(sched_yield);
-    a.jmp(L('.zero'));
-    a.label('.sleep');
-    a.mov(eax, ecx);
-    a.call(sleep, 'the kernel\'s sleep: blocks this process, others run');
-    a.label('.zero');
+    a.if_('z', () => a.call(sched_yield, 'sleep(0): just yield'), () => {
+      a.mov(eax, ecx);
+      a.call(sleep, 'the kernel\'s sleep: blocks this process, others run');
+    });
     a.xor(eax, eax);
-    a.label('.out');
-    a.ret();
+    r.ret();
   } },
-  { name: 'yield', emit: (a) => {
+  { name: 'yield', emit: (a, r) => {
     a.call(sched_yield);
     a.xor(eax, eax);
-    a.ret();
+    r.ret();
   } },
 ];
 
@@ -226,71 +226,73 @@ With "strace=1" on the cmdline every call is traced (strace.asm).`,
   emit(a) {
     a.bss(read_last_cr, 4, 4, '1 right after read() turned a CR into LF (so CR LF is one line end)');
 
-    a.label(syscall_init);
-    a.mov(eax, VEC_SYSCALL);
-    a.mov(edx, GATE_P.or(GATE_DPL3).or(GATE_INT32));
-    a.call(idt_set_gate, 'gate 0x80: present, DPL 3 (ring 3 may "int 0x80"), interrupt gate');
-    a.mov(eax, VEC_SYSCALL);
-    a.mov(edx, syscall_handler);
-    a.call(trap_register);
-    a.mov(eax, sys_msg_init);
-    a.jmp(serial_puts);
+    a.routine({
+      name: syscall_init, does: 'install gate 0x80 (DPL 3 interrupt gate) and register syscall_handler for it',
+      clobbers: [eax, ecx, edx],
+    }, () => {
+      a.mov(eax, VEC_SYSCALL);
+      a.mov(edx, GATE_P.or(GATE_DPL3).or(GATE_INT32));
+      a.call(idt_set_gate, 'gate 0x80: present, DPL 3 (ring 3 may "int 0x80"), interrupt gate');
+      a.mov(eax, VEC_SYSCALL);
+      a.mov(edx, syscall_handler);
+      a.call(trap_register);
+      a.mov(eax, a.cstr(`[syscall] int 0x80: DPL 3 interrupt gate, ${SYSCALLS.length} calls (${SYSCALLS.map((s) => s.name).join(', ')})\r\n`));
+      a.jmp(serial_puts, 'tail call');
+    });
 
-    a.section('syscall_handler: EAX = trap frame (vector 0x80)');
-    a.label(syscall_handler);
-    a.push(ebx);
-    a.push(esi);
-    a.mov(ebx, eax, 'EBX = frame');
-    a.mov(esi, dword(ebx, TRAPFRAME.f.eax), 'ESI = call number (TRAPFRAME.f.eax will hold the result)');
-    a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
-    a.and(eax, 3, 'RPL of the saved CS: the privilege level that executed int 0x80');
-    a.cmp(eax, 3);
-    a.je(L('.from_user'));
-    a.mov(eax, sys_msg_ring0);
-    a.call(serial_puts);
-    a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
-    a.call(serial_put_hex8);
-    a.mov(eax, sys_msg_ring0_end);
-    a.call(serial_puts);
-    a.mov(dword(ebx, TRAPFRAME.f.eax), EPERM.neg());
-    a.jmp(L('.out'));
-    a.label('.from_user');
-    a.mov(eax, dword(proc_current));
-    a.inc(dword(eax, PROC.f.syscalls));
-    a.cmp(dword(strace_on), 0);
-    a.je(L('.dispatch'));
-    a.mov(eax, ebx);
-    a.call(strace_enter);
-    a.label('.dispatch');
-    a.mov(ecx, esi, 'ECX = call number');
-    a.mov(eax, ENOSYS.neg());
-    a.cmp(ecx, NSYSCALLS);
-    a.jae(L('.result'), 'unsigned compare: negative numbers are unknown too');
-    a.mov(eax, ebx, 'sys_*(frame)');
-    a.call(dword({ index: ecx, scale: 4, disp: syscall_table }));
-    a.label('.result');
-    a.mov(dword(ebx, TRAPFRAME.f.eax), eax, 'the result: iretd brings it back to the program in EAX');
-    a.cmp(dword(strace_on), 0);
-    a.je(L('.out'));
-    a.mov(eax, ebx);
-    a.mov(edx, esi);
-    a.call(strace_leave);
-    a.label('.out');
-    a.pop(esi);
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: syscall_handler, does: 'the int 0x80 handler (trap_dispatch calls it): check the caller, dispatch, store the result',
+      in: { eax: 'trap frame (vector 0x80): call number in its EAX, arguments in its EBX, ECX, EDX' },
+      clobbers: [eax, ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.mov(ebx, eax, 'EBX = frame');
+      a.mov(esi, dword(ebx, TRAPFRAME.f.eax), 'ESI = call number (TRAPFRAME.f.eax will hold the result)');
+      a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
+      a.and(eax, 3, 'RPL of the saved CS: the privilege level that executed int 0x80');
+      a.cmp(eax, 3);
+      a.if_('ne', () => {
+        a.mov(eax, a.cstr('[syscall] int 0x80 from CS=0x'));
+        a.call(serial_puts);
+        a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
+        a.call(serial_put_hex8);
+        a.mov(eax, a.cstr(' (ring 0) refused: system calls come from ring 3\r\n'));
+        a.call(serial_puts);
+        a.mov(dword(ebx, TRAPFRAME.f.eax), EPERM.neg());
+        r.ret();
+      });
+      a.mov(eax, dword(proc_current));
+      a.inc(dword(eax, PROC.f.syscalls));
+      a.cmp(dword(strace_on), 0);
+      a.if_('ne', () => {
+        a.mov(eax, ebx);
+        a.call(strace_enter);
+      });
+      a.mov(ecx, esi, 'ECX = call number');
+      a.mov(eax, ENOSYS.neg());
+      a.cmp(ecx, NSYSCALLS, 'unsigned: negative numbers are unknown too');
+      a.if_('b', () => {
+        a.mov(eax, ebx, 'sys_*(frame)');
+        a.call(dword({ index: ecx, scale: 4, disp: syscall_table }));
+      });
+      a.mov(dword(ebx, TRAPFRAME.f.eax), eax, 'the result: iretd brings it back to the program in EAX');
+      a.cmp(dword(strace_on), 0);
+      r.retIf('e');
+      a.mov(eax, ebx);
+      a.mov(edx, esi);
+      a.call(strace_leave);
+      r.ret();
+    });
 
     for (const s of SYSCALLS) {
-      a.section(`sys_${s.name}(${s.args.join(', ')}) -> ${s.returns}; errors: ${s.errors}`);
-      a.label(`sys_${s.name}`);
-      bodyOf(s.name).emit(a);
+      const body = bodyOf(s.name);
+      a.routine({
+        name: `sys_${s.name}`, does: `${s.name}(${s.args.join(', ')}) -> ${s.returns}; errors: ${s.errors}`,
+        ...SYSCALL_CONTRACT, saves: body.saves ?? [],
+      }, (r) => body.emit(a, r));
     }
 
     a.section('tables (generated from SYSCALLS in kernel/proc/abi.ts)');
     a.label(syscall_table, 'number -> handler');
     SYSCALLS.forEach((s, i) => a.dataC(4, [L(`sys_${s.name}`)], `${i}`));
-    a.label(sys_msg_init); a.db(`[syscall] int 0x80: DPL 3 interrupt gate, ${SYSCALLS.length} calls (${SYSCALLS.map((s) => s.name).join(', ')})\r\n`, 0);
-    a.label(sys_msg_ring0); a.db('[syscall] int 0x80 from CS=0x', 0);
-    a.label(sys_msg_ring0_end); a.db(' (ring 0) refused: system calls come from ring 3\r\n', 0);
   },
 });

@@ -57,69 +57,71 @@ this kernel runs one CPU and a process's mappings never change while it
 runs, the answer stays true while the kernel copies.`,
   spec: ['Intel SDM Vol. 3A §4.3 "32-Bit Paging", §4.6 "Access Rights"', 'xv6: vm.c (setupkvm, copyout) and syscall.c (argptr) for the same idea'],
   emit(a) {
-    a.label(vm_create, 'EAX = slot base (zeroed), EDX = bytes of image + bss');
-    a.push(ebx);
-    a.mov(ebx, eax);
-    a.mov(dword(ebx, PM_PGDIR), kernel_pt0.add(PTE_P).add(PTE_W), 'PDE 0: the shared kernel table, supervisor only');
-    a.lea(eax, mem(ebx, PM_PGTAB.add(PTE_P).add(PTE_W).add(PTE_U)));
-    a.mov(dword(ebx, PM_PGDIR.add(4)), eax, 'PDE 1 (4-8 MiB): this process\'s user table, user-accessible');
-    a.add(edx, PAGE_SIZE.sub(1));
-    a.shr(edx, PAGE_SHIFT, 'EDX = pages of image + bss');
-    a.xor(ecx, ecx);
-    a.lea(eax, mem(ebx, PM_IMAGE.add(PTE_P).add(PTE_W).add(PTE_U)), 'first image page, user read/write');
-    a.label('.map');
-    a.cmp(ecx, edx);
-    a.jae(L('.stack'));
-    a.mov(dword({ base: ebx, index: ecx, scale: 4, disp: PM_PGTAB }), eax, 'PTE: USER_BASE + ECX pages -> slot image page ECX');
-    a.add(eax, PAGE_SIZE);
-    a.inc(ecx);
-    a.jmp(L('.map'));
-    a.label('.stack');
-    a.lea(eax, mem(ebx, PM_USTACK.add(PTE_P).add(PTE_W).add(PTE_U)));
-    a.mov(dword(ebx, PM_PGTAB.add(PT_ENTRIES.sub(1).mul(PTE_SIZE))), eax, 'PTE 1023: the stack page just below USER_STACK_TOP');
-    a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: vm_create, does: 'build a process\'s page directory and user page table in its slot',
+      in: { eax: 'slot base (zeroed)', edx: 'bytes of image + bss' },
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.mov(dword(ebx, PM_PGDIR), kernel_pt0.add(PTE_P).add(PTE_W), 'PDE 0: the shared kernel table, supervisor only');
+      a.lea(eax, mem(ebx, PM_PGTAB.add(PTE_P).add(PTE_W).add(PTE_U)));
+      a.mov(dword(ebx, PM_PGDIR.add(4)), eax, 'PDE 1 (4-8 MiB): this process\'s user table, user-accessible');
+      a.add(edx, PAGE_SIZE.sub(1));
+      a.shr(edx, PAGE_SHIFT, 'EDX = pages of image + bss');
+      a.xor(ecx, ecx);
+      a.lea(eax, mem(ebx, PM_IMAGE.add(PTE_P).add(PTE_W).add(PTE_U)), 'first image page, user read/write');
+      a.while_(() => { a.cmp(ecx, edx); return 'b'; }, () => {
+        a.mov(dword({ base: ebx, index: ecx, scale: 4, disp: PM_PGTAB }), eax, 'PTE: USER_BASE + ECX pages -> slot image page ECX');
+        a.add(eax, PAGE_SIZE);
+        a.inc(ecx);
+      });
+      a.lea(eax, mem(ebx, PM_USTACK.add(PTE_P).add(PTE_W).add(PTE_U)));
+      a.mov(dword(ebx, PM_PGTAB.add(PT_ENTRIES.sub(1).mul(PTE_SIZE))), eax, 'PTE 1023: the stack page just below USER_STACK_TOP');
+      r.ret();
+    });
 
-    a.section('vm_check_user: EAX = address, EDX = length, ECX = required PTE bits -> EAX = 0 or -EFAULT');
-    a.label(vm_check_user);
-    a.push(ebx); a.push(esi); a.push(edi);
-    a.test(edx, edx);
-    a.jz(L('.ok'), 'an empty range touches no memory');
-    a.mov(esi, eax);
-    a.mov(edi, eax);
-    a.add(edi, edx);
-    a.jc(L('.fault'), 'address + length wraps past 4 GiB');
-    a.dec(edi, 'EDI = last byte of the range');
-    a.and(esi, PAGE_MASK, 'ESI = first page');
-    a.and(edi, PAGE_MASK, 'EDI = last page');
-    a.mov(ebx, cr3, 'EBX = this process\'s page directory (identity-mapped, so usable as is)');
-    a.label('.page');
-    a.mov(eax, esi);
-    a.shr(eax, PDE_SHIFT);
-    a.mov(eax, dword({ base: ebx, index: eax, scale: 4 }), 'the directory entry');
-    a.mov(edx, eax);
-    a.and(edx, ecx);
-    a.cmp(edx, ecx);
-    a.jne(L('.fault'), 'directory entry lacks P, U/S or R/W');
-    a.and(eax, PAGE_MASK, 'physical address of the page table');
-    a.mov(edx, esi);
-    a.shr(edx, PAGE_SHIFT);
-    a.and(edx, PT_ENTRIES.sub(1), 'index in the page table');
-    a.mov(eax, dword({ base: eax, index: edx, scale: 4 }), 'the page-table entry');
-    a.and(eax, ecx);
-    a.cmp(eax, ecx);
-    a.jne(L('.fault'), 'page not present, not user, or not writable');
-    a.cmp(esi, edi);
-    a.je(L('.ok'), 'that was the last page');
-    a.add(esi, PAGE_SIZE);
-    a.jmp(L('.page'));
-    a.label('.ok');
-    a.xor(eax, eax);
-    a.jmp(L('.out'));
-    a.label('.fault');
-    a.mov(eax, EFAULT.neg());
-    a.label('.out');
-    a.pop(edi); a.pop(esi); a.pop(ebx);
-    a.ret();
+    a.routine({
+      name: vm_check_user, does: 'is a range the caller\'s user memory, with the given access? (walks the tables in CR3)',
+      in: { eax: 'address', edx: 'length (0: always fine)', ecx: 'PTE bits every page needs: PTE_P | PTE_U, plus PTE_W to write' },
+      out: { eax: '0, or -EFAULT' },
+      clobbers: [edx], saves: [ebx, esi, edi],
+    }, (r) => {
+      a.test(edx, edx);
+      a.jz(L('.ok'), 'an empty range touches no memory');
+      a.mov(esi, eax);
+      a.mov(edi, eax);
+      a.add(edi, edx);
+      a.jc(L('.fault'), 'address + length wraps past 4 GiB');
+      a.dec(edi, 'EDI = last byte of the range');
+      a.and(esi, PAGE_MASK, 'ESI = first page');
+      a.and(edi, PAGE_MASK, 'EDI = last page');
+      a.mov(ebx, cr3, 'EBX = this process\'s page directory (identity-mapped, so usable as is)');
+      a.loop_((loop) => {
+        a.mov(eax, esi);
+        a.shr(eax, PDE_SHIFT);
+        a.mov(eax, dword({ base: ebx, index: eax, scale: 4 }), 'the directory entry');
+        a.mov(edx, eax);
+        a.and(edx, ecx);
+        a.cmp(edx, ecx);
+        a.jne(L('.fault'), 'directory entry lacks P, U/S or R/W');
+        a.and(eax, PAGE_MASK, 'physical address of the page table');
+        a.mov(edx, esi);
+        a.shr(edx, PAGE_SHIFT);
+        a.and(edx, PT_ENTRIES.sub(1), 'index in the page table');
+        a.mov(eax, dword({ base: eax, index: edx, scale: 4 }), 'the page-table entry');
+        a.and(eax, ecx);
+        a.cmp(eax, ecx);
+        a.jne(L('.fault'), 'page not present, not user, or not writable');
+        a.cmp(esi, edi);
+        loop.break_('e', 'that was the last page');
+        a.add(esi, PAGE_SIZE);
+      });
+      a.label('.ok');
+      a.xor(eax, eax);
+      r.ret();
+      a.label('.fault');
+      a.mov(eax, EFAULT.neg());
+      r.ret();
+    });
   },
 });
