@@ -1,13 +1,15 @@
 // What a failed boot leaves for CI (README: Use in CI), checked by failing on
 // purpose.  A child vitest runs test/boot/fixtures/ci/failures.fixture.ts with
-// the project's own reporters: a kernel panic, a triple fault and a timeout
-// fail, next to a passing boot, a passing test and a skipped one.  Then:
-//  - its JUnit report parses as XML and counts 6 tests, 3 failures, 1 skipped
+// the project's own reporters: a kernel panic, a triple fault, a timeout and a
+// test that boots twice fail, next to a passing boot, a passing test and a
+// skipped one.  Then:
+//  - its JUnit report parses as XML and counts 7 tests, 4 failures, 1 skipped
 //    (a test cannot read the report of the run it is part of, so the
 //    configuration is proven on this run instead);
 //  - each failed boot has its folder with serial.log, command.txt,
 //    image.sha256, summary.txt and, for the triple fault and the timeout,
-//    registers.txt; the passing boot has none;
+//    registers.txt; the test that booted twice has boot-1/ and boot-2/; the
+//    passing boot has none;
 //  - each command.txt, run again from the project root, fails the same way.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -64,9 +66,9 @@ const folder = (test: string) => path.join(artifacts, `failures--on-purpose-${te
 const read = (test: string, file: string) => readFileSync(path.join(folder(test), file), 'utf8');
 
 describe('a child vitest run with boots that fail on purpose', () => {
-  it('fails (exit status 1) with 3 failed, 2 passed, 1 skipped', () => {
+  it('fails (exit status 1) with 4 failed, 2 passed, 1 skipped', () => {
     expect(child.code, child.out).toBe(1);
-    expect(child.out).toMatch(/Tests\s+3 failed \| 2 passed \| 1 skipped \(6\)/);
+    expect(child.out).toMatch(/Tests\s+4 failed \| 2 passed \| 1 skipped \(7\)/);
   });
 
   it('writes a JUnit XML report with the right counts', () => {
@@ -74,11 +76,11 @@ describe('a child vitest run with boots that fail on purpose', () => {
     expect(XMLValidator.validate(xml)).toBe(true);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'testsuite' || n === 'testcase' }).parse(xml);
     const root = doc.testsuites;
-    expect([root.name, Number(root.tests), Number(root.failures), Number(root.errors)]).toEqual(['tskernel', 6, 3, 0]);
+    expect([root.name, Number(root.tests), Number(root.failures), Number(root.errors)]).toEqual(['tskernel', 7, 4, 0]);
     expect(root.testsuite).toHaveLength(1); // one per test file
     const suite = root.testsuite[0];
     expect(suite.name).toBe('test/boot/fixtures/ci/failures.fixture.ts');
-    expect([Number(suite.tests), Number(suite.failures), Number(suite.skipped)]).toEqual([6, 3, 1]);
+    expect([Number(suite.tests), Number(suite.failures), Number(suite.skipped)]).toEqual([7, 4, 1]);
     const cases = suite.testcase as { name: string; classname: string; file: string; failure?: unknown; skipped?: unknown }[];
     const outcome = (c: (typeof cases)[number]) => (c.failure !== undefined ? 'failed' : c.skipped !== undefined ? 'skipped' : 'passed');
     expect(cases.map((c) => [c.name, outcome(c)])).toEqual([
@@ -88,12 +90,13 @@ describe('a child vitest run with boots that fail on purpose', () => {
       ['on purpose > panics', 'failed'],
       ['on purpose > triple-faults', 'failed'],
       ['on purpose > times out', 'failed'],
+      ['on purpose > boots twice', 'failed'],
     ]);
     for (const c of cases) expect([c.classname, c.file]).toEqual([suite.name, suite.name]); // relative: the same in every checkout
   });
 
   it('leaves one complete artifact folder per failed boot test, none for the passing one', () => {
-    expect(readdirSync(artifacts).sort()).toEqual(['panics', 'times-out', 'triple-faults'].map((t) => path.basename(folder(t))));
+    expect(readdirSync(artifacts).sort()).toEqual(['boots-twice', 'panics', 'times-out', 'triple-faults'].map((t) => path.basename(folder(t))));
     const image = path.resolve('build/tsk.img');
     const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
     for (const [test, registers] of [['panics', false], ['triple-faults', true], ['times-out', true]] as const) {
@@ -122,6 +125,17 @@ describe('a child vitest run with boots that fail on purpose', () => {
     expect(to).toMatch(new RegExp(`^# QEMU monitor 'info registers' at \\d+ ms, the guest still running: the harness's timeout \\(${TIMEOUT_MS} ms\\)`));
     expect(to).toMatch(/EIP=[0-9a-f]{8} .*CPL=0/);
     expect(to).toMatch(/^CR0=\w+ CR2=\w+ CR3=\w+/m);
+  });
+
+  it('gives each boot of a test that booted twice its own folder, in start order', () => {
+    const base = folder('boots-twice');
+    expect(readdirSync(base).sort()).toEqual(['boot-1', 'boot-2']);
+    expect(readdirSync(path.join(base, 'boot-1')).sort()).toEqual(['command.txt', 'image.sha256', 'serial.log', 'summary.txt']);
+    expect(readFileSync(path.join(base, 'boot-1', 'serial.log'), 'utf8')).toMatch(/^\[tsk\] poweroff$/m);
+    // The second guest was still running when the test failed: its registers were read, then it was stopped.
+    expect(readdirSync(path.join(base, 'boot-2')).sort()).toEqual(['command.txt', 'image.sha256', 'registers.txt', 'serial.log', 'summary.txt']);
+    expect(readFileSync(path.join(base, 'boot-2', 'registers.txt'), 'utf8')).toMatch(/^# QEMU monitor 'info registers' at \d+ ms, the guest still running: the test failed\n/);
+    expect(readFileSync(path.join(base, 'boot-2', 'serial.log'), 'utf8')).toMatch(/^tsk> $/m);
   });
 });
 
