@@ -1,8 +1,8 @@
 // The boot-test harness (docs/design.md §6): start QEMU on an image, stream the
 // serial lines, stop on exit, a matching line or a timeout, and report
 // lines, exit status and elapsed time.  On failure its messages carry the
-// last serial lines and the exact QEMU command, so a person can rerun it, and
-// a failed test's boots leave their evidence in build/test-artifacts/
+// last serial lines and the QEMU command, so a person can rerun it, and a
+// failed test's boots leave their evidence in build/test-artifacts/
 // (test/harness/artifacts.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -245,7 +245,9 @@ export class Session {
   private async captureRegisters(why: string): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null || this.shutdownSeen) return;
     const at = Date.now() - this.start;
-    const text = await (await this.qmp)?.registers();
+    // Bounded: a QEMU that never opened its socket must not delay the kill for long.
+    const q = await Promise.race([this.qmp, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+    const text = await q?.registers();
     if (text) this.registers = { source: `QEMU monitor 'info registers' at ${at} ms, the guest still running: ${why}`, text };
   }
 

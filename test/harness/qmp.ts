@@ -10,7 +10,9 @@
 // turned into a reset, turned into a shutdown by -no-reboot) pauses the
 // machine instead; the harness reads `info registers` and sends `quit`, and
 // QEMU exits with status 0 exactly as it did before.  A signal (SIGTERM) is a
-// shutdown too: it is answered with `quit` alone.
+// shutdown too: it is answered with `quit` alone.  Should the harness fail
+// to connect (QEMU gives it 10 s), a triple fault would leave QEMU paused
+// until the boot's timeout: slower and reported as a timeout, never a pass.
 
 import net from 'node:net';
 
