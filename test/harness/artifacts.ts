@@ -65,7 +65,7 @@ export function writeBootArtifacts(dir: string, e: BootEvidence): string[] {
     '# The boot as the harness ran it; run from the project root with `sh <this file>`.',
     '# Differences: the CPU-reset log goes next to this file, and the harness\'s private',
     '# QMP socket and -action shutdown=pause (to read the registers) are left out.',
-    '# COM1 is your terminal; Ctrl-A x quits QEMU.',
+    '# COM1 is your terminal; Ctrl-C stops QEMU.',
     e.rerunCommand(resetLog),
     '',
   ].join('\n');
