@@ -1,12 +1,17 @@
 // The boot-test harness (docs/design.md §6): start QEMU on an image, stream the
 // serial lines, stop on exit, a matching line or a timeout, and report
 // lines, exit status and elapsed time.  On failure its messages carry the
-// last serial lines and the exact QEMU command, so a person can rerun it.
+// last serial lines and the QEMU command, so a person can rerun it, and a
+// failed test's boots leave their evidence in build/test-artifacts/
+// (test/harness/artifacts.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { TestRunner, onTestFailed } from 'vitest';
+import { artifactFolderName, artifactsRoot, fromProjectRoot, writeBootArtifacts } from './artifacts.ts';
+import { Qmp } from './qmp.ts';
 import { childOutputPipe } from './pipe.ts';
 import {
   type QemuOptions, QemuNotFoundError, describeExit, findQemu, formatCommand, qemuCommand, tripleFaulted,
@@ -32,7 +37,10 @@ export interface BootResult {
    */
   readonly tripleFault: boolean;
   readonly stderr: string;
+  /** The exact command the harness ran (with its private log, QMP socket and -action shutdown=pause). */
   readonly command: string;
+  /** The same boot for a person, from the project root: without the harness's private options. */
+  readonly rerunCommand: string;
   /** Milliseconds since start at which each line arrived. */
   readonly times: readonly number[];
 }
@@ -41,13 +49,17 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const live = new Set<ChildProcess>();
 process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
 /**
- * A fresh path for one QEMU run's CPU-reset log (-d cpu_reset -D), in a folder
- * of its own that is removed as soon as the run's log has been read (test
- * workers may be ended without an 'exit' event, so nothing waits for that).
+ * A fresh folder for one QEMU run's private files - its CPU-reset log
+ * (-d cpu_reset -D) and its QMP socket - removed as soon as the run's log has
+ * been read (test workers may be ended without an 'exit' event, so nothing
+ * waits for that).
  */
-function resetLogPath(): string {
-  return path.join(mkdtempSync(path.join(tmpdir(), 'tsk-harness-')), 'cpu-reset.log');
+function runDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'tsk-harness-'));
 }
+
+/** The CPU state at the end of a run, and where it came from. */
+export interface Registers { readonly source: string; readonly text: string }
 
 let imagePromise: Promise<string> | null = null;
 /** The image built by the global setup (test/harness/global-setup.ts); built here if missing. */
@@ -86,14 +98,29 @@ export class Session {
   private killedByUs = false;
   private outputEnded = false;
   private timedOut = false;
+  private registers: Registers | null = null;
+  private readonly qmp: Promise<Qmp | null>;
+  private shutdownSeen = false;
+  private readonly options: BootOptions & { image: string };
   readonly command: string;
+  readonly rerunCommand: string;
   readonly exited: Promise<BootResult>;
 
   constructor(o: BootOptions & { image: string }) {
     if (!findQemu()) throw new QemuNotFoundError();
-    const resetLog = resetLogPath();
-    const cmd = qemuCommand({ ...o, resetLog });
+    this.options = o;
+    const dir = runDir();
+    const resetLog = path.join(dir, 'cpu-reset.log');
+    // A QMP socket, so that the registers of a guest that hangs or
+    // triple-faults can be read (test/harness/qmp.ts explains shutdown=pause);
+    // wait=off: QEMU does not wait for the harness, so a boot is as fast as before.
+    const qmpSocket = path.join(dir, 'qmp.sock');
+    const cmd = qemuCommand({
+      ...o, resetLog,
+      extraArgs: [...(o.extraArgs ?? []), '-action', 'shutdown=pause', '-qmp', `unix:${qmpSocket},server=on,wait=off`],
+    });
     this.command = formatCommand(cmd);
+    this.rerunCommand = formatCommand(qemuCommand({ ...o, image: fromProjectRoot(o.image) }));
     // QEMU's serial output goes through a real pipe, not the socket pair Node
     // would give it: a socket fills after a few hundred one-byte writes and
     // QEMU's UART then drops bytes (see pipe.ts).
@@ -104,6 +131,20 @@ export class Session {
       out.closeWriteEnd();
     }
     live.add(this.child);
+    this.attachToTest();
+    const gone = () => this.child.exitCode !== null || this.child.signalCode !== null;
+    this.qmp = Qmp.connect(qmpSocket, gone).then(async (q) => {
+      if (!q) return null;
+      q.onEvent((name, data) => { if (name === 'SHUTDOWN') void this.onShutdown(data.reason === 'guest-reset'); });
+      // A shutdown before the connection was ready left the machine paused, its event unseen.
+      const st = await q.execute('query-status') as { status?: string } | null;
+      if (st?.status === 'shutdown') {
+        let log = '';
+        try { log = readFileSync(resetLog, 'latin1'); } catch { /* not written yet */ }
+        void this.onShutdown(tripleFaulted(log));
+      }
+      return q;
+    });
     const stdout = out.stream;
     stdout.setEncoding('latin1');
     stdout.on('data', (d: string) => {
@@ -117,7 +158,11 @@ export class Session {
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (d: string) => { this.stderr += d; });
     this.child.stdin!.on('error', () => { /* QEMU exited while we were writing */ });
-    this.timer = setTimeout(() => { this.timedOut = true; this.kill(); }, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      void this.captureRegisters(`the harness's timeout (${timeoutMs} ms)`).finally(() => this.kill());
+    }, timeoutMs);
     // Done when QEMU has exited *and* its output has been read to the end:
     // with a pipe the last bytes can arrive after the exit is reported.
     const outputEnded = new Promise<void>((resolve) => {
@@ -128,6 +173,7 @@ export class Session {
     this.exited = new Promise((resolve, reject) => {
       this.child.on('error', (e) => { stdout.destroy(); reject(e); });
       this.child.on('close', async (code) => {
+        void this.qmp.then((q) => q?.close());
         await outputEnded;
         clearTimeout(this.timer);
         live.delete(this.child);
@@ -136,11 +182,12 @@ export class Session {
         const status = this.killedByUs ? null : code;
         let log = '';
         try { log = readFileSync(resetLog, 'latin1'); } catch { /* QEMU never started */ }
-        rmSync(path.dirname(resetLog), { recursive: true, force: true });
+        rmSync(dir, { recursive: true, force: true });
         const tripleFault = status === 0 && tripleFaulted(log);
+        if (tripleFault && !this.registers) this.registers = { source: "QEMU's -d cpu_reset log (the registers could not be read over QMP)", text: log };
         resolve({
           lines: this.split.lines, status, elapsedMs: Date.now() - this.start, timedOut: this.timedOut,
-          tripleFault, stderr: this.stderr, command: this.command, times: this.times,
+          tripleFault, stderr: this.stderr, command: this.command, rerunCommand: this.rerunCommand, times: this.times,
         });
       });
     });
@@ -190,7 +237,55 @@ export class Session {
       if (left <= 0) break;
       await new Promise<void>((r) => { const t = setTimeout(r, left); this.waiters.push(() => { clearTimeout(t); r(); }); });
     }
+    if (!this.outputEnded) await this.captureRegisters(`waitFor(${re}) gave up after ${opts.timeoutMs ?? 15_000} ms`);
     throw new Error(`waited for ${re} but it never came\n${report(this.snapshot())}`);
+  }
+
+  /** Read the registers of the running guest over QMP (kept for the failure artifacts). */
+  private async captureRegisters(why: string): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null || this.shutdownSeen) return;
+    const at = Date.now() - this.start;
+    // Bounded: a QEMU that never opened its socket must not delay the kill for long.
+    const q = await Promise.race([this.qmp, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+    const text = await q?.registers();
+    if (text) this.registers = { source: `QEMU monitor 'info registers' at ${at} ms, the guest still running: ${why}`, text };
+  }
+
+  /**
+   * The machine shut down and -action shutdown=pause paused it: after a
+   * triple fault, read the registers it stopped with; then quit, so QEMU
+   * exits with status 0 as it would have without the pause.
+   */
+  private async onShutdown(tripleFault: boolean): Promise<void> {
+    if (this.shutdownSeen) return;
+    this.shutdownSeen = true;
+    const q = await this.qmp;
+    if (!q) return;
+    if (tripleFault) {
+      const at = Date.now() - this.start;
+      const text = await q.registers();
+      if (text) this.registers = { source: `QEMU monitor 'info registers' at ${at} ms: the CPU as the triple fault left it (the machine paused, not reset)`, text };
+    }
+    await q.execute('quit');
+  }
+
+  /**
+   * Write this boot's evidence into `dir` (test/harness/artifacts.ts): for a
+   * failed test, by the hook the harness registers; also callable directly.
+   * A guest still running is asked for its registers, then stopped.
+   */
+  async writeArtifacts(dir: string, testName: string): Promise<string[]> {
+    if (this.child.exitCode === null && this.child.signalCode === null) await this.captureRegisters('the test failed');
+    const r = await this.close();
+    const o = this.options;
+    return writeBootArtifacts(dir, {
+      testName,
+      summary: report(r),
+      lines: r.lines,
+      image: o.image,
+      rerunCommand: (resetLog) => formatCommand(qemuCommand({ ...o, image: fromProjectRoot(o.image), resetLog })),
+      registers: this.registers,
+    });
   }
 
   kill(): void {
@@ -202,10 +297,29 @@ export class Session {
     return this.exited;
   }
 
+  /** Register this session with the running test, if any, so that its failure writes the artifacts. */
+  private attachToTest(): void {
+    const test = TestRunner.getCurrentTest();
+    if (!test) return;
+    let sessions = sessionsOfTest.get(test);
+    if (!sessions) {
+      sessions = [];
+      sessionsOfTest.set(test, sessions);
+      const all = sessions;
+      onTestFailed(async ({ task }) => {
+        const name = fullTestName(task);
+        const base = path.join(artifactsRoot(), artifactFolderName(task.file.filepath, name));
+        // One boot: its files in the test's folder; several: boot-1/, boot-2/ ... in start order.
+        for (const [i, s] of all.entries()) await s.writeArtifacts(all.length === 1 ? base : path.join(base, `boot-${i + 1}`), name);
+      });
+    }
+    sessions.push(this);
+  }
+
   private snapshot(): BootResult {
     return {
       lines: [...this.split.lines, ...(this.split.partial ? [this.split.partial] : [])], status: this.child.exitCode,
-      elapsedMs: Date.now() - this.start, timedOut: false, tripleFault: false, stderr: this.stderr, command: this.command, times: this.times,
+      elapsedMs: Date.now() - this.start, timedOut: false, tripleFault: false, stderr: this.stderr, command: this.command, rerunCommand: this.rerunCommand, times: this.times,
     };
   }
 
@@ -214,6 +328,15 @@ export class Session {
     this.waiters = [];
     for (const f of w) f();
   }
+}
+
+const sessionsOfTest = new WeakMap<object, Session[]>();
+
+/** "describe > it", as vitest's reporters name a test. */
+function fullTestName(task: { name: string; suite?: { name: string; suite?: unknown } | undefined }): string {
+  const names = [task.name];
+  for (let s = task.suite as { name: string; suite?: unknown } | undefined; s && s.name; s = s.suite as typeof s) names.unshift(s.name);
+  return names.join(' > ');
 }
 
 /** Start an interactive session on the tskernel image (built on first use). */
@@ -237,7 +360,7 @@ export function report(r: BootResult, lastN = 30): string {
     `last ${tail.length} serial lines:`,
     ...tail.map((l) => `  | ${l}`),
     ...(r.stderr.trim() ? ['QEMU stderr:', ...r.stderr.trim().split('\n').map((l) => `  ! ${l}`)] : []),
-    `rerun by hand: ${r.command}`,
+    `rerun by hand (from the project root): ${r.rerunCommand}`,
   ].join('\n');
 }
 
