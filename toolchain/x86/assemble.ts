@@ -9,7 +9,7 @@
 
 import { type Bits, type Item, type Module, collect } from './asm.ts';
 import { type Const, type Expr, type Mem, type Operand, isExpr, isFar, isMem, isReg } from './operands.ts';
-import { type ResolvedOp, EncodeError, encodeInstruction } from './isa.ts';
+import { type Encoded, type ResolvedOp, EncodeError, encodeInstruction } from './isa.ts';
 import { bss_end, bss_start } from './symbol.ts';
 
 export interface ComponentDef {
@@ -238,6 +238,7 @@ export function assemble(def: ComponentDef): Assembled {
   let firstPass = true;
   const placed = new Set<string>();
   const sizes = new Array<number>(flat.length).fill(0);
+  const encoded = new Array<{ key: string; enc: Encoded } | undefined>(flat.length);
   let passes = 0;
   const runPass = (final: boolean): { rows: ListingRow[]; out: number[]; changed: boolean } => {
     let pc = def.origin;
@@ -253,7 +254,23 @@ export function assemble(def: ComponentDef): Assembled {
           case 'label': setLabel(fullName(it.name, f.scope)); break;
           case 'ins': {
             const ops = it.ops.map((o) => resolveOp(o, f.scope, pc, it.loc));
-            const enc = encodeInstruction(it.mn, ops, def.bits, pc, near.has(i), final);
+            // Most instructions resolve to the same operands, address and branch
+            // size in every pass: reuse the last encoding then (the encoder is
+            // pure).  Only an encoding made without the loop/jcxz stand-in for a
+            // not-yet-placed target (see encodeInstruction's `final`) is kept.
+            const key = `${pc}|${near.has(i) ? 1 : 0}|${JSON.stringify(ops)}`;
+            const cached = encoded[i];
+            let enc: Encoded;
+            if (cached && cached.key === key) enc = cached.enc;
+            else {
+              try {
+                enc = encodeInstruction(it.mn, ops, def.bits, pc, near.has(i), true);
+                encoded[i] = { key, enc };
+              } catch (e) {
+                if (final) throw e;
+                enc = encodeInstruction(it.mn, ops, def.bits, pc, near.has(i), false);
+              }
+            }
             if (enc.near) near.add(i);
             bytes = enc.bytes;
             break;
