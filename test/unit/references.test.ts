@@ -201,6 +201,15 @@ describe('references in the generated text', () => {
     expect(problems).toEqual([]);
   });
 
+  it('every reserved (bss) block is used: a documented variable nothing reads or writes misleads the reader', async () => {
+    const texts = await Promise.all((await listFiles(path.join(dir, 'asm'))).filter((f) => f.endsWith('.asm')).map((f) => readFile(path.join(dir, 'asm', f), 'utf8')));
+    const code = texts.flatMap((t) => t.split('\n')).map((l) => l.split(';')[0]!);
+    const reserved = code.flatMap((l) => [...l.matchAll(/^(\w+) equ bss_start\b/g)].map((m) => m[1]!));
+    expect(reserved.length).toBeGreaterThan(20);
+    const unused = reserved.filter((n) => !code.some((l) => !l.startsWith(`${n} equ `) && new RegExp(`\\b${n}\\b`).test(l)));
+    expect(unused).toEqual([]);
+  });
+
   it('the scanner finds each kind of dangling reference (so the test above can fail)', () => {
     const comps = build.plan.components;
     const ctx = {
