@@ -24,6 +24,7 @@ export const UART_LSR = constant('UART_LSR', 5, '16550 register 5: Line Status R
 export const LCR_DLAB = constant('LCR_DLAB', 0x80, 'LCR bit 7: Divisor Latch Access Bit (registers 0/1 become the divisor)');
 export const LCR_8N1 = constant('LCR_8N1', 0x03, 'LCR bits 1:0 = 11b: 8 data bits; bit 2 = 0: 1 stop bit; bit 3 = 0: no parity');
 export const FCR_ENABLE_CLEAR_14 = constant('FCR_ENABLE_CLEAR_14', 0xc7, 'FCR: enable FIFOs (bit 0), clear RX/TX FIFOs (bits 1,2), RX trigger at 14 bytes (bits 7:6 = 11b)');
+export const FCR_ENABLE_KEEP_RX_14 = constant('FCR_ENABLE_KEEP_RX_14', 0xc5, 'FCR: FIFOs stay on (bit 0), clear the TX FIFO (bit 2) but not the RX FIFO (bit 1 = 0: bytes typed during boot are input), RX trigger at 14 bytes');
 export const MCR_DTR_RTS_OUT2 = constant('MCR_DTR_RTS_OUT2', 0x0b, 'MCR: DTR (bit 0), RTS (bit 1), OUT2 (bit 3; gates the UART interrupt line on PCs)');
 export const LSR_THRE = constant('LSR_THRE', 0x20, 'LSR bit 5: Transmitter Holding Register Empty - the UART can take another byte');
 export const LSR_TEMT = constant('LSR_TEMT', 0x40, 'LSR bit 6: Transmitter Empty - the FIFO and the shift register are both empty: every byte has left');

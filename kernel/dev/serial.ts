@@ -2,7 +2,7 @@
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, al, cl, dl, dx, eax, ebx, ecx, edx, esi, edi, ebp, esp, L, byte, dword, mem, constant, chr, dec } from '../../toolchain/x86/operands.ts';
 import {
-  COM1, FCR_ENABLE_CLEAR_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
+  COM1, FCR_ENABLE_KEEP_RX_14, LCR_8N1, LCR_DLAB, LSR_THRE, MCR_DTR_RTS_OUT2, UART_DIVISOR_115200, UART_DLL, UART_DLM, UART_FCR,
   UART_IER, UART_LCR, UART_LSR, UART_MCR, UART_THR,
 } from '../../boot/serial16.ts';
 import { proc_current, proc_table } from '../proc/proc.ts';
@@ -58,8 +58,9 @@ export const serial = defineModule({
 All kernel output goes to COM1 as lines "[subsystem] message" - the test
 harness reads them from QEMU's serial port.  serial_init programs the UART
 the same way the boot stages did (115200 baud, 8N1, FIFOs on), because the
-kernel must not depend on what an earlier stage left behind.  Output is
-polled: wait for LSR.THRE, then write THR.
+kernel must not depend on what an earlier stage left behind - except the
+bytes already received: they were typed during boot, and stay in the FIFO
+for the shell.  Output is polled: wait for LSR.THRE, then write THR.
 
 The console keeps lines whole.  Four kinds of code print, and without rules
 their bytes would mix ("[kernel] inter[pit] first tick ..."):
@@ -136,7 +137,9 @@ EDI, EBP preserved; EAX, ECX, EDX may be clobbered):
       out(UART_DLL, UART_DIVISOR_115200, 'divisor low byte');
       out(UART_DLM, 0, 'divisor high byte');
       out(UART_LCR, LCR_8N1, 'DLAB = 0, 8 data bits, no parity, 1 stop bit');
-      out(UART_FCR, FCR_ENABLE_CLEAR_14, 'FIFOs on and cleared');
+      // The boot sector turned the FIFOs on (a change of FCR bit 0 empties both: PC16550D data sheet, FCR);
+      // what arrived since is typed input, and clearing the RX FIFO here would drop up to 14 bytes of it.
+      out(UART_FCR, FCR_ENABLE_KEEP_RX_14, 'FIFOs on; the transmit FIFO is cleared, received bytes are kept');
       out(UART_MCR, MCR_DTR_RTS_OUT2, 'DTR, RTS, and OUT2 (which gates the IRQ line on PCs)');
       r.ret();
     });

@@ -24,7 +24,7 @@ tskernel has no file system yet, so the user programs travel inside the
 kernel: each is assembled on its own (its main file is in build/asm's user
 part, e.g. hello.asm; origin USER_BASE) and its bytes are included here
 with incbin.  program_table has
-one entry per program (struc prog, in proc.asm): its name, where its image
+one entry per program (struc prog in kernel.asm): its name, where its image
 is, its size, and how much memory it needs including its bss (MEMSZ_*
 constants, computed by the image builder).  proc_spawn copies the image into the new
 process's own pages - the copy here is never executed.

@@ -12,7 +12,6 @@ export const shell_readline = sym('shell_readline');
 export const line_buf = sym('line_buf');
 const last_was_cr = sym('last_was_cr');
 const line_esc = sym('line_esc');
-const line_len = sym('line_len');
 const line_lost = sym('line_lost');
 const line_too_long = sym('line_too_long');
 
@@ -59,7 +58,6 @@ command glued to the start of the next, so it must never run.`,
   spec: ['ASCII control codes BS, CR, LF, ESC, DEL', 'ECMA-48 (5th edition) §5.3-5.4: escape and control sequences (CSI, SS3)'],
   emit(a) {
     a.bss(line_buf, LINE_MAX.add(1), 4, 'the line being edited (LINE_MAX characters + NUL)');
-    a.bss(line_len, 4, 4, 'characters in line_buf');
     a.bss(line_too_long, 4, 4, '1 when the current line overflowed');
     a.bss(line_lost, 4, 4, '1 when input was lost (UART overrun) in the current line');
     a.bss(line_esc, 4, 4, 'escape-sequence state (ESC_*)');

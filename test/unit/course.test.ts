@@ -95,6 +95,15 @@ describe('the reading order', () => {
       at = i;
     }
   });
+
+  it('build/asm/README.md names only files of build/asm/: the index is the reader\'s map, a module name is not a path', () => {
+    const files = emitCourse(components, course, 'test');
+    const paths = new Set(files.map((f) => f.path));
+    const index = files.find((f) => f.path === 'README.md')!.text;
+    const named = [...index.matchAll(/(?<![\w./<>-])((?:[\w-]+\/)*[\w-]+\.asm)\b/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(40);
+    expect(named.filter((p) => !paths.has(p))).toEqual([]);
+  });
 });
 
 describe('the reading order refuses a list that does not match the build', () => {

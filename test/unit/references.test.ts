@@ -115,6 +115,13 @@ function danglingIn(file: string, text: string, ctx: {
       if (typeof r === 'string') continue; // reported above
       if (!ctx.labelsOf(r.component, r.module).has(m[1]!)) out.push(`${at}: ${m[1]} (${m[2]}) - ${m[2]} defines no '${m[1]}'`);
     }
+    // `struc <name> in <file>.asm`, `struc <name>, in <file>.asm`, `struc <name> (<file>.asm)`: the structure is printed there
+    for (const m of line.matchAll(/\bstruc ([A-Za-z_]\w*),? (?:\(|in )((?:[\w-]+\/)*[\w-]+\.asm)\b/g)) {
+      const r = resolveAsm(m[2]!);
+      if (typeof r === 'string') continue; // reported above
+      const fields = [...ctx.labelsOf(r.component, r.module)].filter((n) => n.startsWith(`${m[1]}.`)); // NASM's struc defines <name>.<field>
+      if (!fields.length) out.push(`${at}: struc ${m[1]} (${m[2]}) - ${m[2]} does not print struc ${m[1]}`);
+    }
     for (const m of line.matchAll(/\b(?:a|the|in) later (?:lesson|chapter|part)s?\b/gi)) out.push(`${at}: "${m[0]}" - name it (the module or chapter, e.g. proc.asm)`);
     for (const m of line.matchAll(/DESIGN\.md/g)) out.push(`${at}: ${m[0]} - no such file (the design document is docs/design.md)`);
     for (const m of line.matchAll(/docs\/design\.md((?:[\s,/]*(?:and |or )?§\d+(?:\.\d+)*)*)/g)) {
@@ -194,6 +201,15 @@ describe('references in the generated text', () => {
     expect(problems).toEqual([]);
   });
 
+  it('every reserved (bss) block is used: a documented variable nothing reads or writes misleads the reader', async () => {
+    const texts = await Promise.all((await listFiles(path.join(dir, 'asm'))).filter((f) => f.endsWith('.asm')).map((f) => readFile(path.join(dir, 'asm', f), 'utf8')));
+    const code = texts.flatMap((t) => t.split('\n')).map((l) => l.split(';')[0]!);
+    const reserved = code.flatMap((l) => [...l.matchAll(/^(\w+) equ bss_start\b/g)].map((m) => m[1]!));
+    expect(reserved.length).toBeGreaterThan(20);
+    const unused = reserved.filter((n) => !code.some((l) => !l.startsWith(`${n} equ `) && new RegExp(`\\b${n}\\b`).test(l)));
+    expect(unused).toEqual([]);
+  });
+
   it('the scanner finds each kind of dangling reference (so the test above can fail)', () => {
     const comps = build.plan.components;
     const ctx = {
@@ -204,8 +220,8 @@ describe('references in the generated text', () => {
     const text = [
       '; the trap frame (trapframe.asm)', '; its own GDT (boot/gdt.asm)', '; see docs/design.md §4 and §9', `; ${OLD_DESIGN} §6`,
       '; isr_common (trap.asm) calls it', '; from kernel/nothing.ts', '; kernel/entry.ts:99999', '; see notes.md', '; builds one in a later lesson.',
-      '; then calls proc_spawnn', '; fine: proc_spawn, proc.state, trapframe_size, fault_cli, uart_rx, KERNEL_LBA',
-      '; fine: isr_common (isr.asm), stage2/gdt.asm, gdt.asm, pmode.asm, kernel/entry.ts:1, docs/design.md §4', '; fine: QEMU calls serial_update_irq',
+      '; then calls proc_spawnn', '; one entry per program (struc prog, in proc.asm)', '; fine: proc_spawn, proc.state, trapframe_size, fault_cli, uart_rx, KERNEL_LBA',
+      '; fine: isr_common (isr.asm), stage2/gdt.asm, gdt.asm, pmode.asm, kernel/entry.ts:1, docs/design.md §4, struc prog in kernel.asm', '; fine: QEMU calls serial_update_irq',
     ].join('\n');
     expect(danglingIn('asm/x.asm', text, ctx)).toEqual([
       'asm/x.asm:1: trapframe.asm - no file, module or component of that name',
@@ -219,6 +235,7 @@ describe('references in the generated text', () => {
       'asm/x.asm:8: notes.md - no such file',
       'asm/x.asm:9: "a later lesson" - name it (the module or chapter, e.g. proc.asm)',
       'asm/x.asm:10: proc_spawnn - no label, constant, structure, module or component of that name',
+      'asm/x.asm:11: struc prog (proc.asm) - proc.asm does not print struc prog',
     ]);
   });
 });

@@ -85,6 +85,11 @@ describe('the text a.routine writes', () => {
       'ret',
     ]);
   });
+  it('the shared .return says what it is in the reader\'s terms, not the helper\'s name', () => {
+    const t = text(five).join('\n');
+    expect(t).toMatch(/^\.return: +; the early returns above \(j<cc> \.return\) jump here: one copy of the epilogue$/m);
+    expect(t).not.toMatch(/retIf/);
+  });
   it('a leaf routine: a short header, no frame', () => {
     const t = text(five);
     const i = t.indexOf('; leaf: a leaf routine: no frame, no saves');

@@ -224,7 +224,7 @@ export function emitRoutine(a: Asm, spec: RoutineSpec, body: (r: RoutineBody) =>
     fail(`the body falls off its end (its last instruction is not ret, jmp or iret): end it with r.ret()`, last && 'loc' in last ? last.loc : loc);
   }
   if (sharedReturn) {
-    a.label('.return', 'the shared epilogue of retIf');
+    a.label('.return', 'the early returns above (j<cc> .return) jump here: one copy of the epilogue');
     epilogue();
   }
 }
