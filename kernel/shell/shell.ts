@@ -39,6 +39,12 @@ const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run',
 export const COMMANDS: readonly ShellCommand[] = orderCommands(
   [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands].flat(), HELP_ORDER);
 
+/** One line of help: the usages padded to the longest, so the descriptions form one column. */
+export function helpLine(c: ShellCommand): string {
+  const width = Math.max(...COMMANDS.map((x) => x.usage.length));
+  return `${c.usage.padEnd(width)}  ${c.doc}`;
+}
+
 export function orderCommands(all: readonly ShellCommand[], order: readonly string[]): ShellCommand[] {
   const byName = new Map<string, ShellCommand>();
   for (const c of all) {
@@ -83,7 +89,7 @@ The console has one reader at a time: while "run" waits for its programs
 and the shell keeps the console.
 
 Commands, in help's order:
-${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}`,
+${COMMANDS.map((c) => `  ${helpLine(c)}`).join('\n')}`,
   spec: ['TI PC16550D data sheet (the UART)'],
   emit(a) {
     a.comment('The shell never returns: boot ends here (scenario_run jumps to it without test=).');
@@ -146,7 +152,7 @@ ${COMMANDS.map((c) => `  ${c.usage.padEnd(10)} ${c.doc}`).join('\n')}`,
     });
 
     commandRoutine(a, HELP, {}, (r) => {
-      for (const c of COMMANDS) say(a, a.cstr(`[shell] ${c.usage.padEnd(10)} ${c.doc}\r\n`));
+      for (const c of COMMANDS) say(a, a.cstr(`[shell] ${helpLine(c)}\r\n`));
       r.ret();
     });
 

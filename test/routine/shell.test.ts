@@ -17,7 +17,7 @@ import { L, al, byte, cl, dword, eax, ecx, edx } from '../../toolchain/x86/opera
 import { string } from '../../kernel/lib/string.ts';
 import { shellArgs } from '../../kernel/shell/args.ts';
 import { LINE_MAX, readline } from '../../kernel/shell/readline.ts';
-import { COMMANDS, shell } from '../../kernel/shell/shell.ts';
+import { COMMANDS, helpLine, shell } from '../../kernel/shell/shell.ts';
 import { RX_LOST } from '../../kernel/dev/uart_rx.ts';
 import { type RoutineResult, cstr, runRoutine, runRoutines } from '../harness/routine.ts';
 
@@ -152,7 +152,7 @@ describe('shell_readline (kernel/shell/readline.ts): one edited line from uart_g
 
 describe('shell_execute (kernel/shell/shell.ts): split line_buf into a word and its argument, run the command', () => {
   const line = (s: string) => [{ at: L('line_buf'), bytes: [...bytes(s), 0] }];
-  const help = COMMANDS.map((c) => `[shell] ${c.usage.padEnd(10)} ${c.doc}\r\n`).join('');
+  const help = COMMANDS.map((c) => `[shell] ${helpLine(c)}\r\n`).join('');
   const cases: [string, string][] = [
     ['echo hello world', '[echo] hello world\r\n'],
     ['   echo    spaced  out  ', '[echo] spaced  out  \r\n'],

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { planImage } from '../../toolchain/image.ts';
 import { kernelModules } from '../../kernel/index.ts';
-import { COMMANDS, orderCommands } from '../../kernel/shell/shell.ts';
+import { COMMANDS, helpLine, orderCommands } from '../../kernel/shell/shell.ts';
 import { devCommands } from '../../kernel/dev/commands.ts';
 import { cpuCommands } from '../../kernel/cpu/commands.ts';
 import { procCommands } from '../../kernel/proc/commands.ts';
@@ -26,18 +26,19 @@ function symbolNames(v: unknown, out: string[] = []): string[] {
 
 describe('shell commands', () => {
   it('help lists every command once, in the order it always has, with the same text', () => {
-    expect(COMMANDS.map((c) => `[shell] ${c.usage.padEnd(10)} ${c.doc}`)).toEqual([
-      '[shell] help       list the commands',
-      '[shell] ticks      timer ticks since boot, the rate and the PIT divisor',
-      '[shell] idt        IDTR as the CPU holds it, and each vector with a handler',
-      '[shell] pic        8259A masks (read back), IRR, ISR and spurious IRQ counts',
-      '[shell] uart [overrun] serial receive buffer: bytes waiting, flow control, dropped bytes; overrun: lose bytes on purpose',
-      '[shell] int <n>    raise software interrupt n (3, or 48-255)',
-      '[shell] echo <text> print the text back',
-      '[shell] run <prog>... [&] start user programs (together) and wait for them; & returns at once',
-      '[shell] ps         the process table: pid, name, state, ticks, system calls',
-      '[shell] kill <pid> end a user process (ps shows the pids)',
-      '[shell] poweroff   power the machine off (QEMU exits with status 33)',
+    // the usages padded to the longest, so that the descriptions form one column
+    expect(COMMANDS.map((c) => `[shell] ${helpLine(c)}`)).toEqual([
+      '[shell] help               list the commands',
+      '[shell] ticks              timer ticks since boot, the rate and the PIT divisor',
+      '[shell] idt                IDTR as the CPU holds it, and each vector with a handler',
+      '[shell] pic                8259A masks (read back), IRR, ISR and spurious IRQ counts',
+      '[shell] uart [overrun]     serial receive buffer: bytes waiting, flow control, dropped bytes; overrun: lose bytes on purpose',
+      '[shell] int <n>            raise software interrupt n (3, or 48-255)',
+      '[shell] echo <text>        print the text back',
+      '[shell] run <prog>... [&]  start user programs (together) and wait for them; & returns at once',
+      '[shell] ps                 the process table: pid, name, state, ticks, system calls',
+      '[shell] kill <pid>         end a user process (ps shows the pids)',
+      '[shell] poweroff           power the machine off (QEMU exits with status 33)',
     ]);
   });
 
