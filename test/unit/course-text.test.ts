@@ -275,3 +275,17 @@ describe('numbers: shift counts and user-program quantities', () => {
     expect(fuzz).not.toMatch(/cmp eax, -0x/);
   });
 });
+
+describe('the main file\'s constants', () => {
+  it('are grouped by the file that defines them, each group in its source order', () => {
+    const kernel = asm('kernel')!;
+    const block = kernel.slice(kernel.indexOf('; from kernel/proc/table.ts:'));
+    const lines = block.split('\n').slice(1, block.split('\n').findIndex((l, i) => i > 0 && l.startsWith('; from ')));
+    const names = lines.map((l) => /^(\w+) equ|^struc (\w+)/.exec(l)).filter((m) => m).map((m) => m![1] ?? m![2]);
+    expect(names).toEqual(['proc', 'MAX_PROCS', 'PS_FREE', 'PS_RUNNABLE', 'PS_SLEEPING', 'PS_WAIT_INPUT', 'PS_WAIT_EXIT', 'prog']);
+    // every group is headed by a file of the project, and a file heads one group only
+    const heads = [...kernel.matchAll(/^; from (\S+):$/gm)].map((m) => m[1]!);
+    expect(new Set(heads).size).toBe(heads.length);
+    for (const h of heads) expect(h).toMatch(/^(boot|kernel)\/[\w/]+\.ts$/);
+  });
+});

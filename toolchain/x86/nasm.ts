@@ -26,7 +26,7 @@
 import type { DataValue, Item } from './asm.ts';
 import { type Assembled, BSS_END, BSS_START, IMAGE_END, normaliseMem } from './assemble.ts';
 import type { Const, Expr, FarPtr, Mem, Operand } from './operands.ts';
-import { isExpr, isFar, isMem, isReg } from './operands.ts';
+import { definitionOrder, isExpr, isFar, isMem, isReg } from './operands.ts';
 
 export interface AsmFile {
   /** Path relative to build/asm/. */
@@ -219,6 +219,52 @@ function constLines(consts: readonly Const[]): string[] {
   return out;
 }
 
+/**
+ * The main file's constants grouped by the TypeScript file that defines them
+ * (a reader finds the process states together, in their source order, not
+ * scattered in first-use order).  Groups come in first-use order,
+ * except that a group follows the groups whose constants its values use
+ * (NASM wants a structure's size before a `resb` that embeds it).  If two
+ * files' constants used each other, the given order stays as one group.
+ */
+function groupByFile(consts: readonly Const[]): [string, Const[]][] {
+  const groups = new Map<string, Const[]>();
+  for (const c of consts) groups.set(c.file, [...(groups.get(c.file) ?? []), c]);
+  // Inside a file, the order of its source (which defines what a value uses before the value).
+  for (const list of groups.values()) list.sort((x, y) => definitionOrder(x) - definitionOrder(y));
+  const fileOf = new Map(consts.map((c) => [c.name, c.file]));
+  const uses = new Map<string, Set<string>>(); // file -> files its constants' values use
+  const refs = (e: Expr, acc: string[]) => {
+    if (typeof e === 'number') return;
+    const t = e.tree;
+    if (t.t === 'const') acc.push(t.c.name);
+    else if (t.t === 'bin') { refs(t.a, acc); refs(t.b, acc); }
+    else if (t.t === 'not' || t.t === 'neg') refs(t.a, acc);
+  };
+  for (const c of consts) {
+    const names: string[] = [];
+    refs(c.value, names);
+    for (const n of c.struct?.nested() ?? []) names.push(`${n.name}_size`);
+    for (const n of names) {
+      const f = fileOf.get(n);
+      if (f && f !== c.file) uses.set(c.file, new Set([...(uses.get(c.file) ?? []), f]));
+    }
+  }
+  const out: [string, Const[]][] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (f: string): boolean => {
+    if (state.get(f) === 'done') return true;
+    if (state.get(f) === 'visiting') return false; // a cycle between files
+    state.set(f, 'visiting');
+    for (const g of uses.get(f) ?? []) if (!visit(g)) return false;
+    state.set(f, 'done');
+    out.push([f, groups.get(f)!]);
+    return true;
+  };
+  for (const f of groups.keys()) if (!visit(f)) return [['(several files)', [...consts]]];
+  return out;
+}
+
 function constsTitle(consts: readonly Const[]): string {
   const s = consts.some((c) => c.struct);
   const k = consts.some((c) => !c.struct);
@@ -369,7 +415,12 @@ export function emitComponent(a: Assembled, generatedBy = 'toolchain/x86/nasm.ts
     main.push('', '; Addresses in other components, fixed by the image layout (toolchain/image.ts):');
     for (const e of def.externs) main.push(withComment(`${e.name} equ ${e.radix === 10 ? String(e.value) : hex(e.value)}`, e.doc));
   }
-  if (mainConsts.length) main.push('', `; ${constsTitle(mainConsts)}:`, ...constLines(mainConsts));
+  if (mainConsts.length) {
+    main.push('', `; ${constsTitle(mainConsts)}:`);
+    const groups = groupByFile(mainConsts);
+    if (groups.length === 1) main.push(...constLines(groups[0]![1]));
+    else for (const [file, list] of groups) main.push('', `; from ${file}:`, ...constLines(list));
+  }
   if (single) {
     main.push('', ...moduleHeader(a, 0, 'the only module of this component'), ...bodies[0]!);
   } else {

@@ -167,6 +167,12 @@ export interface ConstRef extends ExprNode {
 }
 
 const constNames = new Map<string, Const>();
+const definedAt = new Map<Const, number>();
+
+/** The order in which constants were defined: within one TypeScript file, their order in the source. */
+export function definitionOrder(c: Const): number {
+  return definedAt.get(c) ?? Number.MAX_SAFE_INTEGER;
+}
 
 /**
  * Define a named constant: `const ICW1_INIT = constant('ICW1_INIT', 0x10, '8259A ICW1 bit 4: ...')`.
@@ -186,6 +192,7 @@ export function registerConst(name: string, value: Expr, doc: string, file: stri
   }
   const c: Const = Object.freeze({ name, value, doc, file, ...(struct ? { struct } : {}), ...(radix ? { radix } : {}) });
   constNames.set(name, c);
+  definedAt.set(c, definedAt.size);
   const node = new ExprNode({ t: 'const', c }) as ConstRef;
   (node as { c: Const }).c = c;
   return node;
