@@ -58,6 +58,11 @@ function runDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'tsk-harness-'));
 }
 
+/** An image's bytes, or null when it cannot be read (QEMU will say why). */
+function readImage(image: string): Buffer | null {
+  try { return readFileSync(image); } catch { return null; }
+}
+
 /** The CPU state at the end of a run, and where it came from. */
 export interface Registers { readonly source: string; readonly text: string }
 
@@ -102,6 +107,8 @@ export class Session {
   private readonly qmp: Promise<Qmp | null>;
   private shutdownSeen = false;
   private readonly options: BootOptions & { image: string };
+  /** An image from outside the project, as it was at boot: kept for the failure artifacts (artifacts.ts). */
+  private readonly imageBytes: Buffer | null;
   readonly command: string;
   readonly rerunCommand: string;
   readonly exited: Promise<BootResult>;
@@ -109,6 +116,9 @@ export class Session {
   constructor(o: BootOptions & { image: string }) {
     if (!findQemu()) throw new QemuNotFoundError();
     this.options = o;
+    // A test's own image (a temporary copy, a hand-made boot sector) is often
+    // removed before the test's failure is reported; keep its bytes now.
+    this.imageBytes = path.isAbsolute(fromProjectRoot(o.image)) ? readImage(o.image) : null;
     const dir = runDir();
     const resetLog = path.join(dir, 'cpu-reset.log');
     // A QMP socket, so that the registers of a guest that hangs or
@@ -283,7 +293,8 @@ export class Session {
       summary: report(r),
       lines: r.lines,
       image: o.image,
-      rerunCommand: (resetLog) => formatCommand(qemuCommand({ ...o, image: fromProjectRoot(o.image), resetLog })),
+      imageBytes: this.imageBytes,
+      rerunCommand: (resetLog, image) => formatCommand(qemuCommand({ ...o, image, resetLog })),
       registers: this.registers,
     });
   }
