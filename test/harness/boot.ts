@@ -55,7 +55,12 @@ process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
  * waits for that).
  */
 function runDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'tsk-harness-'));
+  // A UNIX socket's path must fit sockaddr_un.sun_path (108 bytes on Linux,
+  // 104 on macOS, with the NUL): under a long TMPDIR QEMU refuses the -qmp
+  // option and no boot would start, so the folder goes to /tmp then.
+  const base = tmpdir();
+  const socketPath = path.join(base, 'tsk-harness-XXXXXX', 'qmp.sock');
+  return mkdtempSync(path.join(Buffer.byteLength(socketPath) < 104 ? base : '/tmp', 'tsk-harness-'));
 }
 
 /** An image's bytes, or null when it cannot be read (QEMU will say why). */
