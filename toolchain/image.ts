@@ -242,6 +242,9 @@ export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildR
 export const BUILD_MANIFEST = '.tsk-build';
 const MANIFEST_HEADER = '# tskernel build folder: files written by `tsk build` (toolchain/image.ts); only these are ever removed by it';
 
+/** The boot tests' failure evidence inside the build folder (test/harness/ci.ts ARTIFACTS_DIR). */
+const TEST_ARTIFACTS = 'test-artifacts';
+
 /** Checks DIR can be a build folder; returns the files the previous build wrote there. */
 async function checkBuildDir(outDir: string, given: string): Promise<Set<string>> {
   const st = await stat(outDir).catch((e: NodeJS.ErrnoException) => { // a symlink to a folder is that folder
@@ -260,6 +263,10 @@ async function checkBuildDir(outDir: string, given: string): Promise<Set<string>
     // Only plain relative paths inside DIR (a hand-edited manifest cannot aim outside it).
     return new Set(listed.filter((l) => !path.isAbsolute(l) && !l.split(/[\\/]/).includes('..')));
   }
+  // A fresh checkout's build/ holding only a failed CI run's evidence, put
+  // there to rerun it (README: Use in CI): nothing of a build's to replace.
+  // The build never lists that folder, so it never touches it.
+  if (entries.length === 1 && entries[0] === TEST_ARTIFACTS && (await lstat(path.join(outDir, TEST_ARTIFACTS))).isDirectory()) return new Set();
   const legacy = await oldLayoutFiles(outDir, entries);
   if (legacy) return legacy;
   throw new ImageError(

@@ -5,6 +5,10 @@
 //   serial.log     every line the guest printed on COM1
 //   command.txt    the QEMU command line, re-runnable from the project root
 //   image.sha256   the booted image's hash (`sha256sum -c image.sha256`)
+//   image.img      the image itself, when it was not one of the project's
+//                  (a test's temporary image is gone by the time the test
+//                  has failed, and a path in /tmp means nothing on another
+//                  machine); command.txt and image.sha256 then name this copy
 //   registers.txt  for a timeout (or a guest still running when the test
 //                  failed) and for a triple fault: the CPU state at the end
 //   summary.txt    how QEMU ended, the last lines and QEMU's stderr
@@ -47,8 +51,13 @@ export interface BootEvidence {
   readonly lines: readonly string[];
   /** The image QEMU booted. */
   readonly image: string;
-  /** The command to write, given where its CPU-reset log should go. */
-  readonly rerunCommand: (resetLog: string) => string;
+  /**
+   * The image's bytes as they were at boot, for an image outside the project
+   * (read when QEMU started): saved as image.img next to the command.
+   */
+  readonly imageBytes?: Buffer | null;
+  /** The command to write, given where its CPU-reset log should go and the image path to name. */
+  readonly rerunCommand: (resetLog: string, image: string) => string;
   /** The CPU state at the end, and where it came from; null when there is none to give. */
   readonly registers: { readonly source: string; readonly text: string } | null;
 }
@@ -57,7 +66,12 @@ export interface BootEvidence {
 export function writeBootArtifacts(dir: string, e: BootEvidence): string[] {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const files: Record<string, string> = {};
+  const files: Record<string, string | Buffer> = {};
+  let image = fromProjectRoot(e.image);
+  if (e.imageBytes) {
+    files['image.img'] = e.imageBytes;
+    image = fromProjectRoot(path.join(dir, 'image.img'));
+  }
   files['serial.log'] = e.lines.map((l) => `${l}\n`).join('');
   const resetLog = fromProjectRoot(path.join(dir, 'rerun-cpu-reset.log'));
   files['command.txt'] = [
@@ -66,16 +80,16 @@ export function writeBootArtifacts(dir: string, e: BootEvidence): string[] {
     '# Differences: the CPU-reset log goes next to this file, and the harness\'s private',
     '# QMP socket and -action shutdown=pause (to read the registers) are left out.',
     '# COM1 is your terminal; Ctrl-C stops QEMU.',
-    e.rerunCommand(resetLog),
+    e.rerunCommand(resetLog, image),
     '',
   ].join('\n');
   let hash: string;
   try {
-    hash = createHash('sha256').update(readFileSync(e.image)).digest('hex');
+    hash = createHash('sha256').update(e.imageBytes ?? readFileSync(e.image)).digest('hex');
   } catch (err) {
     hash = `unreadable: ${(err as Error).message}`;
   }
-  files['image.sha256'] = `${hash}  ${fromProjectRoot(e.image)}\n`;
+  files['image.sha256'] = `${hash}  ${image}\n`;
   if (e.registers) files['registers.txt'] = `# ${e.registers.source}\n${e.registers.text.replace(/\r/g, '')}${e.registers.text.endsWith('\n') ? '' : '\n'}`;
   files['summary.txt'] = `${e.testName}\n${e.summary}\n`;
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);

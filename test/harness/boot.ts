@@ -55,7 +55,17 @@ process.once('exit', () => { for (const c of live) c.kill('SIGKILL'); });
  * waits for that).
  */
 function runDir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'tsk-harness-'));
+  // A UNIX socket's path must fit sockaddr_un.sun_path (108 bytes on Linux,
+  // 104 on macOS, with the NUL): under a long TMPDIR QEMU refuses the -qmp
+  // option and no boot would start, so the folder goes to /tmp then.
+  const base = tmpdir();
+  const socketPath = path.join(base, 'tsk-harness-XXXXXX', 'qmp.sock');
+  return mkdtempSync(path.join(Buffer.byteLength(socketPath) < 104 ? base : '/tmp', 'tsk-harness-'));
+}
+
+/** An image's bytes, or null when it cannot be read (QEMU will say why). */
+function readImage(image: string): Buffer | null {
+  try { return readFileSync(image); } catch { return null; }
 }
 
 /** The CPU state at the end of a run, and where it came from. */
@@ -102,6 +112,8 @@ export class Session {
   private readonly qmp: Promise<Qmp | null>;
   private shutdownSeen = false;
   private readonly options: BootOptions & { image: string };
+  /** An image from outside the project, as it was at boot: kept for the failure artifacts (artifacts.ts). */
+  private readonly imageBytes: Buffer | null;
   readonly command: string;
   readonly rerunCommand: string;
   readonly exited: Promise<BootResult>;
@@ -109,6 +121,9 @@ export class Session {
   constructor(o: BootOptions & { image: string }) {
     if (!findQemu()) throw new QemuNotFoundError();
     this.options = o;
+    // A test's own image (a temporary copy, a hand-made boot sector) is often
+    // removed before the test's failure is reported; keep its bytes now.
+    this.imageBytes = path.isAbsolute(fromProjectRoot(o.image)) ? readImage(o.image) : null;
     const dir = runDir();
     const resetLog = path.join(dir, 'cpu-reset.log');
     // A QMP socket, so that the registers of a guest that hangs or
@@ -283,7 +298,8 @@ export class Session {
       summary: report(r),
       lines: r.lines,
       image: o.image,
-      rerunCommand: (resetLog) => formatCommand(qemuCommand({ ...o, image: fromProjectRoot(o.image), resetLog })),
+      imageBytes: this.imageBytes,
+      rerunCommand: (resetLog, image) => formatCommand(qemuCommand({ ...o, image, resetLog })),
       registers: this.registers,
     });
   }

@@ -41,6 +41,31 @@ describe('a build never reaches outside its folder', () => {
   });
 });
 
+describe('a fresh checkout\'s build folder holding only test-artifacts/ (README: Use in CI)', () => {
+  it('is built into, and the downloaded evidence is left as it was', async () => {
+    const out = path.join(tmp, 'ci-rerun');
+    const evidence = path.join(out, 'test-artifacts', 'boot--panics');
+    await mkdir(evidence, { recursive: true });
+    await writeFile(path.join(evidence, 'command.txt'), 'qemu-system-i386 ...\n');
+    await buildImage({ outDir: out });
+    expect((await stat(path.join(out, 'tsk.img'))).isFile()).toBe(true);
+    expect(await readFile(path.join(evidence, 'command.txt'), 'utf8')).toBe('qemu-system-i386 ...\n');
+    await buildImage({ outDir: out }); // and again, now with the manifest
+    expect(await readdir(evidence)).toEqual(['command.txt']);
+  });
+
+  it('a test-artifacts that is a file, or anything next to it, is still refused', async () => {
+    const file = path.join(tmp, 'ci-file');
+    await mkdir(file);
+    await writeFile(path.join(file, 'test-artifacts'), 'x');
+    await expect(buildImage({ outDir: file })).rejects.toThrow(/refusing to build into/);
+    const more = path.join(tmp, 'ci-more');
+    await mkdir(path.join(more, 'test-artifacts'), { recursive: true });
+    await writeFile(path.join(more, 'notes.txt'), 'mine');
+    await expect(buildImage({ outDir: more })).rejects.toThrow(/refusing to build into/);
+  });
+});
+
 describe('what is in the way is a clear error, not a stack trace', () => {
   it('a manifest that is a folder', async () => {
     const out = path.join(tmp, 'manifest-dir');

@@ -120,6 +120,22 @@ describe(`GitLab CI: ${GITLAB}`, () => {
   });
 });
 
+describe('the Node.js the CI files use', () => {
+  // package.json's engines is ">=N"; both services must run at least that major version.
+  const engines = (JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }).engines.node;
+  const min = Number(/^>=\s*(\d+)/.exec(engines)?.[1]);
+
+  it(`is a major version package.json allows (${engines}), the same on both services`, () => {
+    expect(min).toBeGreaterThan(0);
+    const setupNode = Object.values(workflow.jobs).flatMap((j) => j.steps).find((s) => s.uses?.startsWith('actions/setup-node@'));
+    const github = Number(String(setupNode?.with?.['node-version']).split('.')[0]);
+    const gitlabMajor = Number(/^node:(\d+)/.exec(gitlab['boot-tests'].image as string)?.[1]);
+    expect(github).toBeGreaterThanOrEqual(min);
+    expect(gitlabMajor).toBeGreaterThanOrEqual(min);
+    expect(github).toBe(gitlabMajor);
+  });
+});
+
 describe('the CI files run the README\'s commands', () => {
   const readme = readmeCiCommands();
 
