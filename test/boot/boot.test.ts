@@ -62,7 +62,8 @@ describe('boot path (test=boot)', () => {
   it('says "(none)" without a cmdline and ends at the shell prompt', async () => {
     const r = await boot({ image, stopOn: /^\[tsk\] ready$/ });
     expectLinesInOrder(r, [/^\[boot\] cmdline: \(none\)$/, /^\[tsk\] ready$/]);
-    expect(r.status).toBeNull();
+    expect(r.status).toBeNull(); // stopped by the harness at "[tsk] ready" ...
+    expect(r.timedOut).toBe(false); // ... not by the timeout
   });
 
   it('boots from a floppy through the CHS path (no LBA extensions there) all the way to a ring-3 program', async () => {
