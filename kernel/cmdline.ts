@@ -6,6 +6,7 @@ import { cmdline_buf } from './dev/fw_cfg.ts';
 import { serial_put_escaped, serial_puts } from './dev/serial.ts';
 import { name_lookup, parse_uint } from './lib/string.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
+import { say } from './lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const cmdline_keys = sym('cmdline_keys');
@@ -106,15 +107,13 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
       a.mov(eax, ebx);
       a.jmp(ecx, 'tail call: handler(EAX = value); the handlers clobber at most EAX, ECX, EDX');
       a.label('.unknown');
-      a.mov(eax, a.cstr("[boot] unknown cmdline key '"));
-      a.call(serial_puts);
+      say(a, a.cstr("[boot] unknown cmdline key '"));
       a.mov(eax, edi);
       a.call(serial_put_escaped, 'as typed, with control bytes shown as \\xHH');
       a.mov(eax, a.cstr(`' ignored (known: ${CMDLINE_KEYS.map((k) => k.key).join(', ')})\r\n`));
       a.jmp(serial_puts);
       a.label('.not_key_value');
-      a.mov(eax, a.cstr("[boot] cmdline word '"));
-      a.call(serial_puts);
+      say(a, a.cstr("[boot] cmdline word '"));
       a.mov(eax, edi);
       a.call(serial_put_escaped);
       a.mov(eax, a.cstr("' ignored (not key=value)\r\n"));
@@ -157,16 +156,13 @@ ${CMDLINE_KEYS.map((k) => `  ${k.key.padEnd(6)} ${k.doc}`).join('\n')}`,
         a.clc();
         r.ret('CF = 0: EAX = the number (the pops keep the flags)');
       });
-      a.mov(eax, a.cstr('[boot] '));
-      a.call(serial_puts);
+      say(a, a.cstr('[boot] '));
       a.mov(eax, esi);
       a.call(serial_puts);
-      a.mov(eax, a.cstr("='"));
-      a.call(serial_puts);
+      say(a, a.cstr("='"));
       a.mov(eax, ebx);
       a.call(serial_put_escaped);
-      a.mov(eax, a.cstr("' is not a decimal number; ignored\r\n"));
-      a.call(serial_puts);
+      say(a, a.cstr("' is not a decimal number; ignored\r\n"));
       a.stc();
       r.ret('CF = 1');
     });

@@ -16,6 +16,7 @@ import { mem_check, proc_init } from './proc/proc.ts';
 import { syscall_init } from './proc/syscall.ts';
 import { scenario_run } from './scenarios.ts';
 import { bss_end, bss_start, sym } from '../toolchain/x86/symbol.ts';
+import { say } from './lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const cmdline_print = sym('cmdline_print');
@@ -66,13 +67,11 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
 
     a.label(kmain);
     a.call(serial_init, '1. console first: every later step reports on it');
-    a.mov(eax, a.cstr('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n'));
-    a.call(serial_puts);
+    say(a, a.cstr('[kernel] protected mode (CS=0x08, data segments 0x10)\r\n'));
     a.call(gdt_init, '2. our own GDT, with the TSS ring 3 needs');
     a.call(idt_init, '3. the IDT, before anything can raise an exception');
     a.call(exceptions_init);
-    a.mov(eax, a.cstr('[idt] 256 gates loaded: 0-31 CPU exceptions, 32-47 IRQs\r\n'));
-    a.call(serial_puts);
+    say(a, a.cstr('[idt] 256 gates loaded: 0-31 CPU exceptions, 32-47 IRQs\r\n'));
     a.call(paging_init, '4. paging: the kernel map every address space shares');
     a.call(fw_cfg_read_cmdline, '5. the cmdline, which configures what follows (hz=, test=, seed=, strace=)');
     a.call(cmdline_print);
@@ -93,12 +92,10 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
       name: cmdline_print, does: 'prints "[boot] cmdline: " and the cmdline (escaped), or "(none)"',
       clobbers: [eax, ecx, edx],
     }, () => {
-      a.mov(eax, a.cstr('[boot] cmdline: '));
-      a.call(serial_puts);
+      say(a, a.cstr('[boot] cmdline: '));
       a.cmp(byte(cmdline_buf), 0);
       a.if_('e', () => {
-        a.mov(eax, a.cstr('(none)'));
-        a.call(serial_puts);
+        say(a, a.cstr('(none)'));
       }, () => {
         a.mov(eax, cmdline_buf);
         a.call(serial_put_escaped, 'the cmdline is outside input: an ESC byte must not reach the terminal raw');

@@ -6,6 +6,7 @@ import { trap_register } from './trap.ts';
 import { panic } from '../dev/qemu_exit.ts';
 import { console_panic, serial_newline, serial_put_dec, serial_put_hex32, serial_put_hex8, serial_puts } from '../dev/serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const bp_handler = sym('bp_handler');
@@ -103,12 +104,10 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.label(bp_handler);
     a.push(ebx);
     a.mov(ebx, eax);
-    a.mov(eax, a.cstr('[exception] #BP breakpoint at EIP=0x'));
-    a.call(serial_puts);
+    say(a, a.cstr('[exception] #BP breakpoint at EIP=0x'));
     a.mov(eax, dword(ebx, TRAPFRAME.f.eip), 'the instruction after int3');
     a.call(serial_put_hex32);
-    a.mov(eax, a.cstr(', resuming\r\n'));
-    a.call(serial_puts);
+    say(a, a.cstr(', resuming\r\n'));
     a.pop(ebx);
     a.ret('returning lets isr_common iret to the saved EIP');
 
@@ -116,21 +115,17 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     a.label(exception_unhandled);
     a.mov(ebx, eax, 'EBX = frame for the rest of the dump (we never return)');
     a.call(console_panic, 'the dump starts on a fresh line, even if the fault came inside an interrupt handler');
-    a.mov(eax, a.cstr('[exception] '));
-    a.call(serial_puts);
+    say(a, a.cstr('[exception] '));
     a.mov(ecx, dword(ebx, TRAPFRAME.f.vector));
     a.mov(eax, dword({ index: ecx, scale: 4, disp: exception_names }), 'name string for this vector');
     a.call(serial_puts);
-    a.mov(eax, a.cstr(' (vector '));
-    a.call(serial_puts);
+    say(a, a.cstr(' (vector '));
     a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
     a.call(serial_put_dec);
-    a.mov(eax, a.cstr(') error=0x'));
-    a.call(serial_puts);
+    say(a, a.cstr(') error=0x'));
     a.mov(eax, dword(ebx, TRAPFRAME.f.error));
     a.call(serial_put_hex32);
-    a.mov(eax, a.cstr(' EIP=0x'));
-    a.call(serial_puts);
+    say(a, a.cstr(' EIP=0x'));
     a.mov(eax, dword(ebx, TRAPFRAME.f.eip));
     a.call(serial_put_hex32);
     a.call(serial_newline);
@@ -140,11 +135,9 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
       [['ESI', TRAPFRAME.f.esi], ['EDI', TRAPFRAME.f.edi], ['EBP', TRAPFRAME.f.ebp], ['ESP', TRAPFRAME.f.esp]],
     ];
     regs.forEach((line, i) => {
-      a.mov(eax, a.cstr('[exception] '));
-      a.call(serial_puts);
+      say(a, a.cstr('[exception] '));
       line.forEach(([name, off], j) => {
-        a.mov(eax, a.cstr(`${j ? ' ' : ''}${name}=0x`));
-        a.call(serial_puts);
+        say(a, a.cstr(`${j ? ' ' : ''}${name}=0x`));
         a.mov(eax, dword(ebx, off));
         a.call(serial_put_hex32);
       });
@@ -152,8 +145,7 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
     });
     a.cmp(dword(ebx, TRAPFRAME.f.vector), VEC_PF);
     a.jne(L('.no_cr2'));
-    a.mov(eax, a.cstr('[exception] CR2=0x'));
-    a.call(serial_puts);
+    say(a, a.cstr('[exception] CR2=0x'));
     a.mov(eax, cr2, 'CR2 = the linear address whose access faulted');
     a.call(serial_put_hex32);
     a.mov(eax, dword(ebx, TRAPFRAME.f.error));
@@ -168,8 +160,7 @@ Contract: exception_unhandled and bp_handler are trap handlers: EAX = trap frame
       in: { eax: '#PF error code (SDM 3A §4.7, Figure 4-12)' }, clobbers: [eax, ecx, edx], saves: [ebx],
     }, (r) => {
       a.mov(ebx, eax);
-      a.mov(eax, a.cstr(' error=0x'));
-      a.call(serial_puts);
+      say(a, a.cstr(' error=0x'));
       a.mov(eax, ebx);
       a.call(serial_put_hex8);
       PF_BITS.forEach((b, i) => {

@@ -8,6 +8,7 @@ import { serial_put_dec, serial_puts } from '../dev/serial.ts';
 import { proc_fault } from '../proc/exit.ts';
 import { sched_trap_exit } from '../proc/sched.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const trap_counts = sym('trap_counts');
@@ -75,12 +76,10 @@ to ring 3, dispatch gives the scheduler its chance to preempt
       a.jnz(proc_fault, 'ring 3: kill the program, not the kernel (no return)');
       a.jmp(exception_unhandled, 'ring 0: a kernel bug - dump and panic (no return)');
       a.label('.report');
-      a.mov(eax, a.cstr('[trap] vector '));
-      a.call(serial_puts);
+      say(a, a.cstr('[trap] vector '));
       a.mov(eax, dword(ebx, TRAPFRAME.f.vector));
       a.call(serial_put_dec);
-      a.mov(eax, a.cstr(' has no handler (ignored)\r\n'));
-      a.call(serial_puts);
+      say(a, a.cstr(' has no handler (ignored)\r\n'));
       a.jmp(L('.back'));
     });
   },

@@ -4,6 +4,7 @@ import { ah, al, ax, dx, eax, ebx, ecx, edi, edx, esi, L, byte, word, dword, mem
 import { serial_newline, serial_put_dec, serial_put_escaped, serial_puts } from './serial.ts';
 import { strcmp } from '../lib/string.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const FW_CFG_QEMU = sym('FW_CFG_QEMU');
@@ -165,20 +166,16 @@ fw_cfg_ram_kib returns EAX = the guest RAM in KiB from item FW_CFG_RAM_SIZE
       a.dec(edi);
       a.jmp(L('.back'));
       a.label('.report');
-      a.mov(eax, a.cstr('[boot] cmdline is '));
-      a.call(serial_puts);
+      say(a, a.cstr('[boot] cmdline is '));
       a.mov(eax, ebx);
       a.call(serial_put_dec);
-      a.mov(eax, a.cstr(' bytes; only the first 4096 are read, the rest is ignored'));
-      a.call(serial_puts);
+      say(a, a.cstr(' bytes; only the first 4096 are read, the rest is ignored'));
       a.cmp(edi, esi);
       a.je(L('.reported'));
-      a.mov(eax, a.cstr("; the word cut at byte 4096 is dropped: '"));
-      a.call(serial_puts);
+      say(a, a.cstr("; the word cut at byte 4096 is dropped: '"));
       a.lea(eax, mem(edi, cmdline_buf));
       a.call(serial_put_escaped);
-      a.mov(eax, a.cstr("'"));
-      a.call(serial_puts);
+      say(a, a.cstr("'"));
       a.mov(byte({ base: edi, disp: cmdline_buf }), 0, 'drop it: a cut word is never applied');
       a.mov(esi, edi);
       a.label('.reported');

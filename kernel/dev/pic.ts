@@ -5,6 +5,7 @@ import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { trap_register } from '../cpu/trap.ts';
 import { console_irq_enter, console_irq_leave, serial_newline, serial_put_dec, serial_put_hex8, serial_putc, serial_puts } from './serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const pic_mask = sym('pic_mask');
@@ -112,8 +113,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
         a.inc(ebx);
         a.cmp(ebx, PIC1_VECTOR.add(NUM_IRQS));
       }, () => 'b');
-      a.mov(eax, a.cstr('[pic] remapped master=0x20 slave=0x28\r\n'));
-      a.call(serial_puts);
+      say(a, a.cstr('[pic] remapped master=0x20 slave=0x28\r\n'));
       a.call(pic_print_masks);
       r.ret();
     });
@@ -123,20 +123,16 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
       name: pic_print_masks, does: 'print "[pic] masks master=0x.. slave=0x.. (programmed master=0x.. slave=0x..)": read back, then as programmed',
       clobbers: [eax, ecx, edx],
     }, () => {
-      a.mov(eax, a.cstr('[pic] masks master=0x'));
-      a.call(serial_puts);
+      say(a, a.cstr('[pic] masks master=0x'));
       a.in(al, PIC1_DATA, 'reading the data port returns OCW1, the mask register');
       a.call(serial_put_hex8);
-      a.mov(eax, a.cstr(' slave=0x'));
-      a.call(serial_puts);
+      say(a, a.cstr(' slave=0x'));
       a.in(al, PIC2_DATA);
       a.call(serial_put_hex8);
-      a.mov(eax, a.cstr(' (programmed master=0x'));
-      a.call(serial_puts);
+      say(a, a.cstr(' (programmed master=0x'));
       a.mov(al, byte(pic_mask1));
       a.call(serial_put_hex8);
-      a.mov(eax, a.cstr(' slave=0x'));
-      a.call(serial_puts);
+      say(a, a.cstr(' slave=0x'));
       a.mov(al, byte(pic_mask2));
       a.call(serial_put_hex8);
       a.mov(al, chr(')'));
@@ -240,8 +236,7 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
     a.pop(ebx);
     a.ret();
     a.label('.unexpected');
-    a.mov(eax, a.cstr('[pic] unexpected IRQ '));
-    a.call(serial_puts);
+    say(a, a.cstr('[pic] unexpected IRQ '));
     a.mov(eax, ebx);
     a.call(serial_put_dec);
     a.call(serial_newline);

@@ -7,6 +7,7 @@ import { irq_register, pic_unmask } from './pic.ts';
 import { serial_put_dec, serial_puts } from './serial.ts';
 import { sched_block, sched_idle, sched_tick } from '../proc/sched.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const ms_to_ticks = sym('ms_to_ticks');
@@ -70,12 +71,10 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
       a.cmp(eax, HZ_MAX);
       a.jbe(L('.hz_ok'));
       a.label('.bad_hz');
-      a.mov(eax, a.cstr('[pit] hz='));
-      a.call(serial_puts);
+      say(a, a.cstr('[pit] hz='));
       a.mov(eax, dword(pit_hz));
       a.call(serial_put_dec);
-      a.mov(eax, a.cstr(' is out of range (19-1000); using 100\r\n'));
-      a.call(serial_puts);
+      say(a, a.cstr(' is out of range (19-1000); using 100\r\n'));
       a.mov(dword(pit_hz), HZ_DEFAULT);
       a.label('.hz_ok');
       a.mov(ecx, dword(pit_hz));
@@ -92,16 +91,13 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
       a.out(PIT_CH0, al, 'divisor low byte');
       a.mov(al, ah);
       a.out(PIT_CH0, al, 'divisor high byte: counting starts now');
-      a.mov(eax, a.cstr('[pit] channel 0 mode 2 (rate generator), divisor '));
-      a.call(serial_puts);
+      say(a, a.cstr('[pit] channel 0 mode 2 (rate generator), divisor '));
       a.mov(eax, dword(pit_divisor));
       a.call(serial_put_dec);
-      a.mov(eax, a.cstr(' -> '));
-      a.call(serial_puts);
+      say(a, a.cstr(' -> '));
       a.mov(eax, dword(pit_hz));
       a.call(serial_put_dec);
-      a.mov(eax, a.cstr(' Hz\r\n'));
-      a.call(serial_puts);
+      say(a, a.cstr(' Hz\r\n'));
       a.mov(eax, IRQ_PIT);
       a.mov(edx, pit_irq);
       a.call(irq_register);
@@ -121,8 +117,7 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.mov(byte(pit_vector_checked), 1);
     a.push(ebx);
     a.mov(ebx, dword(eax, TRAPFRAME.f.vector));
-    a.mov(eax, a.cstr('[pit] first tick arrived on vector '));
-    a.call(serial_puts);
+    say(a, a.cstr('[pit] first tick arrived on vector '));
     a.mov(eax, ebx);
     a.call(serial_put_dec);
     a.cmp(ebx, VEC_PIT);

@@ -4,6 +4,7 @@ import { al, dx, eax, ebx, L, constant } from '../../toolchain/x86/operands.ts';
 import { COM1, LSR_TEMT, UART_LSR } from '../../boot/serial16.ts';
 import { serial_newline, serial_puts } from './serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const panic = sym('panic');
@@ -36,8 +37,7 @@ or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
   spec: ['QEMU hw/misc/debugexit.c: isa-debug-exit (iobase, iosize; exit code (val << 1) | 1)'],
   emit(a) {
     a.label(poweroff);
-    a.mov(eax, a.cstr('[tsk] poweroff\r\n'));
-    a.call(serial_puts);
+    say(a, a.cstr('[tsk] poweroff\r\n'));
     a.mov(eax, EXIT_POWEROFF);
     a.jmp(L('.exit'));
     a.label('.exit');
@@ -58,8 +58,7 @@ or test harness).  With no UART, LSR reads as FFh and the wait ends at once.
     a.label(panic);
     a.cli('nothing may run after a panic');
     a.mov(ebx, eax);
-    a.mov(eax, a.cstr('[panic] '));
-    a.call(serial_puts);
+    say(a, a.cstr('[panic] '));
     a.mov(eax, ebx);
     a.call(serial_puts);
     a.call(serial_newline);

@@ -7,6 +7,7 @@ import { PROC } from './table.ts';
 import { NSYSCALLS, SYSCALLS } from './abi.ts';
 import { serial_newline, serial_put_dec, serial_put_hex, serial_put_hex8, serial_put_int, serial_putc, serial_puts } from '../dev/serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const strace_enter = sym('strace_enter');
@@ -47,12 +48,10 @@ because it does not return.`,
     }, (r) => {
       a.mov(ebx, eax);
       a.call(strace_prefix);
-      a.mov(eax, a.cstr(' CS=0x'));
-      a.call(serial_puts);
+      say(a, a.cstr(' CS=0x'));
       a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
       a.call(serial_put_hex8);
-      a.mov(eax, a.cstr(' -> '));
-      a.call(serial_puts);
+      say(a, a.cstr(' -> '));
       a.mov(eax, dword(ebx, TRAPFRAME.f.eax));
       a.call(strace_name, 'EAX = argument count');
       a.mov(esi, eax);
@@ -80,12 +79,10 @@ because it does not return.`,
       a.mov(ebx, eax);
       a.mov(esi, edx);
       a.call(strace_prefix);
-      a.mov(eax, a.cstr(' <- '));
-      a.call(serial_puts);
+      say(a, a.cstr(' <- '));
       a.mov(eax, esi);
       a.call(strace_name);
-      a.mov(eax, a.cstr(' = '));
-      a.call(serial_puts);
+      say(a, a.cstr(' = '));
       a.mov(eax, dword(ebx, TRAPFRAME.f.eax));
       a.call(serial_put_int);
       a.call(serial_newline);
@@ -96,8 +93,7 @@ because it does not return.`,
       name: strace_prefix, does: 'print "[strace] pid N" for the current process',
       clobbers: [eax, ecx, edx],
     }, () => {
-      a.mov(eax, a.cstr('[strace] pid '));
-      a.call(serial_puts);
+      say(a, a.cstr('[strace] pid '));
       a.mov(eax, dword(proc_current));
       a.mov(eax, dword(eax, PROC.f.pid));
       a.jmp(serial_put_dec, 'tail call');
@@ -116,8 +112,7 @@ because it does not return.`,
         a.movzx(eax, byte({ base: ebx, disp: syscall_argc }));
         r.ret();
       });
-      a.mov(eax, a.cstr('syscall '));
-      a.call(serial_puts);
+      say(a, a.cstr('syscall '));
       a.mov(eax, ebx);
       a.call(serial_put_hex);
       a.xor(eax, eax);

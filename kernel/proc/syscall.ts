@@ -19,6 +19,7 @@ import { sched_yield } from './sched.ts';
 import { strace_enter, strace_leave, strace_on } from './strace.ts';
 import { vm_check_user } from './vm.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
+import { say } from '../lib/print.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 const read_last_cr = sym('read_last_cr');
@@ -251,12 +252,10 @@ With "strace=1" on the cmdline every call is traced (strace.asm).`,
       a.and(eax, 3, 'RPL of the saved CS: the privilege level that executed int 0x80');
       a.cmp(eax, 3);
       a.if_('ne', () => {
-        a.mov(eax, a.cstr('[syscall] int 0x80 from CS=0x'));
-        a.call(serial_puts);
+        say(a, a.cstr('[syscall] int 0x80 from CS=0x'));
         a.mov(eax, dword(ebx, TRAPFRAME.f.cs));
         a.call(serial_put_hex8);
-        a.mov(eax, a.cstr(' (ring 0) refused: system calls come from ring 3\r\n'));
-        a.call(serial_puts);
+        say(a, a.cstr(' (ring 0) refused: system calls come from ring 3\r\n'));
         a.mov(dword(ebx, TRAPFRAME.f.eax), EPERM.neg());
         r.ret();
       });
