@@ -4,7 +4,7 @@ import { eax, ebx, ecx, edx, L, byte, dword } from '../../toolchain/x86/operands
 import { TRAPFRAME } from './trapframe.ts';
 import { NUM_EXCEPTIONS, exception_unhandled } from './exceptions.ts';
 import { IDT_ENTRIES } from './idt.ts';
-import { serial_put_dec, serial_puts } from '../dev/serial.ts';
+import { serial_put_dec } from '../dev/serial.ts';
 import { proc_fault } from '../proc/exit.ts';
 import { sched_trap_exit } from '../proc/sched.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';

@@ -1,7 +1,7 @@
 // QEMU's firmware configuration device: how the boot cmdline reaches the kernel.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { ah, al, ax, dx, eax, ebx, ecx, edi, edx, esi, L, byte, word, dword, mem, constant, chr } from '../../toolchain/x86/operands.ts';
-import { serial_newline, serial_put_dec, serial_put_escaped, serial_puts } from './serial.ts';
+import { serial_newline, serial_put_dec, serial_put_escaped } from './serial.ts';
 import { strcmp } from '../lib/string.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';

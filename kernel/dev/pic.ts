@@ -3,7 +3,7 @@ import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../../toolchain/x86/operands.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { trap_register } from '../cpu/trap.ts';
-import { console_irq_enter, console_irq_leave, serial_newline, serial_put_dec, serial_put_hex8, serial_putc, serial_puts } from './serial.ts';
+import { console_irq_enter, console_irq_leave, serial_newline, serial_put_dec, serial_put_hex8, serial_putc } from './serial.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
 
