@@ -134,7 +134,7 @@ capability IDs in list order (§6.7; 0x05 MSI, 0x09 vendor-specific,
       name: lspci_bars, does: 'print a function\'s BARs, command register and capability IDs (lspci -v)',
       in: { eax: 'its pci_table entry' }, clobbers: [eax, ecx, edx], saves: [ebx, esi, edi],
     }, (r) => {
-      const bar = (field: 'bar' | 'bar_size', disp = 0) => dword({ base: ebx, index: edi, scale: 4, disp: PCI_FN.f[field].add(disp) });
+      const bar = (field: 'bar' | 'bar_size', disp = 0) => dword({ base: ebx, index: edi, scale: 4, disp: disp ? PCI_FN.f[field].add(disp) : PCI_FN.f[field] });
       a.mov(ebx, eax);
       a.xor(edi, edi, 'EDI = BAR number');
       a.while_(() => { a.movzx(eax, byte(ebx, PCI_FN.f.bar_count)); a.cmp(edi, eax); return 'b'; }, (loop) => {

@@ -232,7 +232,7 @@ accepted (bits it does not implement read back as 0).`,
         at(esi); a.mov(ecx, r.local('orig')); a.call(pci_write32, 'the firmware\'s address back');
         a.pop(eax);
       };
-      const bar = (i: typeof edi, field: 'bar' | 'bar_size', disp = 0) => dword({ base: ebx, index: i, scale: 4, disp: PCI_FN.f[field].add(disp) });
+      const bar = (i: typeof edi, field: 'bar' | 'bar_size', disp = 0) => dword({ base: ebx, index: i, scale: 4, disp: disp ? PCI_FN.f[field].add(disp) : PCI_FN.f[field] });
       a.mov(ebx, eax, 'EBX = the entry');
       at(PCI_COMMAND); a.call(pci_read16);
       a.mov(r.local('cmd'), eax);
