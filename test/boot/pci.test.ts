@@ -9,7 +9,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BootOptions, type Session, boot, ensureImage, expectLinesInOrder, expectStatus, startSession } from '../harness/boot.ts';
+import { type BootOptions, type Session, boot, ensureImage, expectStatus, startSession } from '../harness/boot.ts';
 
 let image = '';
 let dir = '';
@@ -104,7 +104,8 @@ const PC_BASE = [
 describe('lspci', () => {
   it('pc: the i440FX host bridge and the PIIX3 functions, as QEMU sees them; "[pci] N functions" at boot', async () => {
     const r = await survey({});
-    expectLinesInOrder({ lines: r.boot } as never, [/^\[pci\] 4 functions on bus 0$/, /^\[tsk\] ready$/]);
+    expect(r.boot.indexOf('[pci] 4 functions on bus 0')).toBeGreaterThan(-1);
+    expect(r.boot.indexOf('[pci] 4 functions on bus 0')).toBeLessThan(r.boot.indexOf('[tsk] ready'));
     expect(r.short.map((f) => [f.slot, f.cls, f.id, f.irq])).toEqual(PC_BASE);
     expectSameAsQemu(r);
     // The IDE function's one I/O BAR: the 16 bytes of bus-master DMA registers.
@@ -124,7 +125,7 @@ describe('lspci', () => {
         '-device', 'virtio-blk-pci,drive=d1,addr=0x6.1',
       ],
     });
-    expectLinesInOrder({ lines: r.boot } as never, [/^\[pci\] 8 functions on bus 0$/]);
+    expect(r.boot).toContain('[pci] 8 functions on bus 0');
     // INTA# of slot s goes to PIRQ[(s + 1 - 2) mod 4]; SeaBIOS routes PIRQA-D to IRQ 10, 10, 11, 11.
     expect(r.short.map((f) => [f.slot, f.cls, f.id, f.irq])).toEqual([
       ...PC_BASE,
