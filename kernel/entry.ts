@@ -12,6 +12,7 @@ import { pic_init } from './dev/pic.ts';
 import { pit_init, pit_wait_first_tick } from './dev/pit.ts';
 import { serial_init, serial_newline, serial_put_escaped, serial_puts } from './dev/serial.ts';
 import { uart_rx_init } from './dev/uart_rx.ts';
+import { pci_init } from './pci/pci.ts';
 import { mem_check, proc_init } from './proc/proc.ts';
 import { syscall_init } from './proc/syscall.ts';
 import { scenario_run } from './scenarios.ts';
@@ -80,6 +81,7 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(pic_init, '6. remap the PIC before any IRQ line is unmasked');
     a.call(pit_init, '7. the timer (unmasks IRQ0)');
     a.call(uart_rx_init, '8. serial input (unmasks IRQ4)');
+    a.call(pci_init, '   the functions on PCI bus 0, for lspci and the drivers to come');
     a.call(proc_init, '9. the process table: this code becomes pid 0, the kernel task');
     a.call(syscall_init, '10. the int 0x80 gate');
     a.sti('11. from here on interrupts are delivered');

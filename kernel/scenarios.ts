@@ -14,6 +14,7 @@ import { proc_run } from './proc/spawn.ts';
 import { proc_wait } from './proc/exit.ts';
 import { proc_ps } from './proc/ps.ts';
 import { shell_main } from './shell/shell.ts';
+import { PCI_ENABLE_SCENARIO } from './pci/pci.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -197,6 +198,7 @@ export const SCENARIOS: readonly Scenario[] = [
     a.call(serial_newline);
     a.call(poweroff);
   } },
+  PCI_ENABLE_SCENARIO,
 ];
 
 /** Run the named programs one after another, waiting for each (start argument: seed=). */

@@ -96,6 +96,8 @@ export const COURSE: readonly Part[] = [
       { module: 'pic', teaches: 'remapping the two 8259A interrupt controllers, masking and acknowledging IRQs, spurious IRQs' },
       { module: 'pit', teaches: 'the 8254 timer: IRQ0 ticks and sleeping' },
       { module: 'uart_rx', teaches: 'interrupt-driven serial input: a ring buffer and flow control that loses no byte' },
+      { section: 'Devices on the PCI bus', module: 'pci_config', teaches: 'configuration space through ports 0xCF8/0xCFC, and why a word write must not be a dword read-modify-write' },
+      { module: 'pci', teaches: 'enumerating bus 0: multi-function devices, sizing BARs with decoding off, interrupt line and pin, a capped capability walk' },
       { section: 'Processes, system calls and ring 3', module: 'proc', teaches: 'the process table, the kernel task as entry 0, and checking that every process fits in RAM' },
       { module: 'vm', teaches: 'a page directory per process and checking user pointers against it' },
       { module: 'programs', teaches: 'the program table: user programs built into the kernel image' },
@@ -112,11 +114,12 @@ export const COURSE: readonly Part[] = [
       { module: 'dev_cmds', teaches: 'watching the devices work: timer ticks, the 8259A\'s registers, the receive ring' },
       { module: 'cpu_cmds', teaches: 'the IDT as the CPU holds it, and raising an interrupt vector by hand' },
       { module: 'proc_cmds', teaches: 'starting programs together or in the background, listing and killing processes' },
+      { module: 'pci_cmds', teaches: 'lspci: the PCI functions found, their class, IDs and IRQ, and with -v their BARs and capabilities' },
     ],
   },
   {
     folder: 'user', title: 'Ring 3: the user library and the user programs',
-    intro: 'Each program is a component of its own, linked at USER_BASE and embedded in the kernel by its program table (3-kernel/proc/18-programs.asm); it talks to the kernel only through int 0x80.',
+    intro: 'Each program is a component of its own, linked at USER_BASE and embedded in the kernel by its program table (3-kernel/proc/20-programs.asm); it talks to the kernel only through int 0x80.',
     chapters: [
       { section: 'The user library', module: 'ulib', teaches: 'system-call wrappers and number printing; every program includes it' },
       { section: 'The user programs', program: 'hello', teaches: 'the first ring-3 program: write a line, exit' },

@@ -256,6 +256,19 @@ export class Session {
     throw new Error(`waited for ${re} but it never came\n${report(this.snapshot())}`);
   }
 
+  /**
+   * Run a QEMU monitor (HMP) command, such as 'info pci', on the running
+   * guest over the harness's QMP socket; its text, or an error naming the
+   * command when QEMU gave no answer.  For checking the guest's view of the
+   * machine against QEMU's own.
+   */
+  async monitor(command: string): Promise<string> {
+    const q = await Promise.race([this.qmp, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+    const text = await q?.execute('human-monitor-command', { 'command-line': command });
+    if (typeof text !== 'string') throw new Error(`QEMU monitor command '${command}' got no answer over QMP\n${report(this.snapshot())}`);
+    return text;
+  }
+
   /** Read the registers of the running guest over QMP (kept for the failure artifacts). */
   private async captureRegisters(why: string): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null || this.shutdownSeen) return;
