@@ -52,6 +52,7 @@ export interface Part {
   readonly component?: string;
   readonly title: string;
   /** A paragraph for the index: where this part runs and what it hands to the next. */
+  /** May name another chapter's file as {chapter:<module>}: the index prints its numbered path, which moves as chapters are added. */
   readonly intro: string;
   readonly chapters: readonly Chapter[];
 }
@@ -119,7 +120,7 @@ export const COURSE: readonly Part[] = [
   },
   {
     folder: 'user', title: 'Ring 3: the user library and the user programs',
-    intro: 'Each program is a component of its own, linked at USER_BASE and embedded in the kernel by its program table (3-kernel/proc/20-programs.asm); it talks to the kernel only through int 0x80.',
+    intro: 'Each program is a component of its own, linked at USER_BASE and embedded in the kernel by its program table ({chapter:programs}); it talks to the kernel only through int 0x80.',
     chapters: [
       { section: 'The user library', module: 'ulib', teaches: 'system-call wrappers and number printing; every program includes it' },
       { section: 'The user programs', program: 'hello', teaches: 'the first ring-3 program: write a line, exit' },
@@ -338,7 +339,12 @@ export function courseIndex(components: readonly Assembled[], plan: CoursePlan):
   ];
   plan.parts.forEach((part, pi) => {
     const dir = `${num(pi, plan.parts.length)}-${part.folder}`;
-    out.push('', `## ${pi + 1}. ${part.title}`, '', part.intro);
+    const intro = part.intro.replace(/\{chapter:([a-z0-9_-]+)\}/g, (_m, name: string) => {
+      const ch = plan.chapters.find((c) => c.module.name === name && !c.chapter.program);
+      if (!ch) throw new CourseError(`toolchain/course.ts, part ${pi + 1} ('${part.folder}'): its intro names {chapter:${name}}, which is not a chapter`);
+      return ch.path;
+    });
+    out.push('', `## ${pi + 1}. ${part.title}`, '', intro);
     if (part.component) {
       const c = byName.get(part.component)!;
       out.push('', `Main file: [${plan.mains.get(part.component)}](${plan.mains.get(part.component)}) (${c.def.bits}-bit, org ${hex(c.def.origin)}; chapters in \`${dir}/\`).`);

@@ -103,6 +103,10 @@ describe('the reading order', () => {
     const named = [...index.matchAll(/(?<![\w./<>-])((?:[\w-]+\/)*[\w-]+\.asm)\b/g)].map((m) => m[1]!);
     expect(named.length).toBeGreaterThan(40);
     expect(named.filter((p) => !paths.has(p))).toEqual([]);
+    // a part's intro names a chapter's file through {chapter:<module>}, resolved to its numbered path
+    expect(index).toContain(`program table (${course.chapters.find((c) => c.module.name === 'programs')!.path})`);
+    const broken = COURSE.map((p, i) => (i === COURSE.length - 1 ? { ...p, intro: 'see {chapter:nosuch}' } : p));
+    expect(() => emitCourse(components, planCourse(components, broken), 'test')).toThrow(/names \{chapter:nosuch\}, which is not a chapter/);
   });
 });
 
