@@ -68,11 +68,12 @@ export const COURSE: readonly Part[] = [
   },
   {
     folder: 'stage2', component: 'stage2', title: 'Stage 2: from real mode to protected mode',
-    intro: 'Loaded at 0x7E00 with room to spare: the interrupt vector table, the A20 gate, the GDT and the switch to 32-bit protected mode.',
+    intro: 'Loaded at 0x7E00 with room to spare: the interrupt vector table, the A20 gate, the BIOS memory map, the GDT and the switch to 32-bit protected mode.',
     chapters: [
       { module: 'stage2', teaches: 'the order of the steps from real mode to protected mode' },
       { module: 'ivt', teaches: 'the real-mode interrupt vector table: install a handler and raise it with int' },
       { module: 'a20', teaches: 'why address line 20 is gated and three ways to open it' },
+      { module: 'e820', teaches: 'asking the BIOS for the memory map (int 15h E820h) while real mode still allows it' },
       { module: 'gdt', teaches: 'segment descriptors and selectors: flat code and data segments for ring 0 and ring 3' },
       { module: 'pmode', teaches: 'setting CR0.PE and the far jump that enters 32-bit code' },
     ],
