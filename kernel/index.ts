@@ -36,14 +36,17 @@ import { cpuCmds } from './cpu/commands.ts';
 import { procCmds } from './proc/commands.ts';
 import { string } from './lib/string.ts';
 import { qemuExit } from './dev/qemu_exit.ts';
+import { e820k } from './mm/e820.ts';
+import { pmm } from './mm/pmm.ts';
+import { memCmds } from './mm/commands.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
-  entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, pic, pit, uartRx,
+  entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, e820k, pmm, pic, pit, uartRx,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, spawn, sched, exit, ps, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds,
 ];

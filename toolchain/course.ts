@@ -94,6 +94,8 @@ export const COURSE: readonly Part[] = [
       { module: 'fw_cfg', teaches: 'reading the boot cmdline and the RAM size from QEMU\'s fw_cfg device' },
       { module: 'string', teaches: 'the string helpers the cmdline parser and the shell use' },
       { module: 'cmdline', teaches: 'parsing key=value words, reporting what is unknown instead of ignoring it' },
+      { module: 'e820k', teaches: 'reading the BIOS memory map stage 2 left in low memory' },
+      { module: 'pmm', teaches: 'a physical page allocator: a bitmap over usable RAM, and catching double and bad frees' },
       { module: 'pic', teaches: 'remapping the two 8259A interrupt controllers, masking and acknowledging IRQs, spurious IRQs' },
       { module: 'pit', teaches: 'the 8254 timer: IRQ0 ticks and sleeping' },
       { module: 'uart_rx', teaches: 'interrupt-driven serial input: a ring buffer and flow control that loses no byte' },
@@ -113,6 +115,7 @@ export const COURSE: readonly Part[] = [
       { module: 'dev_cmds', teaches: 'watching the devices work: timer ticks, the 8259A\'s registers, the receive ring' },
       { module: 'cpu_cmds', teaches: 'the IDT as the CPU holds it, and raising an interrupt vector by hand' },
       { module: 'proc_cmds', teaches: 'starting programs together or in the background, listing and killing processes' },
+      { module: 'mem_cmds', teaches: 'the memory map and the allocator on a running machine, and a self-test of it' },
     ],
   },
   {
