@@ -120,7 +120,7 @@ export const COURSE: readonly Part[] = [
   },
   {
     folder: 'user', title: 'Ring 3: the user library and the user programs',
-    intro: 'Each program is a component of its own, linked at USER_BASE and embedded in the kernel by its program table (3-kernel/proc/18-programs.asm); it talks to the kernel only through int 0x80.',
+    intro: 'Each program is a component of its own, linked at USER_BASE and embedded in the kernel by its program table (3-kernel/proc/20-programs.asm); it talks to the kernel only through int 0x80.',
     chapters: [
       { section: 'The user library', module: 'ulib', teaches: 'system-call wrappers and number printing; every program includes it' },
       { section: 'The user programs', program: 'hello', teaches: 'the first ring-3 program: write a line, exit' },

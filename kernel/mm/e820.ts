@@ -32,7 +32,7 @@ export const e820k = defineModule({
   title: 'The memory map in the kernel: reading what stage 2 stored',
   about: `
 Stage 2 asked the BIOS for the memory map before leaving real mode
-(boot/e820.asm) and left it at E820_TABLE, E820_COUNT entries of struc
+(stage2/e820.asm) and left it at E820_TABLE, E820_COUNT entries of struc
 e820_entry (the ACPI "Address Range Descriptor").  Nothing overwrites that
 page (page 1, identity-mapped like all of 0-4 MiB), so the kernel reads it
 in place:
