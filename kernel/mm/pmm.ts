@@ -3,7 +3,7 @@
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { eax, ebx, ecx, edx, esi, edi, L, dword, constant } from '../../toolchain/x86/operands.ts';
 import { E820_COUNT, E820_ENTRY, E820_TABLE, E820_USABLE } from '../../boot/e820.ts';
-import { PAGE_SHIFT, PAGE_SIZE } from '../cpu/paging.ts';
+import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE } from '../cpu/paging.ts';
 import { PROC_MEM_BASE, PROC_MEM_SIZE } from '../proc/vm.ts';
 import { MAX_PROCS } from '../proc/table.ts';
 import { EINVAL } from '../proc/errno.ts';
@@ -18,6 +18,8 @@ export const pmm_init = sym('pmm_init');
 export const pmm_alloc = sym('pmm_alloc');
 export const pmm_free = sym('pmm_free');
 export const pmm_mark = sym('pmm_mark');
+export const pmm_take = sym('pmm_take');
+export const pmm_release = sym('pmm_release');
 export const pmm_usable = sym('pmm_usable');
 export const pmm_free_map = sym('pmm_free_map');
 export const pmm_total = sym('pmm_total');
@@ -55,21 +57,27 @@ ${frames} pages; with -m 2 only those below 2 MiB.  Without a map
 usable range from 1 MiB.
 
 How.  Two bitmaps, one bit per frame (bit n of dword n/32 is the frame at
-PMM_BASE + n * 4 KiB): pmm_usable is set once at boot, pmm_free_map says
-which usable frames are free now.  pmm_alloc takes the lowest free frame
-(bsf on the first nonzero dword), clears its bit and zeroes the page;
-pmm_free checks the address before setting the bit again, so that a bug in
-a driver is reported instead of silently handing the same page out twice:
+PMM_BASE + n * 4 KiB): pmm_usable is set at boot, pmm_free_map says which
+usable frames are free now.  pmm_alloc takes the lowest free frame (bsf on
+the first nonzero dword), clears its bit and zeroes the page; pmm_free
+checks the address before setting the bit again, so that a bug in a driver
+is reported instead of silently handing the same page out twice:
 
-  pmm_init   read the map, mark the usable frames, print the count
-  pmm_alloc  EAX = physical address of a zeroed 4 KiB page, or 0 (none left)
-  pmm_free   EAX = address -> EAX = 0, or -EINVAL after printing why:
-             not page-aligned, outside PMM_BASE-PMM_LIMIT, a reserved page,
-             or a page that is already free (a double free)
+  pmm_init     read the map, mark the usable frames, print the count
+  pmm_mark     EAX = start, EDX = end, ECX = 1 usable / 0 not: the counts follow
+  pmm_alloc    EAX = physical address of a zeroed 4 KiB page, or 0 (none left)
+  pmm_take     the same without zeroing (pmm_alloc's first half)
+  pmm_free     EAX = address -> EAX = 0, or -EINVAL after printing why:
+               not page-aligned, outside PMM_BASE-PMM_LIMIT, a reserved page,
+               or a page that is already free (a double free)
+  pmm_release  pmm_free without the printing: EDX = the reason
   pmm_total, pmm_free_pages   the counts the shell's "mem" prints
 
-Both take the page with interrupts off (pushfd/cli ... popfd), so a future
-interrupt handler may allocate too.`,
+No lock and no cli: a frame changes hands with one bts or btr, whose CF
+says what the bit was - an interrupt on this single CPU comes before or
+after that instruction, never inside it - so a future interrupt handler may
+allocate too, and the routines run unchanged in ring 3 under the routine
+tests (test/routine/pmm.test.ts).`,
   spec: ['ACPI Specification 6.4 §15 "System Address Map Interfaces"', 'Intel SDM Vol. 2A BSF, BT, BTS, BTR (bit offsets into a bit string in memory)'],
   emit(a) {
     a.bss(pmm_usable, PMM_MAP_DWORDS.mul(4), 4, 'bit n: frame n is usable RAM (fixed after pmm_init)');
@@ -78,33 +86,44 @@ interrupt handler may allocate too.`,
     a.bss(pmm_free_pages, 4, 4, 'of those, free now');
 
     a.routine({
-      name: pmm_mark, does: 'marks the frames wholly inside a physical range usable and free, or neither',
+      name: pmm_mark, does: 'marks the frames of a physical range usable and free (only whole frames inside it), or not usable (every frame it touches); keeps the counts',
       in: { eax: 'start of the range', edx: 'end of the range (exclusive; 0 = 4 GiB)', ecx: '1: usable, 0: not usable' },
       clobbers: [eax, edx],
     }, (r) => {
-      a.add(eax, PAGE_SIZE.sub(1));
-      a.if_('c', () => { r.ret(); }, undefined, 'starts in the last page of 4 GiB: no whole frame');
-      a.and(eax, PAGE_SIZE.sub(1).xor(0xffffffff), 'round the start up to a frame ...');
       a.test(edx, edx);
       a.if_('z', () => { a.mov(edx, PMM_LIMIT); }, undefined, 'an end at 4 GiB is past PMM_LIMIT');
-      a.and(edx, PAGE_SIZE.sub(1).xor(0xffffffff), '... and the end down');
+      a.cmp(edx, PMM_LIMIT);
+      a.if_('a', () => { a.mov(edx, PMM_LIMIT); }, undefined, 'clip the end first: rounding it up then cannot overflow');
+      a.test(ecx, ecx);
+      a.if_('nz', () => {
+        a.add(eax, PAGE_SIZE.sub(1), 'usable: round the start up ...');
+        r.retIf('c', 'starts in the last page of 4 GiB: no whole frame');
+      }, () => {
+        a.add(edx, PAGE_SIZE.sub(1), 'not usable: round the end up, so a frame it touches at all is out');
+      });
+      a.and(eax, PAGE_MASK);
+      a.and(edx, PAGE_MASK, '(usable: the end rounds down)');
       a.cmp(eax, PMM_BASE);
       a.if_('b', () => { a.mov(eax, PMM_BASE); });
-      a.cmp(edx, PMM_LIMIT);
-      a.if_('a', () => { a.mov(edx, PMM_LIMIT); });
       a.sub(eax, PMM_BASE);
       a.shr(eax, PAGE_SHIFT, 'EAX = first frame');
       a.sub(edx, PMM_BASE);
-      r.retIf('be', 'range ends below PMM_BASE');
+      r.retIf('be', 'the range ends below PMM_BASE');
       a.shr(edx, PAGE_SHIFT, 'EDX = frame past the last');
       a.while_(() => { a.cmp(eax, edx); return 'b'; }, () => {
         a.test(ecx, ecx);
         a.if_('nz', () => {
-          a.bts(dword(pmm_usable), eax);
-          a.bts(dword(pmm_free_map), eax);
+          a.bts(dword(pmm_usable), eax, 'CF = the bit before: count each frame once, however many entries cover it');
+          a.if_('nc', () => {
+            a.bts(dword(pmm_free_map), eax);
+            a.inc(dword(pmm_total));
+            a.inc(dword(pmm_free_pages));
+          });
         }, () => {
           a.btr(dword(pmm_usable), eax);
+          a.if_('c', () => { a.dec(dword(pmm_total)); });
           a.btr(dword(pmm_free_map), eax);
+          a.if_('c', () => { a.dec(dword(pmm_free_pages)); });
         });
         a.inc(eax);
       });
@@ -152,15 +171,6 @@ interrupt handler may allocate too.`,
           });
         }
       });
-      a.xor(eax, eax);
-      a.xor(ecx, ecx);
-      a.while_(() => { a.cmp(ecx, PMM_FRAMES); return 'b'; }, () => {
-        a.bt(dword(pmm_usable), ecx);
-        a.adc(eax, 0, 'count the usable frames');
-        a.inc(ecx);
-      });
-      a.mov(dword(pmm_total), eax);
-      a.mov(dword(pmm_free_pages), eax);
       say(a, a.cstr('[pmm] '));
       putDec(a, dword(pmm_total));
       say(a, a.cstr(' free 4 KiB pages in 0x'));
@@ -172,73 +182,93 @@ interrupt handler may allocate too.`,
     });
 
     a.routine({
-      name: pmm_alloc, does: 'takes the lowest free frame and zeroes it',
-      out: { eax: 'its physical address (= linear: identity-mapped), or 0 when none is left' },
-      clobbers: [ecx, edx], saves: [edi],
+      name: pmm_take, does: 'claims the lowest free frame (not zeroed: pmm_alloc zeroes it)',
+      out: { eax: 'its physical address, or 0 when none is left' },
+      clobbers: [ecx, edx],
     }, (r) => {
-      a.pushfd();
-      a.cli('one allocator state: nothing may run between finding the bit and clearing it');
       a.xor(ecx, ecx);
       a.loop_((loop) => {
         a.cmp(ecx, PMM_MAP_DWORDS);
         a.if_('ae', () => {
-          a.popfd();
           a.xor(eax, eax, 'every frame is taken');
           r.ret();
         });
         a.mov(eax, dword({ index: ecx, scale: 4, disp: pmm_free_map }));
         a.test(eax, eax);
-        loop.break_('nz', 'a free frame in this dword');
+        a.if_('nz', () => {
+          a.bsf(edx, eax, 'EDX = its lowest set bit');
+          a.shl(ecx, 5);
+          a.add(ecx, edx, 'ECX = frame number');
+          a.btr(dword(pmm_free_map), ecx, 'claim it: one instruction, so an interrupt comes before or after it');
+          loop.break_('c', 'the bit was still set: the frame is ours');
+          a.xor(ecx, ecx, 'an interrupt handler took it between the read and btr: look again');
+          loop.continue_();
+        });
         a.inc(ecx);
       });
-      a.bsf(edx, eax, 'EDX = its lowest set bit');
-      a.shl(ecx, 5);
-      a.add(ecx, edx, 'ECX = frame number');
-      a.btr(dword(pmm_free_map), ecx);
       a.dec(dword(pmm_free_pages));
-      a.popfd();
       a.shl(ecx, PAGE_SHIFT);
-      a.lea(edi, dword(ecx, PMM_BASE), 'EDI = the page');
-      a.push(edi);
-      a.xor(eax, eax);
-      a.mov(ecx, PAGE_SIZE.div(4));
-      a.rep_stosd('zero it: a page must not carry its last user\'s data');
-      a.pop(eax);
+      a.lea(eax, dword(ecx, PMM_BASE), 'EAX = the frame');
       r.ret();
     });
 
     a.routine({
-      name: pmm_free, does: 'gives a frame back after checking it came from pmm_alloc and is not free already',
+      name: pmm_alloc, does: 'takes the lowest free frame and zeroes it',
+      out: { eax: 'its physical address (= linear: identity-mapped), or 0 when none is left' },
+      clobbers: [ecx, edx], saves: [edi],
+    }, (r) => {
+      a.call(pmm_take);
+      a.test(eax, eax);
+      r.retIf('z', 'none left');
+      a.mov(edi, eax);
+      a.mov(edx, eax);
+      a.xor(eax, eax);
+      a.mov(ecx, PAGE_SIZE.div(4));
+      a.rep_stosd('zero it: a page must not carry its last user\'s data');
+      a.mov(eax, edx);
+      r.ret();
+    });
+
+    a.routine({
+      name: pmm_release, does: 'gives a frame back after checking it, without printing (pmm_free prints)',
+      in: { eax: 'the page\'s physical address' },
+      out: { eax: '0, or -EINVAL', edx: 'when -EINVAL: why (a NUL-terminated reason)' },
+      clobbers: [ecx],
+    }, (r) => {
+      a.mov(edx, a.cstr('not page-aligned'));
+      a.test(eax, PAGE_SIZE.sub(1));
+      a.jnz(L('.refuse'));
+      a.mov(edx, a.cstr('outside the allocator\'s range'));
+      a.mov(ecx, eax);
+      a.sub(ecx, PMM_BASE);
+      a.jb(L('.refuse'), 'below PMM_BASE: the kernel or a process slot');
+      a.cmp(ecx, PMM_LIMIT.sub(PMM_BASE));
+      a.jae(L('.refuse'));
+      a.shr(ecx, PAGE_SHIFT, 'ECX = frame number');
+      a.mov(edx, a.cstr('not usable RAM (the memory map reserves it)'));
+      a.bt(dword(pmm_usable), ecx);
+      a.jnc(L('.refuse'));
+      a.mov(edx, a.cstr('double free: the page is already free'));
+      a.bts(dword(pmm_free_map), ecx, 'free it; CF = the bit before (one instruction: atomic against interrupts)');
+      a.jc(L('.refuse'), 'it was set already: nothing changed');
+      a.inc(dword(pmm_free_pages));
+      a.xor(eax, eax);
+      r.ret();
+      a.label('.refuse');
+      a.mov(eax, EINVAL.neg());
+      r.ret();
+    });
+
+    a.routine({
+      name: pmm_free, does: 'gives a frame back; a bad address is refused with a line on serial',
       in: { eax: 'the page\'s physical address' },
       out: { eax: '0, or -EINVAL (the reason printed: unaligned, out of range, reserved, double free)' },
       clobbers: [ecx, edx], saves: [ebx],
     }, (r) => {
       a.mov(ebx, eax);
-      a.mov(edx, a.cstr('not page-aligned'));
-      a.test(eax, PAGE_SIZE.sub(1));
-      a.jnz(L('.refuse'));
-      a.mov(edx, a.cstr('outside the allocator\'s range'));
-      a.sub(eax, PMM_BASE);
-      a.jb(L('.refuse'), 'below PMM_BASE: the kernel or a process slot');
-      a.cmp(eax, PMM_LIMIT.sub(PMM_BASE));
-      a.jae(L('.refuse'));
-      a.shr(eax, PAGE_SHIFT, 'EAX = frame number');
-      a.mov(edx, a.cstr('not usable RAM (the memory map reserves it)'));
-      a.bt(dword(pmm_usable), eax);
-      a.jnc(L('.refuse'));
-      a.pushfd();
-      a.cli();
-      a.bts(dword(pmm_free_map), eax, 'free it; CF = the bit before');
-      a.if_('c', () => {
-        a.popfd();
-        a.mov(edx, a.cstr('double free: the page is already free'));
-        a.jmp(L('.refuse'), 'the bit was set already: nothing changed');
-      });
-      a.inc(dword(pmm_free_pages));
-      a.popfd();
-      a.xor(eax, eax);
-      r.ret();
-      a.label('.refuse');
+      a.call(pmm_release);
+      a.test(eax, eax);
+      r.retIf('z');
       a.push(edx);
       say(a, a.cstr('[pmm] free 0x'));
       putHex32(a, ebx);
