@@ -7,7 +7,9 @@
 // Real-mode memory map used while booting (first 1 MiB, see the OSDev/IBM PC map):
 //   0x00000-0x003FF  real-mode interrupt vector table (256 vectors x 4 bytes)
 //   0x00400-0x004FF  BIOS data area
-//   0x00500-0x07BFF  free: the boot stack grows down from 0x7C00
+//   0x00500-0x00FFF  free
+//   0x01000-0x012FF  the BIOS memory map stage 2 stores for the kernel (boot/e820.ts)
+//   0x01300-0x07BFF  free: the boot stack grows down from 0x7C00
 //   0x07C00-0x07DFF  boot sector (the BIOS loads it here)
 //   0x07E00-0x0FFFF  stage 2 (its load window)
 //   0x10000-0x7FFFF  kernel image, then its reserved (bss) memory

@@ -2,6 +2,7 @@
 import { defineModule } from '../toolchain/x86/asm.ts';
 import { byte, dl, si } from '../toolchain/x86/operands.ts';
 import { a20_enable } from './a20.ts';
+import { e820_read } from './e820.ts';
 import { ivt_demo } from './ivt.ts';
 import { enter_protected_mode } from './pmode.ts';
 import { puts } from './serial16.ts';
@@ -23,9 +24,10 @@ Stage 2 has room the boot sector lacked, so it is where the course's first
 lessons happen, each in its own file:
   1. ivt.asm    - the real-mode interrupt vector table: install a handler, call it;
   2. a20.asm    - open the A20 gate so addresses above 1 MiB do not wrap around;
-  3. gdt.asm    - the global descriptor table: flat code and data segments;
-  4. pmode.asm  - set CR0.PE and far-jump into the 32-bit kernel.
-It never returns: the far jump in step 4 leaves real mode for good.`,
+  3. e820.asm   - ask the BIOS which physical memory is RAM, for the kernel;
+  4. gdt.asm    - the global descriptor table: flat code and data segments;
+  5. pmode.asm  - set CR0.PE and far-jump into the 32-bit kernel.
+It never returns: the far jump in step 5 leaves real mode for good.`,
   emit(a) {
     a.label(stage2_entry);
     a.mov(byte(stage2_boot_drive), dl, 'the boot drive, should a later stage want it');
@@ -33,7 +35,8 @@ It never returns: the far jump in step 4 leaves real mode for good.`,
     a.call(puts);
     a.call(ivt_demo, '1. real-mode interrupts');
     a.call(a20_enable, '2. reach memory above 1 MiB');
-    a.jmp(enter_protected_mode, '3 + 4. load the GDT, switch modes, jump to the kernel; no return');
+    a.call(e820_read, '3. the memory map: a BIOS call, so only possible in real mode');
+    a.jmp(enter_protected_mode, '4 + 5. load the GDT, switch modes, jump to the kernel; no return');
 
     a.label(stage2_boot_drive); a.db(0);
   },

@@ -14,6 +14,7 @@ import { serial_init, serial_newline, serial_put_escaped, serial_puts } from './
 import { uart_rx_init } from './dev/uart_rx.ts';
 import { pci_init } from './pci/pci.ts';
 import { mem_check, proc_init } from './proc/proc.ts';
+import { pmm_init } from './mm/pmm.ts';
 import { syscall_init } from './proc/syscall.ts';
 import { scenario_run } from './scenarios.ts';
 import { bss_end, bss_start, sym } from '../toolchain/x86/symbol.ts';
@@ -78,6 +79,7 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(cmdline_print);
     a.call(cmdline_parse);
     a.call(mem_check, '   is there RAM for the process slots? (a clear panic, never a triple fault later)');
+    a.call(pmm_init, '   the memory map stage 2 got from the BIOS, and the page allocator over it');
     a.call(pic_init, '6. remap the PIC before any IRQ line is unmasked');
     a.call(pit_init, '7. the timer (unmasks IRQ0)');
     a.call(uart_rx_init, '8. serial input (unmasks IRQ4)');

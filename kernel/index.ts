@@ -36,13 +36,16 @@ import { cpuCmds } from './cpu/commands.ts';
 import { procCmds } from './proc/commands.ts';
 import { string } from './lib/string.ts';
 import { qemuExit } from './dev/qemu_exit.ts';
+import { e820k } from './mm/e820.ts';
+import { pmm } from './mm/pmm.ts';
+import { memCmds } from './mm/commands.ts';
 import { pciConfig } from './pci/config.ts';
 import { pci } from './pci/pci.ts';
 import { pciCmds } from './pci/commands.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
-  entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, pic, pit, uartRx,
+  entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, e820k, pmm, pic, pit, uartRx,
   // the devices on PCI bus 0 (pci_init):
   pciConfig, pci,
   // processes, system calls and ring 3 (proc_init, syscall_init):
@@ -50,5 +53,5 @@ export const kernelModules: readonly Module[] = [
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, pciCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds,
 ];

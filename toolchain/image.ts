@@ -23,6 +23,7 @@ import type { Module } from './x86/asm.ts';
 import { bootSignature, bootsector } from '../boot/bootsector.ts';
 import { serial16 } from '../boot/serial16.ts';
 import { stage2 } from '../boot/stage2.ts';
+import { e820 } from '../boot/e820.ts';
 import { ivt } from '../boot/ivt.ts';
 import { a20 } from '../boot/a20.ts';
 import { gdtModule } from '../boot/gdt.ts';
@@ -75,7 +76,7 @@ const sectorsFor = (n: number) => Math.ceil(n / SECTOR_SIZE);
  */
 export const IMAGE_ALIGN_BYTES = 1024 * 1024;
 
-const STAGE2_MODULES: readonly Module[] = [stage2, ivt, a20, gdtModule, pmode, serial16];
+const STAGE2_MODULES: readonly Module[] = [stage2, ivt, a20, e820, gdtModule, pmode, serial16];
 
 /** Assemble all components and lay out the image, in memory. Throws ImageError/AsmError on any problem. */
 export function planImage(kernel: readonly Module[], programs: readonly UserProgram[] = USER_PROGRAMS): ImagePlan {

@@ -61,10 +61,10 @@ its load window), but the process slots run from 1 MiB to
 1 MiB + 7 x 64 KiB = ${memNeeded / 1024} KiB.  On a machine with less RAM the
 first spawn would write its page tables into nothing and the CPU would
 triple-fault on the next CR3 load.  So mem_check asks QEMU how much RAM
-the machine has (fw_cfg item FW_CFG_RAM_SIZE: exactly what -m said; a real
-PC would ask the BIOS for its E820 map before leaving real mode, and CMOS
-registers 30h/31h only count up to 63 MiB above 1 MiB) and panics with
-both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
+the machine has (fw_cfg item FW_CFG_RAM_SIZE: exactly what -m said, one
+number; the BIOS's E820 map that stage 2 saved says which ranges are
+usable, and the page allocator reads that: e820.asm, pmm.asm) and panics
+with both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
 "-m ${MEM_NEEDED_MIB}" is the least that works.`,
   spec: ['xv6: proc.c (the proc table, allocproc, userinit)', 'QEMU docs/specs/fw_cfg.txt: FW_CFG_RAM_SIZE'],
   emit(a) {

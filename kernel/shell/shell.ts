@@ -15,6 +15,7 @@ import { LINE_MAX, line_buf, shell_readline } from './readline.ts';
 import { devCommands } from '../dev/commands.ts';
 import { cpuCommands } from '../cpu/commands.ts';
 import { procCommands } from '../proc/commands.ts';
+import { memCommands } from '../mm/commands.ts';
 import { pciCommands } from '../pci/commands.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -36,9 +37,9 @@ const POWEROFF: ShellCommand = { name: 'poweroff', usage: 'poweroff', doc: 'powe
  * (ticks from the devices, then idt from the CPU, then pic ...).  A command
  * missing from the order, or a name in it that no list has, stops the build.
  */
-const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'lspci', 'poweroff'];
+const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'poweroff'];
 export const COMMANDS: readonly ShellCommand[] = orderCommands(
-  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, pciCommands].flat(), HELP_ORDER);
+  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands].flat(), HELP_ORDER);
 
 /** One line of help: the usages padded to the longest, so the descriptions form one column. */
 export function helpLine(c: ShellCommand): string {

@@ -38,6 +38,7 @@ describe('shell commands', () => {
       '[shell] run <prog>... [&]  start user programs (together) and wait for them; & returns at once',
       '[shell] ps                 the process table: pid, name, state, ticks, system calls',
       '[shell] kill <pid>         end a user process (ps shows the pids)',
+      "[shell] mem [test]         the BIOS memory map and the page allocator's total/free pages; test: allocate, free, double free",
       '[shell] lspci [-v]         PCI functions on bus 0: slot, class, vendor:device, IRQ; -v: BARs, command register, capabilities',
       '[shell] poweroff           power the machine off (QEMU exits with status 33)',
     ]);
