@@ -1,6 +1,6 @@
 // The shell's lspci: the functions pci_init found, one line each.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { ah, al, cl, eax, ebx, ecx, edx, esi, edi, byte, word, dword, chr } from '../../toolchain/x86/operands.ts';
+import { ah, al, cl, dl, eax, ebx, ecx, edx, esi, edi, byte, word, dword, mem, chr } from '../../toolchain/x86/operands.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
 import { strcmp } from '../lib/string.ts';
@@ -66,7 +66,9 @@ register, PCI Local Bus Spec 3.0 §6.2.4) and the pin.
 
 "lspci -v" adds, per function, each implemented BAR decoded (I/O or
 memory, 32- or 64-bit, prefetchable; §6.2.5.1) with its address and its
-size in bytes (the low 32 bits of it), the command register after
+size in bytes (in GiB from 4 GiB on: a 64-bit BAR that large has a low
+size dword of 0, so both halves decide whether it exists), the command
+register after
 enumeration (the firmware's value: sizing restored it), and the
 capability IDs in list order (§6.7; 0x05 MSI, 0x09 vendor-specific,
 0x10 PCI Express, 0x11 MSI-X).`,
@@ -135,12 +137,25 @@ capability IDs in list order (§6.7; 0x05 MSI, 0x09 vendor-specific,
       in: { eax: 'its pci_table entry' }, clobbers: [eax, ecx, edx], saves: [ebx, esi, edi],
     }, (r) => {
       const bar = (field: 'bar' | 'bar_size', disp = 0) => dword({ base: ebx, index: edi, scale: 4, disp: disp ? PCI_FN.f[field].add(disp) : PCI_FN.f[field] });
+      /** ECX = the upper half of the size of the BAR at EDI (ESI as found): 0 unless it is a 64-bit one with a next BAR. */
+      const sizeHigh = () => {
+        a.xor(ecx, ecx);
+        a.mov(eax, esi);
+        a.and(eax, 7, 'memory (bit 0 = 0) and 64-bit (bits 2:1 = 10b)?');
+        a.cmp(eax, 4);
+        a.if_('e', () => {
+          a.lea(edx, mem({ base: edi, disp: 1 }));
+          a.cmp(dl, byte(ebx, PCI_FN.f.bar_count));
+          a.if_('b', () => a.mov(ecx, bar('bar_size', 4)), undefined, 'pci_size_bars sized a last "64-bit" BAR as a 32-bit one');
+        });
+      };
       a.mov(ebx, eax);
       a.xor(edi, edi, 'EDI = BAR number');
       a.while_(() => { a.movzx(eax, byte(ebx, PCI_FN.f.bar_count)); a.cmp(edi, eax); return 'b'; }, (loop) => {
         a.mov(esi, bar('bar'), 'ESI = the BAR as found');
-        a.cmp(bar('bar_size'), 0);
-        a.if_('e', () => { a.inc(edi); loop.continue_(); }, undefined, 'nothing writable: not implemented');
+        sizeHigh();
+        a.or(ecx, bar('bar_size'), 'a 64-bit BAR of 4 GiB or more has a low size dword of 0: both halves count');
+        a.if_('z', () => { a.inc(edi); loop.continue_(); }, undefined, 'nothing writable: not implemented');
         say(a, a.cstr('[lspci]   BAR'));
         a.mov(eax, edi); a.call(serial_put_dec);
         a.test(esi, 1);
@@ -161,8 +176,17 @@ capability IDs in list order (§6.7; 0x05 MSI, 0x09 vendor-specific,
           a.if_('nz', () => say(a, a.cstr(' prefetchable')));
         });
         say(a, a.cstr(' size '));
-        a.mov(eax, bar('bar_size'), 'in bytes (the low 32 bits of a 64-bit size)');
-        a.call(serial_put_dec);
+        sizeHigh();
+        a.test(ecx, ecx);
+        a.if_('nz', () => {
+          a.mov(eax, ecx);
+          a.shl(eax, 2, 'GiB: a size is a power of two, so from 4 GiB on its low dword is 0');
+          a.call(serial_put_dec);
+          say(a, a.cstr(' GiB'));
+        }, () => {
+          a.mov(eax, bar('bar_size'), 'in bytes');
+          a.call(serial_put_dec);
+        });
         a.call(serial_newline);
         a.inc(edi);
         a.mov(eax, esi);

@@ -61,7 +61,8 @@ function parseInfoPci(text: string): { slot: string; id: string; irq?: string; b
     else if ((m = /^IRQ (\d+), pin ([A-D])$/.exec(l))) cur.irq = `${m[1]} ${m[2]}`;
     else if ((m = /^BAR(\d): (I\/O|32 bit memory|64 bit memory|32 bit prefetchable memory|64 bit prefetchable memory) at 0x([0-9a-f]+) \[0x([0-9a-f]+)\]\.$/.exec(l))) {
       const [, n, kind, start, end] = m;
-      const size = parseInt(end!, 16) - parseInt(start!, 16) + 1;
+      const bytes = parseInt(end!, 16) - parseInt(start!, 16) + 1;
+      const size = bytes >= 2 ** 32 ? `${bytes / 2 ** 30} GiB` : `${bytes}`; // lspci -v's unit from 4 GiB on
       const k = kind === 'I/O' ? `I/O 0x${hex(parseInt(start!, 16), 4)}`
         : `${kind!.startsWith('64') ? `mem64 0x${hex(parseInt(start!, 16), 16)}` : `mem32 0x${hex(parseInt(start!, 16), 8)}`}${kind!.includes('prefetchable') ? ' prefetchable' : ''}`;
       cur.bars.push(`BAR${n} ${k} size ${size}`);
@@ -148,6 +149,21 @@ describe('lspci', () => {
     for (const f of [blk, net]) expect(f.extra).toMatch(/, capabilities: 0x11 0x09 0x09 0x09 0x09 0x09$/);
     // Sizing restored the command register the firmware left (SeaBIOS enabled I/O and memory decoding).
     expect(parseInt(/^command 0x([0-9a-f]{4})/.exec(blk.extra)![1]!, 16) & 3).toBe(3);
+  });
+
+  it('pc: a 64-bit BAR of 4 GiB (ivshmem, placed above 4 GiB) is listed with its size, not skipped as unimplemented', async () => {
+    // Its low size dword is 0 (no writable address bit below 4 GiB): only both halves together say "implemented".
+    const r = await survey({
+      extraArgs: [
+        '-object', `memory-backend-file,id=hm,size=4G,share=on,mem-path=${path.join(dir, 'shm')}`, // sparse: nothing touches it
+        '-device', 'ivshmem-plain,memdev=hm,addr=0x7',
+      ],
+    });
+    expectSameAsQemu(r);
+    expect(r.verbose.at(-1)!.bars).toEqual([
+      expect.stringMatching(/^BAR0 mem32 0x[0-9a-f]{8} size 256$/),
+      expect.stringMatching(/^BAR2 mem64 0x[0-9a-f]{16} prefetchable size 4 GiB$/),
+    ]);
   });
 
   it('q35: the ICH9 host bridge 8086:29c0 and its LPC, SATA and SMBus functions, as QEMU sees them', async () => {
