@@ -1,7 +1,7 @@
 // The BIOS memory map (int 15h, EAX = E820h), asked for in real mode and left
 // in low memory for the kernel.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { eax, ebx, ecx, edx, di, si, dword, L, constant } from '../toolchain/x86/operands.ts';
+import { eax, ebx, ecx, edx, bp, di, si, dword, L, constant } from '../toolchain/x86/operands.ts';
 import { defineStruct, u32, u64 } from '../toolchain/x86/struct.ts';
 import { BIOS_SYSTEM } from './a20.ts';
 import { newline, put_hex16, put_hex8, puts } from './serial16.ts';
@@ -30,6 +30,7 @@ export const E820_ENTRY = defineStruct('e820_entry', {
 export const E820_COUNT = constant('E820_COUNT', 0x1000, 'physical address of a dword: how many entries stage 2 stored at E820_TABLE (0: no map)');
 export const E820_TABLE = constant('E820_TABLE', 0x1008, 'physical address of the first e820_entry stage 2 stored (E820_MAX at most)');
 export const E820_MAX = constant('E820_MAX', 32, 'entries stage 2 keeps at most (QEMU gives 5 to 7; a BIOS that never ends its list cannot run us over)', { radix: 10 });
+export const E820_CALLS_MAX = constant('E820_CALLS_MAX', 128, 'int 15h E820h calls at most: a BIOS that keeps answering (zero-length or ignored entries, EBX never 0) cannot hang the boot', { radix: 10 });
 export const E820_SMAP = constant('E820_SMAP', 0x534d4150, "'SMAP' in EDX (call) and EAX (answer): the signature of the E820h interface");
 export const E820_FUNC = constant('E820_FUNC', 0xe820, 'int 15h function E820h: query system address map');
 export const E820_USABLE = constant('E820_USABLE', 1, 'AddressRangeMemory: RAM the OS may use', { radix: 10 });
@@ -81,7 +82,8 @@ say "ignore", and prints each one on serial as
       name: e820_read, does: 'asks the BIOS for the memory map, stores it at E820_TABLE/E820_COUNT and prints it',
       clobbers: [eax, ebx, ecx, edx],
     }, (r) => {
-      a.push(si); a.push(di);
+      a.push(si); a.push(di); a.push(bp);
+      a.mov(bp, E820_CALLS_MAX, 'BP counts the calls left (the BIOS keeps BP)');
       a.mov(dword(E820_COUNT), 0);
       a.mov(di, E820_TABLE, 'ES:DI = the first slot (ES = 0)');
       a.xor(ebx, ebx, 'continuation 0: start at the beginning');
@@ -94,6 +96,8 @@ say "ignore", and prints each one on serial as
         loop.break_('c', 'CF = 1: no E820h (first call) or past the last entry');
         a.cmp(eax, E820_SMAP);
         loop.break_('ne', 'not the signature: this BIOS does not implement E820h');
+        a.cmp(ecx, E820_ENTRY.f.ext);
+        loop.break_('b', 'fewer bytes written than base, length and type (20): not a descriptor (ACPI: ECX is 20 or 24)');
         a.mov(eax, dword(di, E820_ENTRY.f.length));
         a.or(eax, dword(di, E820_ENTRY.f.length.add(4)));
         a.if_('nz', () => {
@@ -106,6 +110,12 @@ say "ignore", and prints each one on serial as
         }, undefined, 'a zero-length range says nothing');
         a.test(ebx, ebx);
         loop.break_('z', 'EBX = 0: that was the last entry');
+        a.dec(bp);
+        a.if_('z', () => {
+          a.mov(si, a.cstr(`[e820] the BIOS gave no end of its list after ${E820_CALLS_MAX.c.value} calls: stopped there\r\n`));
+          a.call(puts);
+          loop.break_();
+        });
         a.cmp(dword(E820_COUNT), E820_MAX);
         a.if_('ae', () => {
           a.mov(si, a.cstr('[e820] more entries than E820_MAX: the rest are dropped\r\n'));
@@ -118,7 +128,7 @@ say "ignore", and prints each one on serial as
         a.mov(si, a.cstr('[e820] no memory map (int 15h E820h unsupported); the kernel will use the fw_cfg RAM size\r\n'));
         a.call(puts);
       });
-      a.pop(di); a.pop(si);
+      a.pop(bp); a.pop(di); a.pop(si);
       r.ret();
     });
 
