@@ -13,7 +13,7 @@ const e820_put_hex32 = sym('e820_put_hex32');
 const e820_print_entry = sym('e820_print_entry');
 
 /**
- * One entry of the map as the BIOS writes it (ACPI 6.4 §15.1, Table 15.374
+ * One entry of the map as the BIOS writes it (ACPI 6.4 §15.1, its table
  * "Address Range Descriptor Structure"): 20 bytes, plus the 4-byte extended
  * attributes of ACPI 3.0 when the BIOS returns ECX = 24.
  */
@@ -74,7 +74,7 @@ say "ignore", and prints each one on serial as
   [e820] 0x0000000000000000-0x000000000009FBFF usable
 (first and last byte, like Linux's boot log).`,
   spec: [
-    'ACPI Specification 6.4 §15 "System Address Map Interfaces", §15.1 "INT 15H, E820H - Query System Address Map" (Tables 15.373-15.375)',
+    'ACPI Specification 6.4 §15 "System Address Map Interfaces", §15.1 "INT 15H, E820H - Query System Address Map" (its tables: the input, the output, the Address Range Descriptor Structure)',
     'Ralf Brown\'s Interrupt List: INT 15/AX=E820h',
   ],
   emit(a) {

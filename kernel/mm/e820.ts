@@ -44,7 +44,7 @@ in place:
 The entries are the firmware's word and can overlap or come in any order;
 the page allocator (pmm.asm) is the one that makes sense of them.  Sizes are
 summed in KiB so that 32 bits hold any map below 4 TiB.`,
-  spec: ['ACPI Specification 6.4 §15.1 "INT 15H, E820H - Query System Address Map" (Table 15.374: address range types)'],
+  spec: ['ACPI Specification 6.4 §15 "System Address Map Interfaces" (the address range types), §15.1 "INT 15H, E820H - Query System Address Map"'],
   emit(a) {
     a.routine({
       name: e820_usable_kib, does: 'adds up the usable (type 1) entries of the map',
