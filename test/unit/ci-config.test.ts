@@ -159,7 +159,7 @@ describe('the CI files run the README\'s commands', () => {
 
   it('the packages are the ones npm run setup and the project\'s own CI install', () => {
     const pkgs = readme[1]!.replace(/^apt-get install -y --no-install-recommends /, '').split(/\s+/).sort();
-    expect(pkgs).toEqual(['nasm', 'qemu-system-x86', 'qemu-user']);
+    expect(pkgs).toEqual(['nasm', 'qemu-system-x86', 'qemu-user', 'qemu-utils']);
     const setup = readFileSync('toolchain/setup.sh', 'utf8');
     const ciRun = readFileSync('.ci/run', 'utf8');
     for (const p of pkgs) {
