@@ -102,6 +102,7 @@ export const COURSE: readonly Part[] = [
       { module: 'uart_rx', teaches: 'interrupt-driven serial input: a ring buffer and flow control that loses no byte' },
       { section: 'Devices on the PCI bus', module: 'pci_config', teaches: 'configuration space through ports 0xCF8/0xCFC, and why a word write must not be a dword read-modify-write' },
       { module: 'pci', teaches: 'enumerating bus 0: multi-function devices, sizing BARs with decoding off, interrupt line and pin, a capped capability walk' },
+      { section: 'Disks', module: 'disk', teaches: 'the block layer: one table of disks, one checked entry point, whichever driver answers' },
       { section: 'Processes, system calls and ring 3', module: 'proc', teaches: 'the process table, the kernel task as entry 0, and checking that every process fits in RAM' },
       { module: 'vm', teaches: 'a page directory per process and checking user pointers against it' },
       { module: 'programs', teaches: 'the program table: user programs built into the kernel image' },
