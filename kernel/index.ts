@@ -43,14 +43,19 @@ import { pciConfig } from './pci/config.ts';
 import { pci } from './pci/pci.ts';
 import { pciCmds } from './pci/commands.ts';
 import { diskModule } from './blk/disk.ts';
+import { virtioTransport } from './virtio/transport.ts';
+import { vqueue } from './virtio/queue.ts';
+import { virtioBlk } from './blk/virtio_blk.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
   entry, serial, kgdtModule, idt, isr, trap, exceptions, qemuExit, paging, fwcfg, string, cmdline, e820k, pmm, pic, pit, uartRx,
   // the devices on PCI bus 0 (pci_init):
   pciConfig, pci,
-  // the disks the drivers find, behind one block layer:
-  diskModule,
+  // virtio: the PCI transport and its virtqueues (virtio_init), shared by the virtio drivers:
+  virtioTransport, vqueue,
+  // the disks the drivers find, behind one block layer (virtio_blk_init):
+  diskModule, virtioBlk,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, spawn, sched, exit, ps, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step), then the

@@ -16,6 +16,7 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const pmm_init = sym('pmm_init');
 export const pmm_alloc = sym('pmm_alloc');
+export const pmm_alloc_pages = sym('pmm_alloc_pages');
 export const pmm_free = sym('pmm_free');
 export const pmm_mark = sym('pmm_mark');
 export const pmm_take = sym('pmm_take');
@@ -67,6 +68,9 @@ is reported instead of silently handing the same page out twice:
   pmm_mark     EAX = start, EDX = end, ECX = 1 usable / 0 not: the counts follow
   pmm_alloc    EAX = physical address of a zeroed 4 KiB page, or 0 (none left)
   pmm_take     the same without zeroing (pmm_alloc's first half)
+  pmm_alloc_pages  EAX = n -> EAX = the lowest run of n free frames that
+               are physically contiguous, zeroed, or 0: a virtqueue's rings
+               span several pages and the device only knows their base
   pmm_free     EAX = address -> EAX = 0, or -EINVAL after printing why:
                not page-aligned, outside PMM_BASE-PMM_LIMIT, a reserved page,
                or a page that is already free (a double free)
@@ -226,6 +230,69 @@ tests (test/routine/pmm.test.ts).`,
       a.mov(ecx, PAGE_SIZE.div(4));
       a.rep_stosd('zero it: a page must not carry its last user\'s data');
       a.mov(eax, edx);
+      r.ret();
+    });
+
+    a.routine({
+      name: pmm_alloc_pages, does: 'takes the lowest run of n physically contiguous free frames and zeroes them',
+      in: { eax: 'n, the number of 4 KiB pages (1 or more)' },
+      out: { eax: 'physical address of the first (= linear: identity-mapped), or 0 when no run of n is free' },
+      clobbers: [ecx, edx], saves: [ebx, esi, edi],
+    }, (r) => {
+      a.mov(esi, eax, 'ESI = n');
+      a.xor(ebx, ebx, 'EBX = first frame of the candidate run');
+      a.test(esi, esi);
+      a.jz(L('.none'), 'n = 0: nothing to give');
+      a.label('.search');
+      a.lea(eax, dword({ base: ebx, index: esi, scale: 1 }));
+      a.cmp(eax, PMM_FRAMES);
+      a.ja(L('.none'), 'the run would end past PMM_LIMIT');
+      a.xor(ecx, ecx, 'ECX = frames of the run checked');
+      a.label('.check');
+      a.cmp(ecx, esi);
+      a.jae(L('.claim'), 'all n free');
+      a.lea(edx, dword({ base: ebx, index: ecx, scale: 1 }));
+      a.bt(dword(pmm_free_map), edx);
+      a.jnc(L('.skip'));
+      a.inc(ecx);
+      a.jmp(L('.check'));
+      a.label('.skip');
+      a.lea(ebx, dword({ base: edx, disp: 1 }), 'frame EDX is taken: no run containing it fits, start after it');
+      a.jmp(L('.search'));
+      a.comment('Claim frame by frame with btr (as pmm_take does: an interrupt comes before or after each');
+      a.comment('instruction); a frame taken meanwhile undoes the frames already claimed and searches again.');
+      a.label('.claim');
+      a.xor(ecx, ecx);
+      a.label('.take');
+      a.cmp(ecx, esi);
+      a.jae(L('.got'));
+      a.lea(edx, dword({ base: ebx, index: ecx, scale: 1 }));
+      a.btr(dword(pmm_free_map), edx);
+      a.jnc(L('.lost'), 'someone took it between the check and here');
+      a.inc(ecx);
+      a.jmp(L('.take'));
+      a.label('.lost');
+      a.test(ecx, ecx);
+      a.jz(L('.search'));
+      a.dec(ecx);
+      a.lea(edx, dword({ base: ebx, index: ecx, scale: 1 }));
+      a.bts(dword(pmm_free_map), edx, 'give back what this attempt had claimed');
+      a.jmp(L('.lost'));
+      a.label('.got');
+      a.sub(dword(pmm_free_pages), esi);
+      a.mov(eax, ebx);
+      a.shl(eax, PAGE_SHIFT);
+      a.add(eax, PMM_BASE, 'EAX = the first frame');
+      a.mov(edi, eax);
+      a.mov(edx, eax);
+      a.mov(ecx, esi);
+      a.shl(ecx, PAGE_SHIFT.sub(2), 'dwords in n pages');
+      a.xor(eax, eax);
+      a.rep_stosd('zero them all: a device reads rings it was not told about as zero (virtio 1.1 §2.6)');
+      a.mov(eax, edx);
+      r.ret();
+      a.label('.none');
+      a.xor(eax, eax);
       r.ret();
     });
 
