@@ -17,6 +17,7 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 export const pmm_init = sym('pmm_init');
 export const pmm_alloc = sym('pmm_alloc');
 export const pmm_alloc_pages = sym('pmm_alloc_pages');
+export const pmm_take_pages = sym('pmm_take_pages');
 export const pmm_free = sym('pmm_free');
 export const pmm_mark = sym('pmm_mark');
 export const pmm_take = sym('pmm_take');
@@ -71,6 +72,7 @@ is reported instead of silently handing the same page out twice:
   pmm_alloc_pages  EAX = n -> EAX = the lowest run of n free frames that
                are physically contiguous, zeroed, or 0: a virtqueue's rings
                span several pages and the device only knows their base
+  pmm_take_pages   the same without zeroing (its first half)
   pmm_free     EAX = address -> EAX = 0, or -EINVAL after printing why:
                not page-aligned, outside PMM_BASE-PMM_LIMIT, a reserved page,
                or a page that is already free (a double free)
@@ -234,10 +236,10 @@ tests (test/routine/pmm.test.ts).`,
     });
 
     a.routine({
-      name: pmm_alloc_pages, does: 'takes the lowest run of n physically contiguous free frames and zeroes them',
+      name: pmm_take_pages, does: 'claims the lowest run of n physically contiguous free frames (not zeroed: pmm_alloc_pages zeroes them)',
       in: { eax: 'n, the number of 4 KiB pages (1 or more)' },
-      out: { eax: 'physical address of the first (= linear: identity-mapped), or 0 when no run of n is free' },
-      clobbers: [ecx, edx], saves: [ebx, esi, edi],
+      out: { eax: 'physical address of the first, or 0 when no run of n is free' },
+      clobbers: [ecx, edx], saves: [ebx, esi],
     }, (r) => {
       a.mov(esi, eax, 'ESI = n');
       a.xor(ebx, ebx, 'EBX = first frame of the candidate run');
@@ -283,6 +285,22 @@ tests (test/routine/pmm.test.ts).`,
       a.mov(eax, ebx);
       a.shl(eax, PAGE_SHIFT);
       a.add(eax, PMM_BASE, 'EAX = the first frame');
+      r.ret();
+      a.label('.none');
+      a.xor(eax, eax);
+      r.ret();
+    });
+
+    a.routine({
+      name: pmm_alloc_pages, does: 'takes the lowest run of n physically contiguous free frames and zeroes them',
+      in: { eax: 'n, the number of 4 KiB pages (1 or more)' },
+      out: { eax: 'physical address of the first (= linear: identity-mapped), or 0 when no run of n is free' },
+      clobbers: [ecx, edx], saves: [esi, edi],
+    }, (r) => {
+      a.mov(esi, eax);
+      a.call(pmm_take_pages);
+      a.test(eax, eax);
+      r.retIf('z', 'no run of n free frames');
       a.mov(edi, eax);
       a.mov(edx, eax);
       a.mov(ecx, esi);
@@ -290,9 +308,6 @@ tests (test/routine/pmm.test.ts).`,
       a.xor(eax, eax);
       a.rep_stosd('zero them all: a device reads rings it was not told about as zero (virtio 1.1 §2.6)');
       a.mov(eax, edx);
-      r.ret();
-      a.label('.none');
-      a.xor(eax, eax);
       r.ret();
     });
 

@@ -87,3 +87,39 @@ describe('pmm_mark, pmm_take, pmm_release (kernel/mm/pmm.ts) over a fake memory 
     for (const r of rs) expect(r.clobbered).toEqual([]);
   });
 });
+
+describe('pmm_take_pages (kernel/mm/pmm.ts): runs of contiguous frames, for virtqueue rings', () => {
+  it('takes the lowest run that is long enough, skips holes too short, and gives back nothing on failure', async () => {
+    const frames = (0x200000 - BASE) / 4096;
+    const page = (i: number) => BASE + i * 4096;
+    const takePages = (name: string, n: number): RoutineCase => ({ name, routine: 'pmm_take_pages', args: { eax: n }, read: counts });
+    const cases: RoutineCase[] = [
+      mark('usable 1 MiB-2 MiB', 0x100000, 0x200000, 1),
+      mark('reserved frame 3: frames 0-2 and 4- are the free runs', page(3), page(4), 0),
+      takePages('3 pages: frames 0-2 fit exactly', 3),
+      takePages('2 pages: frame 3 is reserved, so frames 4-5', 2),
+      take('one frame: 6'),
+      release('give frame 4 back: a hole of one', page(4)),
+      takePages('2 pages: the hole at 4 is too short, so 7-8', 2),
+      takePages('1 page: the hole at 4', 1),
+      takePages('0 pages: nothing', 0),
+      takePages('more pages than are free: nothing, nothing taken', frames),
+      takePages('every frame left, in one run', frames - 9),
+      takePages('none left', 1),
+    ];
+    const rs = await runRoutines({ modules: [pmm], cases });
+    const at = (name: string) => rs[cases.findIndex((c) => c.name === name)]!;
+    expect(at('3 pages: frames 0-2 fit exactly').regs.eax).toBe(page(0));
+    expect(at('2 pages: frame 3 is reserved, so frames 4-5').regs.eax).toBe(page(4));
+    expect(at('one frame: 6').regs.eax).toBe(page(6));
+    expect(at('2 pages: the hole at 4 is too short, so 7-8').regs.eax).toBe(page(7));
+    expect(at('1 page: the hole at 4').regs.eax).toBe(page(4));
+    expect(at('0 pages: nothing').regs.eax).toBe(0);
+    expect(at('more pages than are free: nothing, nothing taken').regs.eax).toBe(0);
+    expect(totals(at('more pages than are free: nothing, nothing taken'))).toEqual({ total: frames - 1, free: frames - 9 });
+    expect(at('every frame left, in one run').regs.eax).toBe(page(9));
+    expect(totals(at('every frame left, in one run'))).toEqual({ total: frames - 1, free: 0 });
+    expect(at('none left').regs.eax).toBe(0);
+    for (const r of rs) expect(r.clobbered).toEqual([]);
+  });
+});
