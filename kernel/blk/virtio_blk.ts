@@ -423,6 +423,8 @@ running kernel - code, which nothing writes after loading.`,
         a.mov(ebx, eax);
         a.call(vblk_probe);
       });
+      a.cmp(dword(vblk_count), 0);
+      a.if_('e', () => say(a, a.cstr('[virtio-blk] no virtio-blk disks\r\n')));
       r.ret();
     });
 
