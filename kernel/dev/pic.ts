@@ -1,6 +1,6 @@
 // The 8259A programmable interrupt controllers (master and slave).
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, al, ah, cl, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../../toolchain/x86/operands.ts';
+import { type Expr, al, ah, cl, dx, eax, ebx, ecx, edx, esp, L, dword, byte, constant, chr } from '../../toolchain/x86/operands.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { trap_register } from '../cpu/trap.ts';
 import { console_irq_enter, console_irq_leave, serial_newline, serial_put_dec, serial_put_hex8, serial_putc } from './serial.ts';
@@ -22,6 +22,8 @@ const pic_mask2 = sym('pic_mask2');
 export const pic_print_masks = sym('pic_print_masks');
 export const pic_spurious15 = sym('pic_spurious15');
 export const pic_spurious7 = sym('pic_spurious7');
+export const pic_elcr = sym('pic_elcr');
+const pic_print_elcr = sym('pic_print_elcr');
 
 export const PIC1_CMD = constant('PIC1_CMD', 0x20, 'master 8259A command port (A0 = 0): ICW1, OCW2, OCW3');
 export const PIC1_DATA = constant('PIC1_DATA', 0x21, 'master 8259A data port (A0 = 1): ICW2-4, OCW1 (the mask)');
@@ -39,6 +41,8 @@ export const OCW3_READ_IRR = constant('OCW3_READ_IRR', 0x0a, 'OCW3: the next rea
 export const OCW3_READ_ISR = constant('OCW3_READ_ISR', 0x0b, 'OCW3: the next read of the command port returns the ISR');
 export const IRQ_CASCADE = constant('IRQ_CASCADE', 2, 'master input the slave is wired to');
 export const PORT_DELAY = constant('PORT_DELAY', 0x80, 'POST diagnostic port: a write to it is a harmless ~1 us delay between PIC writes');
+export const ELCR1 = constant('ELCR1', 0x4d0, 'PIIX3 edge/level control register for IRQ0-7 (bit n = 1: IRQ n level-triggered)');
+export const ELCR2 = constant('ELCR2', 0x4d1, 'PIIX3 edge/level control register for IRQ8-15');
 export const NUM_IRQS = constant('NUM_IRQS', 16, 'IRQ lines on the two cascaded 8259As', { radix: 10 });
 
 export const pic = defineModule({
@@ -68,17 +72,31 @@ the ISR bit clear.  pic_irq checks the ISR (OCW3) for IRQ7/IRQ15, counts a
 spurious one and sends no EOI for it (for IRQ15 the master still gets one: it
 did see the cascade line).
 
+Edge and level.  ICW1 bit 3 would make a whole chip level-triggered; on
+the PC it stays 0 and the PIIX3's ELCR registers (0x4D0, 0x4D1) choose per
+line instead.  The firmware sets the PCI interrupt lines level-triggered
+there - SeaBIOS: IRQ 10 and 11 - and re-initialising the chips with ICW1
+leaves the ELCR alone, so pic_init only reads it back (pic_elcr) and says
+which lines are level-triggered.  A level-triggered line is requested for
+as long as a device holds it, and PCI INTx lines are shared by several
+devices: so the handler must make *every* device on the line let go - for
+virtio, read its ISR (transport.asm) - before the EOI, or the PIC takes the
+same interrupt again the moment the EOI is sent.  pic_irq calls the
+handler first and sends the EOI after it, slave before master.
+
 Handlers: irq_register (EAX = IRQ, EDX = handler) records a driver's handler;
 pic_init routes vectors 32-47 to pic_irq, which calls it with EAX = trap
 frame and sends the EOI afterwards.  A line with no handler is reported.`,
   spec: [
     'Intel 8259A Programmable Interrupt Controller data sheet (order 231468): ICW1-ICW4 (Figure 6), OCW1-OCW3 (Figure 8), EOI, spurious IR7',
+    'Intel 82371SB (PIIX3) data sheet: ELCR1/ELCR2 edge/level control at 0x4D0/0x4D1; PCI Local Bus Spec 3.0 §2.2.6 (INTx# is level-sensitive and may be shared)',
     'IBM PC/AT Technical Reference: master at 20h/21h, slave at A0h/A1h cascaded on IRQ2',
   ],
   emit(a) {
     a.bss(irq_handlers, NUM_IRQS.mul(4), 4, 'driver handler per IRQ line, 0 = none');
     a.bss(pic_spurious7, 4, 4, 'spurious IRQ7 count');
     a.bss(pic_spurious15, 4, 4, 'spurious IRQ15 count');
+    a.bss(pic_elcr, 4, 4, 'the ELCR as the firmware left it: bit n = IRQ n level-triggered');
 
     const out = (port: Expr, value: Expr, why: string) => {
       a.mov(al, value);
@@ -115,6 +133,35 @@ frame and sends the EOI afterwards.  A line with no handler is reported.`,
       }, () => 'b');
       say(a, a.cstr('[pic] remapped master=0x20 slave=0x28\r\n'));
       a.call(pic_print_masks);
+      a.mov(edx, ELCR2);
+      a.in(al, dx, 'the firmware\'s edge/level choice for IRQ8-15 (ICW1 did not change it)');
+      a.mov(ah, al);
+      a.mov(edx, ELCR1);
+      a.in(al, dx);
+      a.and(eax, 0xffff);
+      a.mov(dword(pic_elcr), eax);
+      a.call(pic_print_elcr);
+      r.ret();
+    });
+
+    a.routine({
+      name: pic_print_elcr, does: 'prints "[pic] level-triggered (ELCR): IRQ 10 11" from pic_elcr',
+      clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      say(a, a.cstr('[pic] level-triggered (ELCR):'));
+      a.cmp(dword(pic_elcr), 0);
+      a.if_('e', () => say(a, a.cstr(' none, every line edge-triggered')));
+      a.xor(ebx, ebx);
+      a.while_(() => { a.cmp(ebx, NUM_IRQS); return 'b'; }, () => {
+        a.bt(dword(pic_elcr), ebx);
+        a.if_('c', () => {
+          say(a, a.cstr(' IRQ '));
+          a.mov(eax, ebx);
+          a.call(serial_put_dec);
+        });
+        a.inc(ebx);
+      });
+      a.call(serial_newline);
       r.ret();
     });
     a.equ(PIC1_INITIAL_MASK, not_(1 << 2), 'all lines masked but IRQ2, the cascade');

@@ -68,6 +68,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     const r = await run('virtio_blk', disk('d0', path.join(dir, 'a.img'), { addr: 5, serial: 'TESTDISK' }));
     expectStatus(r, EXIT_POWEROFF);
     expectLinesInOrder(r, [
+      /^\[pic\] level-triggered \(ELCR\): IRQ 10 IRQ 11$/, // the PCI lines, as SeaBIOS set them
       /^\[virtio\] 00:05\.0 1AF4:1001 block device, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset \(status was 0x[0-9A-F]+\)$/,
       /^\[virtio-blk\] vda: 16384 sectors \(8 MiB\), serial "TESTDISK", read-write, irq 10$/,
     ]);
