@@ -5,7 +5,7 @@ import { defineStruct, pad, u8, u16, u32, u64 } from '../../toolchain/x86/struct
 import { sym } from '../../toolchain/x86/symbol.ts';
 import type { Scenario } from '../scenarios.ts';
 import { putDec, putHex32, say } from '../lib/print.ts';
-import { serial_newline, serial_put_dec, serial_put_escaped, serial_put_hex, serial_put_int, serial_puts } from '../dev/serial.ts';
+import { serial_newline, serial_put_hex32, serial_put_dec, serial_put_escaped, serial_put_hex, serial_put_int, serial_puts } from '../dev/serial.ts';
 import { poweroff } from '../dev/qemu_exit.ts';
 import { ticks } from '../dev/pit.ts';
 import { pmm_alloc_pages, pmm_free } from '../mm/pmm.ts';
@@ -112,7 +112,7 @@ const readOne = (a: Parameters<Scenario['emit']>[0], lba: () => void, count: num
     a.mov(edx, edi);
     a.mov(ecx, count * 512);
     a.call(vblk_fnv);
-    a.call(L('serial_put_hex32'));
+    a.call(serial_put_hex32);
   });
   a.call(serial_newline);
 };
@@ -211,14 +211,14 @@ export const VIRTIO_BLK_SCENARIO: Scenario = {
   },
 };
 
-/** The guest's write pattern: dword k of sector s is (s << 7 | k) ^ VBLK_WRITE_XOR (test=virtio_blk_write). */
+/** The guest's write pattern: dword k of sector s is (s << 7 | k) ^ VBLK_WRITE_XOR (test=vblkwrite). */
 export const VBLK_WRITE_XOR = 0x5a5a5a5a;
 export const VBLK_WRITE_LBA = 1024;
 export const VBLK_WRITE_SECTORS = 4096;
 
-/** test=virtio_blk_write: 2 MiB written to the first disk, then a flush. */
+/** test=vblkwrite: 2 MiB written to the first disk, then a flush. */
 export const VIRTIO_BLK_WRITE_SCENARIO: Scenario = {
-  name: 'virtio_blk_write', doc: `write ${VBLK_WRITE_SECTORS} sectors (2 MiB) from sector ${VBLK_WRITE_LBA} of the first disk, 256 at a time, each dword (s << 7 | k) ^ 0x${VBLK_WRITE_XOR.toString(16)}; flush`,
+  name: 'vblkwrite', doc: `write ${VBLK_WRITE_SECTORS} sectors (2 MiB) from sector ${VBLK_WRITE_LBA} of the first disk, 256 at a time, each dword (s << 7 | k) ^ 0x${VBLK_WRITE_XOR.toString(16)}; flush`,
   emit(a) {
     scenBuf(a);
     a.mov(ebx, disk_table);
@@ -266,12 +266,12 @@ const vblk_wrap_hash = sym('vblk_wrap_hash');
 const vblk_wrap_slots = sym('vblk_wrap_slots');
 const vblk_wrap_n = sym('vblk_wrap_n');
 
-/** test=virtio_blk_wrap: 10 x N + 7 one-sector reads, VBLK_WRAP_BATCH in flight, checked in order. */
+/** test=vblkwrap: 10 x N + 7 one-sector reads, VBLK_WRAP_BATCH in flight, checked in order. */
 export const VIRTIO_BLK_WRAP_SCENARIO: Scenario = {
-  name: 'virtio_blk_wrap', doc: `10 x queue size + 7 one-sector reads of sectors 0, 1, 2, ... on the first disk, ${VBLK_WRAP_BATCH} in flight at a time; FNV-1a over the data in request order`,
+  name: 'vblkwrap', doc: `10 x queue size + 7 one-sector reads of sectors 0, 1, 2, ... on the first disk, ${VBLK_WRAP_BATCH} in flight at a time; FNV-1a over the data in request order`,
   emit(a) {
     scenBuf(a);
-    a.mov(ebx, dword(L('disk_table').add(DISK.f.priv)), 'EBX = the first disk\'s struc vblk');
+    a.mov(ebx, dword(disk_table.add(DISK.f.priv)), 'EBX = the first disk\'s struc vblk');
     a.mov(ecx, dword(ebx, VBLK.f.vq));
     a.mov(eax, dword(ecx, VQ.f.num));
     a.imul(eax, eax, 10);
@@ -397,17 +397,17 @@ holds exactly the 512 bytes at KERNEL_FIRST_SECTOR, the start of the
 running kernel - code, which nothing writes after loading.`,
   spec: [
     'virtio 1.1 §5.2 "Block Device": §5.2.3 (feature bits), §5.2.4 (configuration layout), §5.2.6 (device operation: request header, types, status)',
-    'virtio 1.1 §2.6 "Split Virtqueues" (queue.asm), §4.1.4.8 (legacy registers, transport.asm)',
+    'virtio 1.1 §2.6 "Split Virtqueues" (vqueue.asm), §4.1.4.8 (legacy registers, virtio.asm)',
   ],
   emit(a) {
     a.bss(vblk_table, VBLK_MAX.mul(VBLK.SIZE), 4, 'one struc vblk per virtio-blk disk');
     a.bss(vblk_count, 4, 4, 'entries used in vblk_table');
     a.bss(vblk_scen_buf, 4, 4, 'the test scenarios\' 128 KiB buffer');
-    a.bss(vblk_wrap_next, 4, 4, 'test=virtio_blk_wrap: next sector to read');
-    a.bss(vblk_wrap_total, 4, 4, 'test=virtio_blk_wrap: requests to make');
-    a.bss(vblk_wrap_hash, 4, 4, 'test=virtio_blk_wrap: FNV-1a so far');
-    a.bss(vblk_wrap_n, 4, 4, 'test=virtio_blk_wrap: requests in this batch');
-    a.bss(vblk_wrap_slots, VBLK_WRAP_BATCH * 4, 4, 'test=virtio_blk_wrap: the batch\'s request slots');
+    a.bss(vblk_wrap_next, 4, 4, 'test=vblkwrap: next sector to read');
+    a.bss(vblk_wrap_total, 4, 4, 'test=vblkwrap: requests to make');
+    a.bss(vblk_wrap_hash, 4, 4, 'test=vblkwrap: FNV-1a so far');
+    a.bss(vblk_wrap_n, 4, 4, 'test=vblkwrap: requests in this batch');
+    a.bss(vblk_wrap_slots, VBLK_WRAP_BATCH * 4, 4, 'test=vblkwrap: the batch\'s request slots');
 
     a.routine({
       name: virtio_blk_init, does: 'sets up every virtio block device virtio_init found, in PCI order, as vda, vdb, ...',

@@ -80,7 +80,7 @@ leaves the ELCR alone, so pic_init only reads it back (pic_elcr) and says
 which lines are level-triggered.  A level-triggered line is requested for
 as long as a device holds it, and PCI INTx lines are shared by several
 devices: so the handler must make *every* device on the line let go - for
-virtio, read its ISR (transport.asm) - before the EOI, or the PIC takes the
+virtio, read its ISR (virtio.asm) - before the EOI, or the PIC takes the
 same interrupt again the moment the EOI is sent.  pic_irq calls the
 handler first and sends the EOI after it, slave before master.
 

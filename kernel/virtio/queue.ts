@@ -29,13 +29,13 @@ export const VIRTQ_DESC = defineStruct('virtq_desc', {
 export const VIRTQ_AVAIL = defineStruct('virtq_avail', {
   flags: u16('VIRTQ_AVAIL_F_NO_INTERRUPT'),
   idx: u16('where the driver puts the next entry (free-running: slot = idx mod N)'),
-}, { doc: 'available ring header, written by the driver only (virtio 1.1 §2.6.6); u16 ring[N] and u16 used_event follow', size: 4 });
+}, { doc: 'available ring header, written by the driver only (virtio 1.1 §2.6.6); u16 ring[N] and one more u16 (the used-event index, unused here) follow', size: 4 });
 
 /** The used ring's header; ring[N] (virtq_used_elem each) and avail_event follow it. */
 export const VIRTQ_USED = defineStruct('virtq_used', {
   flags: u16('VIRTQ_USED_F_NO_NOTIFY'),
   idx: u16('where the device puts the next entry (free-running)'),
-}, { doc: 'used ring header, written by the device only (virtio 1.1 §2.6.8); struct virtq_used_elem ring[N] and u16 avail_event follow', size: 4 });
+}, { doc: 'used ring header, written by the device only (virtio 1.1 §2.6.8); struct virtq_used_elem ring[N] and one more u16 (the avail-event index, unused here) follow', size: 4 });
 
 export const VIRTQ_USED_ELEM = defineStruct('virtq_used_elem', {
   id: u32('head descriptor of the chain the device has finished with'),
@@ -60,7 +60,7 @@ export const VQ = defineStruct('vq', {
   spare: u32('unused'),
   spare2: u32('unused'),
   spare3: u32('unused'),
-}, { doc: 'a virtqueue as the driver keeps it (queue.asm); u32 cookie[N] follows: what each head descriptor\'s request is', size: 64 });
+}, { doc: 'a virtqueue as the driver keeps it (vqueue.asm); u32 cookie[N] follows: what each head descriptor\'s request is', size: 64 });
 
 /** Bytes of the rings for a queue of n entries, laid out as a legacy device expects them (virtio 1.1 §2.6.2). */
 export function vringBytes(n: number): { avail: number; used: number; total: number } {
@@ -124,7 +124,7 @@ driver's own pointer for that request, returned when the device is done.
 
 None of these touch an I/O port, so they run unchanged in ring 3 under the
 routine tests (test/routine/vqueue.test.ts), which play the device.  The
-transport (transport.asm) adds the notify, and callers keep interrupts off
+transport (virtio.asm) adds the notify, and callers keep interrupts off
 around vq_add and vq_get_used: an interrupt handler consumes the used ring.`,
   spec: [
     'virtio 1.1 §2.6 "Split Virtqueues": §2.6.2 (legacy layout), §2.6.5 (descriptor table), §2.6.6 (available ring), §2.6.8 (used ring), §2.6.13 (supplying buffers)',
@@ -149,12 +149,12 @@ around vq_add and vq_get_used: an interrupt handler consumes the used ring.`,
       a.mov(ebx, edx, 'EBX = N');
       a.mov(eax, edx);
       a.imul(eax, eax, 18, '16N (descriptors) + 2N (avail.ring)');
-      a.add(eax, VQ_ALIGN.add(6 - 1), '+ flags, idx, used_event, rounded up ...');
+      a.add(eax, VQ_ALIGN.add(6 - 1), '+ flags, idx and the used-event word, rounded up ...');
       a.and(eax, VQ_ALIGN.neg(), '... to the 4096-byte boundary where the used ring starts');
       a.lea(edi, dword({ base: esi, index: eax, scale: 1 }), 'EDI = used ring');
       a.mov(ecx, ebx);
       a.shl(ecx, 3, '8N (used.ring) ...');
-      a.add(ecx, VQ_ALIGN.add(6 - 1), '+ flags, idx, avail_event, rounded up');
+      a.add(ecx, VQ_ALIGN.add(6 - 1), '+ flags, idx and the avail-event word, rounded up');
       a.and(ecx, VQ_ALIGN.neg());
       a.add(eax, ecx, 'EAX = bytes of the rings');
       a.add(eax, esi, 'EAX = struc vq, just after them');

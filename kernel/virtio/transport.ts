@@ -72,7 +72,7 @@ export const VIRTIO_DEV = defineStruct('virtio_dev', {
   config_irqs: u32('of those, configuration changes (ISR bit 1)'),
   pio: u32('port-I/O instructions executed for it since setup (notify, ISR reads, status)'),
   reset_status: u32('the status the device had before our reset (the firmware may have used it)'),
-}, { doc: 'a virtio device the transport found (transport.asm)', size: 48 });
+}, { doc: 'a virtio device the transport found (virtio.asm)', size: 48 });
 
 export const virtioTransport = defineModule({
   name: 'virtio',
@@ -81,7 +81,7 @@ export const virtioTransport = defineModule({
 Virtio is the paravirtual device interface: instead of imitating a real
 disk controller register by register (every register access an exit to the
 hypervisor), the guest puts whole requests in shared memory - virtqueues
-(queue.asm) - and writes one I/O port to say "look".  On PCI each virtio
+(vqueue.asm) - and writes one I/O port to say "look".  On PCI each virtio
 device is a function with vendor 0x1AF4 (virtio 1.1 §4.1.2).  QEMU's pc
 machine gives transitional devices (device ID 0x1000 + type - 1 for net
 and block), which keep the legacy register block in I/O BAR0
@@ -229,7 +229,7 @@ Routines (the kernel's register convention unless cdecl is said):
         a.mov(dword(ecx, VIRTIO_DEV.f.irq), eax);
         a.push(ecx);
         a.movzx(eax, word(ebx, PCI_FN.f.addr));
-        a.invoke(pci_enable, [eax, 1, 0, 1], 'its I/O BAR, and bus mastering: the device reads and writes the rings itself (DMA)');
+        a.invoke(pci_enable, [eax, 1, 1, 0], 'its I/O BAR (memory decoding stays on, as the firmware had it); no DMA until a driver takes it (virtio_begin)');
         a.pop(edi, 'EDI = the entry');
         a.mov(edx, dword(edi, VIRTIO_DEV.f.iobase));
         a.add(edx, VIRTIO_PCI_STATUS);
@@ -312,7 +312,11 @@ Routines (the kernel's register convention unless cdecl is said):
       clobbers: [ecx, edx], saves: [ebx],
     }, (r) => {
       a.mov(ebx, eax);
-      a.mov(ecx, edx);
+      a.push(edx);
+      a.mov(eax, dword(ebx, VIRTIO_DEV.f.pci));
+      a.movzx(eax, word(eax, PCI_FN.f.addr));
+      a.invoke(pci_enable, [eax, 1, 1, 1], 'bus mastering: the device reads and writes the rings and buffers itself (DMA)');
+      a.pop(ecx, 'ECX = the driver\'s features');
       a.mov(edx, dword(ebx, VIRTIO_DEV.f.iobase));
       a.add(edx, VIRTIO_PCI_STATUS);
       a.mov(al, VIRTIO_STATUS_ACKNOWLEDGE);
@@ -357,7 +361,7 @@ Routines (the kernel's register convention unless cdecl is said):
         a.xor(eax, eax);
         r.ret();
       });
-      a.comment('Pages: the rings (legacy layout, queue.asm), then struc vq and one cookie per descriptor.');
+      a.comment('Pages: the rings (legacy layout, vqueue.asm), then struc vq and one cookie per descriptor.');
       a.mov(eax, esi);
       a.imul(eax, eax, 18);
       a.add(eax, VQ_ALIGN.add(6 - 1));

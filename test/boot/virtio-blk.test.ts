@@ -90,7 +90,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
   it('writes 2 MiB, flushes, and the image file holds exactly those bytes and nothing else changed', async () => {
     const file = path.join(dir, 'w.img');
     copyFileSync(path.join(dir, 'a.img'), file);
-    const r = await run('virtio_blk_write', disk('d0', file, { addr: 4, snapshot: false }));
+    const r = await run('vblkwrite', disk('d0', file, { addr: 4, snapshot: false }));
     expectStatus(r, EXIT_POWEROFF);
     expectLinesInOrder(r, [new RegExp(`^\\[vblk\\] wrote ${VBLK_WRITE_SECTORS} sectors at ${VBLK_WRITE_LBA}, flush: 0$`)]);
     expect(r.lines.filter((l) => /failed|error/i.test(l)), report(r)).toEqual([]);
@@ -105,7 +105,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
   });
 
   it(`completes 10 x queue size + 7 requests in order with intact data (${VBLK_WRAP_BATCH} in flight: the rings wrap)`, async () => {
-    const r = await run('virtio_blk_wrap', disk('d0', path.join(dir, 'a.img'), { addr: 5 }));
+    const r = await run('vblkwrap', disk('d0', path.join(dir, 'a.img'), { addr: 5 }));
     expectStatus(r, EXIT_POWEROFF);
     const [line] = expectLinesInOrder(r, [/^\[vblk\] wrap: (\d+) requests, queue size (\d+), (\d+) in flight, fnv 0x([0-9A-F]{8}), avail\.idx (\d+), used\.idx (\d+)$/]);
     const m = /wrap: (\d+) requests, queue size (\d+), (\d+) in flight, fnv 0x([0-9A-F]{8}), avail\.idx (\d+), used\.idx (\d+)$/.exec(line!)!;
