@@ -424,7 +424,7 @@ running kernel - code, which nothing writes after loading.`,
         a.call(vblk_probe);
       });
       a.cmp(dword(vblk_count), 0);
-      a.if_('e', () => say(a, a.cstr('[virtio-blk] no virtio-blk disks\r\n')));
+      a.if_('e', () => say(a, a.cstr('[virtio_blk] no virtio-blk disks\r\n')));
       r.ret();
     });
 
@@ -516,8 +516,8 @@ running kernel - code, which nothing writes after loading.`,
       a.if_('ns', () => { a.invoke(vblk_wait, [ebx, eax]); });
       a.mov(dword(edi, DISK.f.reqs), 0, 'GET_ID is not a disk request: count from 0');
       a.mov(dword(edi, DISK.f.errors), 0);
-      a.comment('[virtio-blk] vda: 16384 sectors (8 MiB), serial "TESTDISK", read-write, irq 10');
-      say(a, a.cstr('[virtio-blk] '));
+      a.comment('[virtio_blk] vda: 16384 sectors (8 MiB), serial "TESTDISK", read-write, irq 10');
+      say(a, a.cstr('[virtio_blk] '));
       a.lea(eax, dword(edi, DISK.f.name));
       a.call(serial_puts);
       say(a, a.cstr(': '));
@@ -542,6 +542,12 @@ running kernel - code, which nothing writes after loading.`,
       a.call(serial_newline);
       a.mov(eax, ebx);
       a.call(vblk_is_boot);
+      a.comment('A boot-time poll may have seen a completion in the used ring before the device set its ISR bit');
+      a.comment('for it: read the ISR once more, or that stale bit would be the first interrupt after sti.');
+      a.mov(edx, dword(esi, VIRTIO_DEV.f.iobase));
+      a.add(edx, VIRTIO_PCI_ISR);
+      a.in(al, dx, 'read-to-clear');
+      a.inc(dword(esi, VIRTIO_DEV.f.pio));
       a.mov(eax, esi);
       a.call(virtio_attach_irq, 'completions interrupt from now on');
       r.ret();
@@ -597,7 +603,7 @@ running kernel - code, which nothing writes after loading.`,
       a.label('.found');
       a.mov(dword(ebx, VBLK.f.boot), 1);
       a.push(edx);
-      say(a, a.cstr('[virtio-blk] '));
+      say(a, a.cstr('[virtio_blk] '));
       a.mov(eax, dword(ebx, VBLK.f.disk));
       a.lea(eax, dword(eax, DISK.f.name));
       a.call(serial_puts);

@@ -41,7 +41,7 @@ const run = (test: string, extraArgs: string[]) => boot({ image, cmdline: `test=
 function disks(r: BootResult) {
   const out = new Map<string, { sectors: number; mib: number; serial: string; ro: boolean; irq: number }>();
   for (const l of r.lines) {
-    const m = /^\[virtio-blk\] (vd[a-z]): (\d+) sectors \((\d+) MiB\), serial "(.*)", (read-only|read-write), irq (\d+)$/.exec(l);
+    const m = /^\[virtio_blk\] (vd[a-z]): (\d+) sectors \((\d+) MiB\), serial "(.*)", (read-only|read-write), irq (\d+)$/.exec(l);
     if (m) out.set(m[1]!, { sectors: +m[2]!, mib: +m[3]!, serial: m[4]!, ro: m[5] === 'read-only', irq: +m[6]! });
   }
   return out;
@@ -70,7 +70,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     expectLinesInOrder(r, [
       /^\[pic\] level-triggered \(ELCR\): IRQ 10 IRQ 11$/, // the PCI lines, as SeaBIOS set them
       /^\[virtio\] 00:05\.0 1AF4:1001 block device, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset \(status was 0x[0-9A-F]+\)$/,
-      /^\[virtio-blk\] vda: 16384 sectors \(8 MiB\), serial "TESTDISK", read-write, irq 10$/,
+      /^\[virtio_blk\] vda: 16384 sectors \(8 MiB\), serial "TESTDISK", read-write, irq 10$/,
     ]);
     expect(disks(r).get('vda'), report(r)).toEqual({ sectors: A_SECTORS, mib: 8, serial: 'TESTDISK', ro: false, irq: 10 });
     checkReads(r, 'vda', A_SECTORS);
@@ -151,7 +151,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     expectLinesInOrder(r, [
       /^\[virtio\] 00:02\.0 1AF4:1000 network card, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset/,
       /^\[virtio\] 00:05\.0 1AF4:1001 block device, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset/,
-      /^\[virtio-blk\] vda: 4096 sectors \(2 MiB\), serial "SHARED", read-write, irq 10$/,
+      /^\[virtio_blk\] vda: 4096 sectors \(2 MiB\), serial "SHARED", read-write, irq 10$/,
       /^\[vblk\] vda one read: 1 completion\(s\), 0 poll\(s\), 1 interrupt\(s\)$/,
     ]);
     checkReads(r, 'vda', B_SECTORS);
@@ -181,7 +181,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
   it('no disk at all: one line says so, and the kernel goes on', async () => {
     const r = await run('virtio_blk', []);
     expectStatus(r, EXIT_POWEROFF);
-    expectLinesInOrder(r, [/^\[virtio-blk\] no virtio-blk disks$/, /^\[vblk\] interrupts no device claimed: 0$/]);
+    expectLinesInOrder(r, [/^\[virtio_blk\] no virtio-blk disks$/, /^\[vblk\] interrupts no device claimed: 0$/]);
     expect(r.lines.filter((l) => /^\[virtio\]/.test(l))).toEqual([]);
   });
 
@@ -190,7 +190,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     expectStatus(r, EXIT_POWEROFF);
     expect(r.lines.filter((l) => /^\[virtio/.test(l)), report(r)).toEqual([
       '[virtio] 00:04.0 1AF4:1042 modern-only device (virtio 1.0, no legacy I/O BAR0): not driven, skipped',
-      '[virtio-blk] no virtio-blk disks',
+      '[virtio_blk] no virtio-blk disks',
     ]);
   });
 
@@ -213,10 +213,10 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     const why = `QEMU status ${status}; rerun: ${QEMU_BIN} ${args.join(' ')}\n${lines.slice(-30).join('\n')}`;
     expect(status, why).toBe(EXIT_POWEROFF);
     const sectors = readFileSync(copy).length / 512;
-    const vblk = lines.filter((l) => /^\[virtio-blk\]/.test(l));
+    const vblk = lines.filter((l) => /^\[virtio_blk\]/.test(l));
     expect(vblk, why).toHaveLength(3);
-    expect(vblk[0], why).toBe(`[virtio-blk] vda: ${sectors} sectors (${sectors >> 11} MiB), serial "", read-write, irq 10`);
-    const m = /^\[virtio-blk\] vda is the boot disk: sector 0 is a boot sector and sector (\d+) holds the first 512 bytes of this kernel$/.exec(vblk[1]!);
+    expect(vblk[0], why).toBe(`[virtio_blk] vda: ${sectors} sectors (${sectors >> 11} MiB), serial "", read-write, irq 10`);
+    const m = /^\[virtio_blk\] vda is the boot disk: sector 0 is a boot sector and sector (\d+) holds the first 512 bytes of this kernel$/.exec(vblk[1]!);
     expect(m, why).not.toBeNull();
     // That sector of the image is where the kernel starts: right after stage 2 (LBA 1 on).
     const kernelLba = +m![1]!;
@@ -224,7 +224,7 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     const img = readFileSync(copy);
     expect(img.subarray(510, 512)).toEqual(Buffer.from([0x55, 0xaa]));
     expect(img.subarray(kernelLba * 512, kernelLba * 512 + 512).equals(img.subarray((kernelLba - 1) * 512, kernelLba * 512))).toBe(false);
-    expect(vblk[2], why).toBe('[virtio-blk] vdb: 4096 sectors (2 MiB), serial "DATA", read-write, irq 10');
+    expect(vblk[2], why).toBe('[virtio_blk] vdb: 4096 sectors (2 MiB), serial "DATA", read-write, irq 10');
     expect(lines, why).toContain('[tsk] ready');
   });
 });
