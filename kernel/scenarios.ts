@@ -15,7 +15,7 @@ import { proc_wait } from './proc/exit.ts';
 import { proc_ps } from './proc/ps.ts';
 import { shell_main } from './shell/shell.ts';
 import { PCI_ENABLE_SCENARIO } from './pci/pci.ts';
-import { VIRTIO_BLK_SCENARIO, VIRTIO_BLK_WRAP_SCENARIO, VIRTIO_BLK_WRITE_SCENARIO } from './blk/virtio_blk.ts';
+import { VIRTIO_BLK_BLOCK_SCENARIO, VIRTIO_BLK_SCENARIO, VIRTIO_BLK_WRAP_SCENARIO, VIRTIO_BLK_WRITE_SCENARIO } from './blk/virtio_blk.ts';
 import { sym } from '../toolchain/x86/symbol.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -200,7 +200,7 @@ export const SCENARIOS: readonly Scenario[] = [
     a.call(poweroff);
   } },
   PCI_ENABLE_SCENARIO,
-  VIRTIO_BLK_SCENARIO, VIRTIO_BLK_WRITE_SCENARIO, VIRTIO_BLK_WRAP_SCENARIO,
+  VIRTIO_BLK_SCENARIO, VIRTIO_BLK_WRITE_SCENARIO, VIRTIO_BLK_WRAP_SCENARIO, VIRTIO_BLK_BLOCK_SCENARIO,
 ];
 
 /** Run the named programs one after another, waiting for each (start argument: seed=). */

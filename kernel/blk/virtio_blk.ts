@@ -10,7 +10,9 @@ import { poweroff } from '../dev/qemu_exit.ts';
 import { ticks } from '../dev/pit.ts';
 import { pmm_alloc_pages, pmm_free } from '../mm/pmm.ts';
 import { proc_current } from '../proc/proc.ts';
-import { sched_block } from '../proc/sched.ts';
+import { idle_ticks, sched_block } from '../proc/sched.ts';
+import { proc_run } from '../proc/spawn.ts';
+import { proc_wait } from '../proc/exit.ts';
 import { PROC, PS_RUNNABLE, PS_SLEEPING } from '../proc/table.ts';
 import { EAGAIN, EIO, EOPNOTSUPP } from '../proc/errno.ts';
 import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, blk_rw, disk_add, disk_count, disk_table } from './disk.ts';
@@ -259,6 +261,55 @@ export const VIRTIO_BLK_WRITE_SCENARIO: Scenario = {
   },
 };
 
+export const VBLK_BLOCK_READS = 10;
+const vblk_block_t0 = sym('vblk_block_t0');
+const vblk_block_own = sym('vblk_block_own');
+const vblk_block_idle = sym('vblk_block_idle');
+
+/** test=vblkblock: the kernel task reads while a CPU-bound program runs: its waits go to the program. */
+export const VIRTIO_BLK_BLOCK_SCENARIO: Scenario = {
+  name: 'vblkblock', doc: `start spin, then ${VBLK_BLOCK_READS} one-sector reads of the first disk: each wait blocks the kernel task and spin runs meanwhile; report whose ticks they were`,
+  emit(a) {
+    scenBuf(a);
+    a.mov(eax, a.cstr('spin'));
+    a.mov(edx, 0);
+    a.call(proc_run);
+    a.push(eax, 'its pid, for proc_wait');
+    a.mov(esi, dword(proc_current));
+    a.mov(eax, dword(ticks));
+    a.mov(dword(vblk_block_t0), eax);
+    a.mov(eax, dword(esi, PROC.f.ticks));
+    a.mov(dword(vblk_block_own), eax);
+    a.mov(eax, dword(idle_ticks));
+    a.mov(dword(vblk_block_idle), eax);
+    a.mov(ebx, disk_table);
+    a.forCount(ecx, VBLK_BLOCK_READS, () => {
+      a.push(ecx);
+      a.invoke(blk_rw, [ebx, BLK_READ, ecx, 1, edi]);
+      a.pop(ecx);
+    }, 'each read blocks until its completion interrupt; spin is runnable meanwhile');
+    say(a, a.cstr(`[vblk] ${VBLK_BLOCK_READS} reads while spin ran: `));
+    a.mov(eax, dword(ticks));
+    a.sub(eax, dword(vblk_block_t0));
+    a.call(serial_put_dec);
+    say(a, a.cstr(' ticks, the kernel task\'s own '));
+    a.mov(eax, dword(esi, PROC.f.ticks));
+    a.sub(eax, dword(vblk_block_own));
+    a.call(serial_put_dec);
+    say(a, a.cstr(', idle '));
+    a.mov(eax, dword(idle_ticks));
+    a.sub(eax, dword(vblk_block_idle));
+    a.call(serial_put_dec);
+    say(a, a.cstr(', polls '));
+    a.mov(ecx, dword(ebx, DISK.f.priv));
+    putDec(a, dword(ecx, VBLK.f.polls));
+    a.call(serial_newline);
+    a.pop(eax);
+    a.call(proc_wait);
+    a.call(poweroff);
+  },
+};
+
 export const VBLK_WRAP_BATCH = 16;
 const vblk_wrap_next = sym('vblk_wrap_next');
 const vblk_wrap_total = sym('vblk_wrap_total');
@@ -403,6 +454,9 @@ running kernel - code, which nothing writes after loading.`,
     a.bss(vblk_table, VBLK_MAX.mul(VBLK.SIZE), 4, 'one struc vblk per virtio-blk disk');
     a.bss(vblk_count, 4, 4, 'entries used in vblk_table');
     a.bss(vblk_scen_buf, 4, 4, 'the test scenarios\' 128 KiB buffer');
+    a.bss(vblk_block_t0, 4, 4, 'test=vblkblock: ticks at the start');
+    a.bss(vblk_block_own, 4, 4, 'test=vblkblock: the kernel task\'s ticks at the start');
+    a.bss(vblk_block_idle, 4, 4, 'test=vblkblock: idle ticks at the start');
     a.bss(vblk_wrap_next, 4, 4, 'test=vblkwrap: next sector to read');
     a.bss(vblk_wrap_total, 4, 4, 'test=vblkwrap: requests to make');
     a.bss(vblk_wrap_hash, 4, 4, 'test=vblkwrap: FNV-1a so far');

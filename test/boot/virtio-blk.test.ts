@@ -121,6 +121,16 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     expect(+m[6]!).toBe(total + 2);
   });
 
+  it('a waiting process blocks and others run: reads by the kernel task while a CPU-bound program is runnable', async () => {
+    const r = await run('vblkblock', disk('d0', path.join(dir, 'a.img'), { addr: 5 }));
+    expectStatus(r, EXIT_POWEROFF);
+    const [line] = expectLinesInOrder(r, [/^\[vblk\] 10 reads while spin ran: (\d+) ticks, the kernel task's own (\d+), idle (\d+), polls \d+$/, /^\[proc\] pid \d+ exited with code 0$/]);
+    const [, elapsed, own, idle] = /ran: (\d+) ticks, the kernel task's own (\d+), idle (\d+)/.exec(line!)!.map(Number);
+    // The ticks that passed while the kernel task waited went to spin: it neither spun nor idled through them.
+    expect(elapsed! - own! - idle!, report(r)).toBeGreaterThanOrEqual(5);
+    expect(own!, report(r)).toBeLessThanOrEqual(2);
+  });
+
   it('drives two disks at once on one shared IRQ line: each interrupt reaches only the disk that raised it', async () => {
     const r = await run('virtio_blk', [
       ...disk('d0', path.join(dir, 'a.img'), { addr: 2, serial: 'FIRST' }),
