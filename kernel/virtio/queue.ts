@@ -107,9 +107,10 @@ idx; and it notifies only after idx is written (a full barrier: the
 notify is an I/O write, and idx must be visible first).  On x86 stores are
 not reordered with other stores (Intel SDM Vol. 3A §8.2.2), so program
 order is already enough; the barrier instruction (lock add [esp], 0) is
-kept where the specification puts one, so the code reads as the
-algorithm, and it also stops the assembler-level reader from moving the
-stores.  Reading the used ring: used.idx first, then the entries below it.
+still written where the specification puts one: it costs a few cycles
+per request, and it keeps the order visible to the reader and correct on
+a CPU that does reorder.  Reading the used ring: used.idx first, then the
+entries below it (loads are not reordered with other loads either).
 
 The driver's bookkeeping (struc vq, after the rings) keeps a free list of
 descriptors chained through .next, and a cookie per head descriptor: the
