@@ -2,7 +2,8 @@
 // The commands come from the subsystems that own what they show
 // (kernel/shell/command.ts); the line editor is kernel/shell/readline.ts.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, eax, ebx, edx, ecx, esi, byte, chr } from '../../toolchain/x86/operands.ts';
+import { eax, ebx, edx, ecx, esi, byte } from '../../toolchain/x86/operands.ts';
+import { arg_split } from './args.ts';
 import { say } from '../lib/print.ts';
 import { RX_LOST } from '../dev/uart_rx.ts';
 import { emitNameTable } from '../lib/name_table.ts';
@@ -119,21 +120,10 @@ ${COMMANDS.map((c) => `  ${helpLine(c)}`).join('\n')}`,
       name: shell_execute, does: 'split line_buf into a command word and its argument, and run the command',
       clobbers: [eax, ecx, edx], saves: [esi, ebx],
     }, (r) => {
-      a.mov(esi, line_buf);
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => a.inc(esi), 'skip the spaces before the word');
-      a.mov(ebx, esi, 'EBX = command word');
-      a.loop_((scan) => {
-        a.mov(al, byte(esi));
-        a.test(al, al);
-        scan.break_('z', 'no argument: ESI points at the NUL, an empty string');
-        a.cmp(al, chr(' '));
-        scan.break_('e', 'the end of the word');
-        a.inc(esi);
-      });
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => {
-        a.mov(byte(esi), 0, 'end the command word (and skip the spaces before the argument)');
-        a.inc(esi);
-      });
+      a.mov(eax, line_buf);
+      a.call(arg_split, 'EAX = the command word, EDX = its argument');
+      a.mov(ebx, eax, 'EBX = command word');
+      a.mov(esi, edx, 'ESI = argument string');
       a.cmp(byte(ebx), 0);
       r.retIf('e', 'only spaces');
       a.mov(eax, ebx);
