@@ -43,6 +43,7 @@ import { pciConfig } from './pci/config.ts';
 import { pci } from './pci/pci.ts';
 import { pciCmds } from './pci/commands.ts';
 import { diskModule } from './blk/disk.ts';
+import { benchCmds } from './blk/bench.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
@@ -56,5 +57,5 @@ export const kernelModules: readonly Module[] = [
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, benchCmds,
 ];
