@@ -83,7 +83,7 @@ describe('process memory comes from the page allocator and goes back', () => {
 });
 
 describe('running out of memory', () => {
-  it('-m 1100K: spawn fails with a line and -ENOMEM once the pages run out, takes nothing, and the rest run', async () => {
+  it('-m 1100K: spawn fails with a line and -ENOMEM once the pages run out, takes nothing, and the rest run; mem test with no pages to spare says so', async () => {
     // QEMU's -m takes KiB too; 1100K leaves about 20 pages above 1 MiB: a few processes, not seven.
     const s = await startSession({ image, extraArgs: ['-m', '1100K'] });
     try {
@@ -103,6 +103,21 @@ describe('running out of memory', () => {
         expect(lines.filter((l) => /^\[proc\] pid \d+ started: hello$/.test(l)).length).toBe(fit);
         expect((await free()).free, `round ${round}: every page back, the refused spawns took none`).toBe(start.free);
       }
+      // Programs holding every page they can: "mem test" has too few to work with, and says so.
+      expect(start.free % SMALL, 'the test needs fewer than 2 pages left over').toBeLessThan(2);
+      let from = await cmd(`run ${Array(fit).fill('loop').join(' ')} &`);
+      for (let k = 0; k < fit; k++, pid++) await s.waitFor(new RegExp(`^\\[proc\\] pid ${pid} started: loop$`), { from });
+      let seen = from;
+      for (let k = 0; k < fit; k++) seen = (await s.waitFor(/\[loop\] looping forever/, { from: seen })).index + 1;
+      s.send('\r'); // the prompt scrolled away under their output: ask for a fresh one
+      expect((await free()).free).toBe(start.free % SMALL);
+      from = await cmd('mem test');
+      await s.waitFor(new RegExp(`^\\[mem\\] test not run: it needs 2 free pages, and ${start.free % SMALL} are free `), { from });
+      expect(s.lines.slice(from).some((l) => l.includes('FAILED'))).toBe(false);
+      s.send('\x03');
+      for (let k = 0; k < fit; k++) await s.waitFor(new RegExp(`\\[proc\\] pid ${pid - fit + k} killed: Ctrl-C$`), { from });
+      s.send('\r');
+      expect((await free()).free).toBe(start.free);
       await cmd('poweroff');
       const r = await s.exited;
       expect(r.lines.filter((l) => l.startsWith('[pmm] free') || l.startsWith('[panic]')), report(r)).toEqual([]);
