@@ -39,7 +39,10 @@ whoever waits for it (state WAIT_EXIT, proc_wait) becomes RUNNABLE again,
 its pages go back to the allocator - vm_destroy (vm.asm) frees every page
 its page table maps, the table and the directory; then its kernel stack
 page - and its entry becomes FREE, never scheduled again, reused only by a
-later spawn.  The shell's "mem" shows the free count back where it was.
+later spawn.  The shell's "mem" shows the free count back where it was,
+and proc_free checks it too: the pages it gave back must be proc.pages,
+the count spawn recorded - a leak or a double free anywhere in the kernel
+would print a line here instead of passing unnoticed.
 
   exit()        the program asks (sys_exit, syscall.asm -> proc_exit): print
                 "[proc] pid N exited with code C" and end it (proc_end).
@@ -133,19 +136,34 @@ and sched_trap_exit ends it on its way back to ring 3.
     a.call(panic);
 
     a.routine({
-      name: proc_free, does: 'wake whoever waits for a process, give its pages back, free its entry (never scheduled again)',
+      name: proc_free, does: 'wake whoever waits for a process, give its pages back (checking the count), free its entry (never scheduled again)',
       in: { eax: 'process entry, not the one whose directory is in CR3 (kept: EAX comes back unchanged)' },
-      clobbers: [ecx, edx],
+      clobbers: [ecx, edx], saves: [ebx],
     }, (r) => {
-      a.push(eax);
-      a.mov(eax, dword(eax, PROC.f.cr3));
+      a.mov(ebx, eax, 'EBX = the entry');
+      a.mov(eax, dword(ebx, PROC.f.cr3));
       a.call(vm_destroy, 'its directory, page table, image and user stack pages');
-      a.mov(eax, dword(esp));
-      a.mov(eax, dword(eax, PROC.f.kstack_top));
+      a.push(eax, 'pages given back so far');
+      a.mov(eax, dword(ebx, PROC.f.kstack_top));
       a.sub(eax, KSTACK_SIZE);
       a.call(pmm_free, 'its kernel stack page');
-      a.pop(eax);
-      a.mov(dword(eax, PROC.f.pages), 0);
+      a.test(eax, eax);
+      a.if_('z', () => a.inc(dword(esp)));
+      a.pop(ecx, 'ECX = pages given back');
+      a.cmp(ecx, dword(ebx, PROC.f.pages));
+      a.if_('ne', () => {
+        a.push(ecx);
+        say(a, a.cstr('[proc] pid '));
+        putDec(a, dword(ebx, PROC.f.pid));
+        say(a, a.cstr(' ended: gave back '));
+        a.pop(eax);
+        a.call(serial_put_int);
+        say(a, a.cstr(' pages, but spawn gave it '));
+        putDec(a, dword(ebx, PROC.f.pages));
+        say(a, a.cstr(' (a kernel bug: pages leaked or freed twice)\r\n'));
+      }, undefined, 'the count spawn recorded: a leak or a double free in the kernel would show here');
+      a.mov(dword(ebx, PROC.f.pages), 0);
+      a.mov(eax, ebx);
       a.push(eax);
       a.call(con_user_end, 'normally done already; a new process in this slot must start with an empty line buffer');
       a.pop(eax);

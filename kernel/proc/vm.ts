@@ -49,7 +49,8 @@ vm_create   EAX = image, ECX = its bytes, EDX = image + bss bytes: a new
             directory (the process's CR3), EDX = pages taken; or EAX = 0
             when memory ran out (every page it had taken given back).
 vm_destroy  EAX = a directory vm_create made: all its pages back to the
-            allocator (never the one in CR3: the caller switches first).
+            allocator (never the one in CR3: the caller switches first)
+            -> EAX = how many (proc_free checks it against proc.pages).
 vm_check_user  EAX = user address, EDX = length, ECX = the PTE bits every
             page must have (PTE_P | PTE_U, plus PTE_W to write into it):
             EAX = 0, or -EFAULT.
@@ -129,9 +130,16 @@ runs, the answer stays true while the kernel copies.`,
     a.routine({
       name: vm_destroy, does: 'gives every page of an address space back to the allocator: mapped user pages, the user page table, the directory',
       in: { eax: 'the page directory (not the one in CR3)' },
-      clobbers: [eax, ecx, edx], saves: [ebx, esi, edi],
+      out: { eax: 'pages given back (pmm_free refusing one would print why and leave it out)' },
+      clobbers: [ecx, edx], saves: [ebx, esi, edi],
     }, (r) => {
+      const freed = (why: string) => {
+        a.call(pmm_free, why);
+        a.test(eax, eax);
+        a.if_('z', () => a.inc(dword(esp)), undefined, 'count it');
+      };
       a.mov(ebx, eax, 'EBX = the directory');
+      a.push(0, '[esp] = pages given back');
       a.mov(esi, dword(ebx, PTE_SIZE), 'ESI = PDE 1: the user page table (0 if vm_create ran out first)');
       a.test(esi, PTE_P);
       a.if_('nz', () => {
@@ -142,15 +150,16 @@ runs, the answer stays true while the kernel copies.`,
           a.test(eax, PTE_P);
           a.if_('nz', () => {
             a.and(eax, PAGE_MASK);
-            a.call(pmm_free, 'an image, bss or stack page');
+            freed('an image, bss or stack page');
           });
           a.inc(edi);
         });
         a.mov(eax, esi);
-        a.call(pmm_free, 'the page table');
+        freed('the page table');
       });
       a.mov(eax, ebx);
-      a.call(pmm_free, 'the directory');
+      freed('the directory');
+      a.pop(eax, 'EAX = pages given back');
       r.ret();
     });
 

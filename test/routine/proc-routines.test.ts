@@ -186,7 +186,7 @@ describe('vm_create and vm_destroy (kernel/proc/vm.ts): every page from pmm_allo
     });
   });
 
-  it('vm_destroy gives back the directory, the table and every page the table maps, each once', async () => {
+  it('vm_destroy gives back the directory, the table and every page the table maps, each once, and returns how many', async () => {
     const MEM = 0x5000;
     const rs = await runRoutines({
       modules: [vm, fakes],
@@ -201,6 +201,7 @@ describe('vm_create and vm_destroy (kernel/proc/vm.ts): every page from pmm_allo
     const frees = le32(gone.memory[2]!, 0);
     const freed = Array.from({ length: frees }, (_, k) => le32(gone.memory[3]!, 4 * k)).sort((x, y) => x - y);
     expect(freed).toEqual(Array.from({ length: allocs }, (_, k) => built.regs.eax + k * 4096));
+    expect(gone.regs.eax).toBe(allocs); // EAX = pages given back: what proc_free checks against proc.pages
     expect(broken(gone, ['eax', 'ecx', 'edx'])).toEqual([]);
   });
 });
