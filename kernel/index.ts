@@ -46,6 +46,7 @@ import { diskModule } from './blk/disk.ts';
 import { virtioTransport } from './virtio/transport.ts';
 import { vqueue } from './virtio/queue.ts';
 import { virtioBlk } from './blk/virtio_blk.ts';
+import { benchCmds } from './blk/bench.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
@@ -61,5 +62,5 @@ export const kernelModules: readonly Module[] = [
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, benchCmds,
 ];

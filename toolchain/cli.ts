@@ -2,6 +2,7 @@
 //
 //   tsk build            assemble everything, write build/, print the image layout
 //   tsk run              build, then boot in QEMU with COM1 on this terminal
+//                        (tsk run -- <qemu args...>: more QEMU arguments, e.g. -device, -drive)
 //   tsk debug            build, then boot halted with a GDB stub
 //   tsk test             run the test suite (vitest)
 //   tsk bench            measure build and boot times
@@ -45,13 +46,29 @@ function parseOutDir(value: string): string {
 
 interface BootFlags { cmdline?: string; mem: number; cpu?: string; machine: Machine; build: boolean; out: string }
 
+/** Thrown when extra QEMU arguments were given without the `--` that marks them. */
+class QemuArgsError extends Error {}
+
+/**
+ * The operands of run/debug are QEMU arguments, and only after `--`: without
+ * it a mistyped tsk option would reach QEMU as a file name.  (commander drops
+ * the `--` itself, so the raw argv decides.)
+ */
+export function qemuExtraArgs(operands: readonly string[], argv: readonly string[]): string[] {
+  if (operands.length === 0) return [];
+  if (!argv.includes('--')) {
+    throw new QemuArgsError(`unexpected argument '${operands[0]}': extra QEMU arguments go after --, e.g. tsk run -- -device virtio-rng-pci`);
+  }
+  return [...operands];
+}
+
 async function build(out: string, quiet = false): Promise<BuildResult> {
   const r = await buildImage({ outDir: out });
   if (!quiet) process.stderr.write(`${r.layoutText}\n`);
   return r;
 }
 
-async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
+async function startQemu(flags: BootFlags, gdb: boolean, extraArgs: readonly string[] = []): Promise<void> {
   if (!findQemu()) throw new QemuNotFoundError();
   let image = path.join(flags.out, 'tsk.img');
   if (flags.build) image = (await build(flags.out)).imagePath;
@@ -60,7 +77,7 @@ async function startQemu(flags: BootFlags, gdb: boolean): Promise<void> {
   const logDir = await mkdtemp(path.join(tmpdir(), 'tsk-run-'));
   const resetLog = path.join(logDir, 'cpu-reset.log');
   try {
-    const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, machine: flags.machine, gdb, interactive: !gdb, resetLog });
+    const cmd = qemuCommand({ image, cmdline: flags.cmdline, memMiB: flags.mem, cpu: flags.cpu, machine: flags.machine, gdb, interactive: !gdb, resetLog, extraArgs });
     process.stderr.write(`$ ${formatCommand(cmd)}\n`);
     if (gdb) {
       process.stderr.write([
@@ -101,7 +118,8 @@ function bootOptions(cmd: Command): Command {
     .option('--cpu <model>', 'QEMU CPU model, e.g. 486 or pentium (default: QEMU\'s qemu32)')
     .option('--machine <type>', `QEMU machine: ${MACHINES.join(' (i440FX, IDE) or ')} (ICH9, AHCI)`, parseMachine, 'pc')
     .option('--no-build', 'boot the existing image instead of building first')
-    .option('-o, --out <dir>', 'build directory', parseOutDir, 'build');
+    .option('-o, --out <dir>', 'build directory', parseOutDir, 'build')
+    .argument('[qemu-args...]', 'after --: more arguments for QEMU, appended to tsk\'s own (devices, disks; a later -m wins)');
 }
 
 const EXIT_HELP = [
@@ -130,12 +148,12 @@ program
 
 bootOptions(program.command('run'))
   .description('build, then boot the image in QEMU with COM1 on this terminal; exits 0 after poweroff or quit, non-zero after a panic or triple fault')
-  .action((o: BootFlags) => startQemu(o, false))
-  .addHelpText('after', `\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\n  tsk run --machine q35        the ICH9 chipset: the disk sits behind AHCI\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.\n\n${EXIT_HELP}`);
+  .action((qemuArgs: string[], o: BootFlags) => startQemu(o, false, qemuExtraArgs(qemuArgs, process.argv)))
+  .addHelpText('after', `\nExamples:\n  tsk run                      boot to the tsk> shell\n  tsk run -- -drive if=none,id=d0,file=disk.img,format=raw -device virtio-blk-pci,drive=d0\n                               more QEMU arguments after --: here a virtio disk\n  tsk run -c test=div0         run one scenario (see README)\n  tsk run -c "test=fuzz seed=7" 10,000 random system calls from ring 3\n  tsk run -c "test=hello strace=1"  trace every system call\n  tsk run --cpu 486 -m 8       a small, old machine\n  tsk run --machine q35        the ICH9 chipset: the disk sits behind AHCI\nAt the tsk> prompt: run hello, run spin spin, ps; Ctrl-C stops user programs, Ctrl-A x quits QEMU.\n\n${EXIT_HELP}`);
 
 bootOptions(program.command('debug'))
   .description('like run, but QEMU starts halted with a GDB stub on :1234 and prints how to attach')
-  .action((o: BootFlags) => startQemu(o, true))
+  .action((qemuArgs: string[], o: BootFlags) => startQemu(o, true, qemuExtraArgs(qemuArgs, process.argv)))
   .addHelpText('after', `\n${EXIT_HELP}`);
 
 program
@@ -168,7 +186,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof QemuNotFoundError) { process.stderr.write(`tsk: ${e.message}\n`); process.exitCode = 127; }
-  else if (e instanceof QemuOptionError || e instanceof AsmError || e instanceof ImageError) {
+  else if (e instanceof QemuOptionError || e instanceof AsmError || e instanceof ImageError || e instanceof QemuArgsError) {
     process.stderr.write(`tsk: ${e.message}\n`);
     process.exitCode = 1;
   } else throw e;

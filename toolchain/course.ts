@@ -124,6 +124,7 @@ export const COURSE: readonly Part[] = [
       { module: 'proc_cmds', teaches: 'starting programs together or in the background, listing and killing processes' },
       { module: 'mem_cmds', teaches: 'the memory map and the allocator on a running machine, and a self-test of it' },
       { module: 'pci_cmds', teaches: 'lspci: the PCI functions found, their class, IDs and IRQ, and with -v their BARs and capabilities' },
+      { module: 'bench_cmds', teaches: 'bench disk: the same reads from an emulated IDE disk and a virtio-blk disk, timed, with the port I/O (guest exits) each needed' },
     ],
   },
   {

@@ -32,7 +32,10 @@ export const memCmds = defineModule({
             mistakes pmm_free must catch - the same page freed twice, an
             unaligned address, an address outside its range (the kernel
             image) - and finally the free count must be what it was before.
-            It ends with "[mem] test passed" or "[mem] test FAILED: why".`,
+            It ends with "[mem] test passed" or "[mem] test FAILED: why" - or,
+            with fewer than 2 pages free (running programs hold them: each
+            process's pages come from this allocator), says so and does
+            nothing: that is not a failure.`,
   emit(a) {
     commandRoutine(a, MEM, {}, (r) => {
       a.cmp(byte(eax), 0);
@@ -74,6 +77,13 @@ export const memCmds = defineModule({
         r.ret();
       };
       a.mov(edi, dword(pmm_free_pages), 'EDI = free pages before');
+      a.cmp(edi, 2);
+      a.if_('b', () => {
+        say(a, a.cstr('[mem] test not run: it needs 2 free pages, and '));
+        putDec(a, edi);
+        say(a, a.cstr(' are free (programs hold the rest, or the machine has little RAM)\r\n'));
+        r.ret();
+      }, undefined, 'no pages to play with is not a failure of the allocator');
       a.call(pmm_alloc);
       a.mov(ebx, eax, 'EBX = page 1');
       a.call(pmm_alloc);

@@ -11,6 +11,7 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 export const e820_print_map = sym('e820_print_map');
 export const e820_summary = sym('e820_summary');
 export const e820_usable_kib = sym('e820_usable_kib');
+export const e820_high_kib = sym('e820_high_kib');
 const e820_print_entry = sym('e820_print_entry');
 
 /**
@@ -39,6 +40,8 @@ in place:
 
   e820_summary    "[mem] e820: N entries, usable X KiB" at boot
   e820_usable_kib EAX = KiB in the entries of type usable (E820_USABLE)
+  e820_high_kib   EAX = the same from 1 MiB up: what the page allocator
+                  and so every process draws on (mem_check, proc.asm)
   e820_print_map  one line per entry, as the shell's "mem" shows them
 
 The entries are the firmware's word and can overlap or come in any order;
@@ -59,6 +62,35 @@ summed in KiB so that 32 bits hold any map below 4 TiB.`,
           a.add(eax, edx);
           a.mov(edx, dword(esi, E820_ENTRY.f.length.add(4)));
           a.shl(edx, 22, '... plus the high dword\'s share (2^32 bytes = 2^22 KiB)');
+          a.add(eax, edx);
+        });
+      });
+      r.ret();
+    });
+
+    a.routine({
+      name: e820_high_kib, does: 'adds up the usable entries of the map from 1 MiB up (the part of an entry below 1 MiB does not count)',
+      out: { eax: 'KiB of usable RAM at or above 1 MiB' }, clobbers: [ecx, edx], saves: [ebx, esi],
+    }, (r) => {
+      a.xor(eax, eax);
+      forEachEntry(a, esi, () => {
+        a.cmp(dword(esi, E820_ENTRY.f.type), E820_USABLE);
+        a.if_('e', () => {
+          a.mov(edx, dword(esi, E820_ENTRY.f.length));
+          a.shr(edx, 10);
+          a.mov(ebx, dword(esi, E820_ENTRY.f.length.add(4)));
+          a.shl(ebx, 22);
+          a.add(edx, ebx, 'EDX = the entry\'s KiB');
+          a.cmp(dword(esi, E820_ENTRY.f.base.add(4)), 0);
+          a.if_('e', () => {
+            a.mov(ebx, 0x100000);
+            a.sub(ebx, dword(esi, E820_ENTRY.f.base), 'EBX = its bytes below 1 MiB, if it starts there');
+            a.if_('a', () => {
+              a.shr(ebx, 10);
+              a.sub(edx, ebx);
+              a.if_('b', () => a.xor(edx, edx), undefined, 'it ends below 1 MiB: nothing counts');
+            });
+          }, undefined, 'an entry above 4 GiB counts whole');
           a.add(eax, edx);
         });
       });

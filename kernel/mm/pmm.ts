@@ -4,8 +4,6 @@ import { defineModule } from '../../toolchain/x86/asm.ts';
 import { eax, ebx, ecx, edx, esi, edi, L, dword, constant } from '../../toolchain/x86/operands.ts';
 import { E820_COUNT, E820_ENTRY, E820_TABLE, E820_USABLE } from '../../boot/e820.ts';
 import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE } from '../cpu/paging.ts';
-import { PROC_MEM_BASE, PROC_MEM_SIZE } from '../proc/vm.ts';
-import { MAX_PROCS } from '../proc/table.ts';
 import { EINVAL } from '../proc/errno.ts';
 import { fw_cfg_ram_kib } from '../dev/fw_cfg.ts';
 import { putDec, putHex32, say } from '../lib/print.ts';
@@ -27,14 +25,14 @@ export const pmm_free_map = sym('pmm_free_map');
 export const pmm_total = sym('pmm_total');
 export const pmm_free_pages = sym('pmm_free_pages');
 
-const base = (PROC_MEM_BASE.c.value as number) + ((MAX_PROCS.c.value as number) - 1) * (PROC_MEM_SIZE.c.value as number);
+const base = 0x100000;
 const limit = 0x400000;
 const frames = (limit - base) / 4096;
 const mapDwords = Math.ceil(frames / 32);
 /** The allocator's range as plain numbers, for tests and docs. */
 export const PMM_RANGE = { base, limit, frames } as const;
 
-export const PMM_BASE = constant('PMM_BASE', PROC_MEM_BASE.add(MAX_PROCS.sub(1).mul(PROC_MEM_SIZE)), 'first address the allocator manages: the end of the last process slot (vm.asm)');
+export const PMM_BASE = constant('PMM_BASE', base, 'first address the allocator manages: 1 MiB, above the BIOS area; the kernel\'s fixed regions (image, bss, the E820 table) all lie below 640 KiB');
 export const PMM_LIMIT = constant('PMM_LIMIT', limit, 'end of the allocator\'s range: the 4 MiB the kernel\'s identity map covers (paging.asm), so every page it hands out is addressable as is');
 export const PMM_FRAMES = constant('PMM_FRAMES', frames, `4 KiB frames between PMM_BASE and PMM_LIMIT (${frames})`, { radix: 10 });
 export const PMM_MAP_DWORDS = constant('PMM_MAP_DWORDS', mapDwords, 'dwords in each bitmap: one bit per frame, rounded up', { radix: 10 });
@@ -43,12 +41,13 @@ export const pmm = defineModule({
   name: 'pmm',
   title: 'The physical page allocator: a bitmap over usable RAM',
   about: `
-The kernel's memory so far is all fixed: its image and bss below 640 KiB,
-the process slots from 1 MiB to ${base / 1024} KiB (vm.asm).  Everything else
-a driver needs - virtqueues, DMA buffers - is asked for at run time, in
-whole 4 KiB pages, from this allocator.
+The kernel's own memory is fixed and small: its image, its bss and the
+memory map stage 2 left, all below 640 KiB.  Everything else is asked for
+at run time, in whole 4 KiB pages, from this allocator: every page of a
+process (its page directory and table, kernel stack, image and user stack:
+vm.asm, spawn.asm), and what a driver needs - virtqueues, DMA buffers.
 
-Which pages.  From PMM_BASE (the end of the last process slot) up to
+Which pages.  From PMM_BASE (1 MiB: above the BIOS area) up to
 PMM_LIMIT = 4 MiB, the range the kernel's page table maps linear =
 physical (paging.asm): a page handed out is usable at once, and its address
 is the one a device must be given.  Within that range only pages that the
@@ -81,9 +80,10 @@ is reported instead of silently handing the same page out twice:
 
 No lock and no cli: a frame changes hands with one bts or btr, whose CF
 says what the bit was - an interrupt on this single CPU comes before or
-after that instruction, never inside it - so a future interrupt handler may
-allocate too, and the routines run unchanged in ring 3 under the routine
-tests (test/routine/pmm.test.ts).`,
+after that instruction, never inside it - so the routines need no cli, and
+they run unchanged in ring 3 under the routine tests (test/routine/pmm.test.ts).
+(Still, no interrupt handler allocates: a process that ends frees its pages
+while an interrupt may be running on its kernel stack - exit.asm.)`,
   spec: ['ACPI Specification 6.4 §15 "System Address Map Interfaces"', 'Intel SDM Vol. 2A BSF, BT, BTS, BTR (bit offsets into a bit string in memory)'],
   emit(a) {
     a.bss(pmm_usable, PMM_MAP_DWORDS.mul(4), 4, 'bit n: frame n is usable RAM (fixed after pmm_init)');
@@ -183,7 +183,7 @@ tests (test/routine/pmm.test.ts).`,
       putHex32(a, PMM_BASE);
       say(a, a.cstr('-0x'));
       putHex32(a, PMM_LIMIT.sub(1));
-      say(a, a.cstr(' (usable RAM above the process slots, inside the identity map)\r\n'));
+      say(a, a.cstr(' (usable RAM from 1 MiB, inside the identity map)\r\n'));
       r.ret();
     });
 
@@ -323,7 +323,7 @@ tests (test/routine/pmm.test.ts).`,
       a.mov(edx, a.cstr('outside the allocator\'s range'));
       a.mov(ecx, eax);
       a.sub(ecx, PMM_BASE);
-      a.jb(L('.refuse'), 'below PMM_BASE: the kernel or a process slot');
+      a.jb(L('.refuse'), 'below PMM_BASE: the kernel\'s own memory or the BIOS area');
       a.cmp(ecx, PMM_LIMIT.sub(PMM_BASE));
       a.jae(L('.refuse'));
       a.shr(ecx, PAGE_SHIFT, 'ECX = frame number');

@@ -27,6 +27,7 @@ export const PCI_CLASS_NAMES: readonly (readonly [number, string])[] = [
   [0x0000, 'Non-VGA unclassified device'],
   [0x0100, 'SCSI storage controller'],
   [0x0101, 'IDE interface'],
+  [0x0104, 'RAID bus controller'],
   [0x0105, 'ATA controller'],
   [0x0106, 'SATA controller'],
   [0x0108, 'Non-Volatile memory controller'],
@@ -37,15 +38,21 @@ export const PCI_CLASS_NAMES: readonly (readonly [number, string])[] = [
   [0x0380, 'Display controller'],
   [0x0401, 'Multimedia audio controller'],
   [0x0403, 'Audio device'],
+  [0x0500, 'RAM memory'],
+  [0x0580, 'Memory controller'],
   [0x0600, 'Host bridge'],
   [0x0601, 'ISA bridge'],
   [0x0604, 'PCI bridge'],
   [0x0680, 'Bridge'],
   [0x0700, 'Serial controller'],
   [0x0780, 'Communication controller'],
+  [0x0805, 'SD Host controller'],
   [0x0880, 'System peripheral'],
+  [0x0980, 'Input device controller'],
+  [0x0c00, 'FireWire (IEEE 1394)'],
   [0x0c03, 'USB controller'],
   [0x0c05, 'SMBus'],
+  [0x1080, 'Encryption controller'],
   [0x00ff, 'Unassigned class'],
 ];
 
@@ -62,7 +69,9 @@ bus:device.function, the class name (base class and subclass, as the PCI
 Code and ID Assignment Specification numbers them; "Class ccss" for one
 not in lspci_classes), vendor:device in hex, and - for a function with an
 interrupt pin - the IRQ the firmware routed it to (the Interrupt Line
-register, PCI Local Bus Spec 3.0 §6.2.4) and the pin.
+register, PCI Local Bus Spec 3.0 §6.2.4) and the pin: INTA-INTD for pins
+1-4, "INT? pin N" for a value the specification reserves (5-255), which
+only a broken or hostile device reports.
 
 "lspci -v" adds, per function, each implemented BAR decoded (I/O or
 memory, 32- or 64-bit, prefetchable; §6.2.5.1) with its address and its
@@ -120,8 +129,16 @@ capability IDs in list order (§6.7; 0x05 MSI, 0x09 vendor-specific,
           a.call(serial_put_dec);
           say(a, a.cstr(' (INT'));
           a.mov(al, byte(ebx, PCI_FN.f.irq_pin));
-          a.add(al, chr('A').sub(1), 'pin 1-4 -> INTA-INTD');
-          a.call(serial_putc);
+          a.cmp(al, 4);
+          a.if_('be', () => {
+            a.add(al, chr('A').sub(1), 'pin 1-4 -> INTA-INTD');
+            a.call(serial_putc);
+          }, () => {
+            a.comment('Pins 5-255 are reserved (§6.2.4): print the number, never a stray character.');
+            say(a, a.cstr('? pin '));
+            a.movzx(eax, byte(ebx, PCI_FN.f.irq_pin));
+            a.call(serial_put_dec);
+          });
           a.mov(al, chr(')')); a.call(serial_putc);
         }, undefined, 'pin 0: the function does not interrupt');
         a.call(serial_newline);

@@ -25,6 +25,7 @@ const pci_walk_caps = sym('pci_walk_caps');
 
 export const PCI_MAX_FNS = constant('PCI_MAX_FNS', 32, 'entries in pci_table; functions found beyond it are counted in pci_dropped', { radix: 10 });
 export const PCI_MAX_CAPS = constant('PCI_MAX_CAPS', 48, 'capabilities walked per function at most: a list that loops ends here', { radix: 10 });
+export const PCI_CLASS_BRIDGE = constant('PCI_CLASS_BRIDGE', 0x06, 'base class 0x06, bridge device (host, ISA, PCI-PCI ...): its BARs are never sized');
 export const PCI_CAPS_KEPT = 16;
 
 /** What the kernel keeps about one function it found (pci_table has PCI_MAX_FNS of them). */
@@ -41,7 +42,7 @@ export const PCI_FN = defineStruct('pci_fn', {
   bar: array(u32(), 6, 'each BAR as the firmware left it (for a 64-bit BAR the next entry is its upper half)'),
   bar_size: array(u32(), 6, 'bytes each BAR decodes, 0 when unimplemented (a 64-bit BAR: low dword, then high dword)'),
   caps: array(u8(), PCI_CAPS_KEPT, 'capability IDs in list order (the first 16)'),
-  bar_count: u8('BARs in this header layout: 6 (device), 2 (PCI-PCI bridge), 0 (other)'),
+  bar_count: u8('BARs read and sized: 6 (a device), 0 (a bridge - class 0x06, never sized - or another layout)'),
   cap_count: u8('capabilities walked (PCI_MAX_CAPS when the list was cut)'),
   command: u16('command register after sizing (restored to the firmware\'s value)'),
 }, { doc: 'one PCI function found on bus 0 (pci.asm)', size: 80 });
@@ -102,6 +103,13 @@ original value is written back.  While a BAR holds all 1s the device would
 decode that address, so decoding is switched off in the command register
 for the duration (bits 0-1, §6.2.2) and the firmware's command value is
 restored afterwards (the implementation note in §6.2.5.1 asks for this).
+Bridges (base class 0x06) are not sized at all, and their command register
+is never written: switching a bridge's decoding off, even for a moment,
+cuts off what lies behind it - for the host bridge (00:00.0) the CPU's own
+path to memory and to the PCI bus on a real chipset, for the ISA bridge the
+legacy devices this kernel is driving that very moment (PIC, PIT, serial
+port).  Their BARs, if they implement any, belong to the chipset, and no
+driver here uses them; QEMU's host and ISA bridges have none.
 
 Interrupts (§6.2.4).  Interrupt Pin says which of INTA#-INTD# the function
 uses (0: none); Interrupt Line is not read by the hardware at all: it is
@@ -203,6 +211,8 @@ accepted (bits it does not implement read back as 0).`,
         a.cmp(al, 1);
         a.if_('ne', () => a.mov(cl, 0), undefined, 'a CardBus bridge or unknown layout: no BARs read');
       });
+      a.cmp(byte(edi, PCI_FN.f.class), PCI_CLASS_BRIDGE);
+      a.if_('e', () => a.mov(cl, 0), undefined, 'a bridge: never sized - decoding off would cut off what lies behind it');
       a.mov(byte(edi, PCI_FN.f.bar_count), cl);
       a.mov(eax, edi);
       a.call(pci_size_bars);
@@ -235,6 +245,9 @@ accepted (bits it does not implement read back as 0).`,
       const bar = (i: typeof edi, field: 'bar' | 'bar_size', disp = 0) => dword({ base: ebx, index: i, scale: 4, disp: disp ? PCI_FN.f[field].add(disp) : PCI_FN.f[field] });
       a.mov(ebx, eax, 'EBX = the entry');
       at(PCI_COMMAND); a.call(pci_read16);
+      a.mov(word(ebx, PCI_FN.f.command), ax);
+      a.cmp(byte(ebx, PCI_FN.f.bar_count), 0);
+      r.retIf('e', 'no BARs to size: the command register is not touched at all');
       a.mov(r.local('cmd'), eax);
       a.mov(ecx, eax);
       a.and(ecx, not(PCI_CMD_IO.or(PCI_CMD_MEM)).and(0xffff), 'I/O and memory decoding off: a BAR holding all 1s must claim no address');

@@ -1,7 +1,11 @@
 // How a process ends: exit(), a fault in ring 3, Ctrl-C, the shell's kill -
 // and waiting for a process to end.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { cr2, eax, ebx, ecx, edx, esi, L, dword } from '../../toolchain/x86/operands.ts';
+import { cr2, cr3, eax, ebx, ecx, edx, esi, esp, L, dword, constant } from '../../toolchain/x86/operands.ts';
+import { kernel_pgdir } from '../cpu/paging.ts';
+import { pmm_free } from '../mm/pmm.ts';
+import { vm_destroy } from './vm.ts';
+import { KSTACK_SIZE } from './spawn.ts';
 import { PROC, PS_FREE, PS_RUNNABLE, PS_WAIT_EXIT } from './table.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { VEC_PF, exception_names, pf_print_error } from '../cpu/exceptions.ts';
@@ -22,6 +26,9 @@ const proc_free = sym('proc_free');
 export const proc_interrupt = sym('proc_interrupt');
 export const proc_kill = sym('proc_kill');
 export const proc_wait = sym('proc_wait');
+const exit_stack = sym('exit_stack');
+
+export const EXIT_STACK_SIZE = constant('EXIT_STACK_SIZE', 2048, 'bytes of exit_stack: proc_end, schedule() and the interrupts taken while it idles', { radix: 10 });
 
 export const exit = defineModule({
   name: 'exit',
@@ -29,10 +36,13 @@ export const exit = defineModule({
   about: `
 A process ends in one of four ways, and all of them come down to proc_free:
 whoever waits for it (state WAIT_EXIT, proc_wait) becomes RUNNABLE again,
-and its entry becomes FREE - never scheduled again, and reused (with its
-memory slot) only by a later spawn.  Nothing else has to be released: the
-memory slot belongs to the entry (spawn.asm), and the process's kernel stack
-is in that slot.
+its pages go back to the allocator - vm_destroy (vm.asm) frees every page
+its page table maps, the table and the directory; then its kernel stack
+page - and its entry becomes FREE, never scheduled again, reused only by a
+later spawn.  The shell's "mem" shows the free count back where it was,
+and proc_free checks it too: the pages it gave back must be proc.pages,
+the count spawn recorded - a leak or a double free anywhere in the kernel
+would print a line here instead of passing unnoticed.
 
   exit()        the program asks (sys_exit, syscall.asm -> proc_exit): print
                 "[proc] pid N exited with code C" and end it (proc_end).
@@ -45,15 +55,29 @@ is in that slot.
                 proc_interrupt) and ends every user process.
   kill N        the shell's command (proc_kill) ends one.
 
-The running process cannot free the stack it runs on and then return, so
-proc_end frees its entry with interrupts off and calls schedule() (sched.asm),
-which switches away for good: a FREE entry is never picked again, and the
-stack is not touched until a later spawn reuses the slot.  A process that is
-*not* running is stopped inside context_switch on its own kernel stack, and
-nothing else refers to that stack: Ctrl-C and kill free such an entry at
-once.  The one case left is Ctrl-C while a process runs in ring 3 (the
-interrupt came from there): proc_interrupt only marks it (proc.killed), and
-sched_trap_exit ends it on its way back to ring 3.
+The running process cannot give back the pages it runs on: its kernel stack
+holds the very call that frees them, and CR3 points at its directory.  So
+proc_end first steps off both - CR3 = kernel_pgdir (the kernel half is the
+same in every address space), ESP = exit_stack, a small stack of the
+kernel's own - and only then frees the entry and its pages and calls
+schedule() (sched.asm), which switches away for good: a FREE entry is never
+picked again.  If nothing else can run, the idle loop halts on exit_stack,
+and the interrupts that wake it run there too - never on a freed page.
+(One process at a time can be in proc_end: interrupts are off from its
+start until schedule() has switched away or halts.)
+
+A process that is *not* running is stopped inside context_switch on its own
+kernel stack, and nothing else refers to that stack: kill frees such an
+entry at once.  Ctrl-C may also find the current process blocked in the
+kernel, the CPU idling on its behalf - on its kernel stack, which the
+serial interrupt's handler is using at that moment; proc_interrupt frees
+it anyway and loads kernel_pgdir into CR3.  That is safe because a freed
+page keeps its contents until pmm_alloc hands it out again, and nothing
+allocates before schedule() has switched to another stack: pages are
+allocated by the kernel task and by system calls, never by an interrupt
+handler.  The one case left is Ctrl-C while a process runs in ring 3 (the
+interrupt came from there): proc_interrupt only marks it (proc.killed),
+and sched_trap_exit ends it on its way back to ring 3.
 
   proc_exit       EAX = exit code (current process; does not return)
   proc_fault      EAX = trap frame of a ring-3 exception (does not return)
@@ -99,8 +123,12 @@ sched_trap_exit ends it on its way back to ring 3.
     a.comment('fall through');
 
     a.section('proc_end: the current process is finished; never returns');
+    a.bss(exit_stack, EXIT_STACK_SIZE, 16, 'proc_end runs here while it frees the ending process\'s kernel stack (and idles here if nothing can run)');
     a.label(proc_end);
     a.cli();
+    a.mov(eax, kernel_pgdir);
+    a.mov(cr3, eax, 'leave the ending process\'s address space: its directory is about to be freed');
+    a.mov(esp, exit_stack.add(EXIT_STACK_SIZE), 'and its kernel stack: nothing below this line touches it');
     a.mov(eax, dword(proc_current));
     a.call(proc_free);
     a.call(schedule, 'switches away for good: a free entry is never picked');
@@ -108,10 +136,34 @@ sched_trap_exit ends it on its way back to ring 3.
     a.call(panic);
 
     a.routine({
-      name: proc_free, does: 'wake whoever waits for a process and free its entry (never scheduled again)',
-      in: { eax: 'process entry (kept: EAX comes back unchanged)' },
-      clobbers: [ecx, edx],
+      name: proc_free, does: 'wake whoever waits for a process, give its pages back (checking the count), free its entry (never scheduled again)',
+      in: { eax: 'process entry, not the one whose directory is in CR3 (kept: EAX comes back unchanged)' },
+      clobbers: [ecx, edx], saves: [ebx],
     }, (r) => {
+      a.mov(ebx, eax, 'EBX = the entry');
+      a.mov(eax, dword(ebx, PROC.f.cr3));
+      a.call(vm_destroy, 'its directory, page table, image and user stack pages');
+      a.push(eax, 'pages given back so far');
+      a.mov(eax, dword(ebx, PROC.f.kstack_top));
+      a.sub(eax, KSTACK_SIZE);
+      a.call(pmm_free, 'its kernel stack page');
+      a.test(eax, eax);
+      a.if_('z', () => a.inc(dword(esp)));
+      a.pop(ecx, 'ECX = pages given back');
+      a.cmp(ecx, dword(ebx, PROC.f.pages));
+      a.if_('ne', () => {
+        a.push(ecx);
+        say(a, a.cstr('[proc] pid '));
+        putDec(a, dword(ebx, PROC.f.pid));
+        say(a, a.cstr(' ended: gave back '));
+        a.pop(eax);
+        a.call(serial_put_int);
+        say(a, a.cstr(' pages, but spawn gave it '));
+        putDec(a, dword(ebx, PROC.f.pages));
+        say(a, a.cstr(' (a kernel bug: pages leaked or freed twice)\r\n'));
+      }, undefined, 'the count spawn recorded: a leak or a double free in the kernel would show here');
+      a.mov(dword(ebx, PROC.f.pages), 0);
+      a.mov(eax, ebx);
       a.push(eax);
       a.call(con_user_end, 'normally done already; a new process in this slot must start with an empty line buffer');
       a.pop(eax);
@@ -149,6 +201,11 @@ sched_trap_exit ends it on its way back to ring 3.
         a.label('.free');
         a.comment('Not running: it is stopped inside context_switch (or idle) on its own kernel stack, and');
         a.comment('nothing else refers to that stack - so the entry can simply be freed.');
+        a.cmp(ebx, dword(proc_current));
+        a.if_('e', () => {
+          a.mov(eax, kernel_pgdir);
+          a.mov(cr3, eax, 'we idle on its behalf: leave its address space before its directory is freed');
+        });
         a.mov(eax, ebx);
         a.call(proc_free);
       }, { skipKernel: true, skipFree: true });

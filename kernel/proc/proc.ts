@@ -5,7 +5,9 @@ import { KERNEL_STACK_SIZE, kernel_stack } from '../entry.ts';
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { al, eax, ebx, ecx, edx, L, dword, constant, chr } from '../../toolchain/x86/operands.ts';
 import { MAX_PROCS, PROC, PS_RUNNABLE } from './table.ts';
-import { PROC_MEM_BASE, PROC_MEM_SIZE } from './vm.ts';
+import { PROC_PAGES_MAX } from './vm.ts';
+import { E820_COUNT } from '../../boot/e820.ts';
+import { e820_high_kib } from '../mm/e820.ts';
 import { putDec, say } from '../lib/print.ts';
 import { kernel_pgdir } from '../cpu/paging.ts';
 import { fw_cfg_ram_kib } from '../dev/fw_cfg.ts';
@@ -24,10 +26,11 @@ export const proc_say_pid = sym('proc_say_pid');
 export const proc_table = sym('proc_table');
 export const proc_table_end = sym('proc_table_end');
 
-/** RAM the kernel needs: everything up to the end of the last process slot (slots 1-7 from PROC_MEM_BASE). */
-const memNeeded = (PROC_MEM_BASE.c.value as number) + ((MAX_PROCS.c.value as number) - 1) * (PROC_MEM_SIZE.c.value as number);
-export const MEM_NEEDED_KIB = constant('MEM_NEEDED_KIB', memNeeded / 1024, 'RAM the kernel needs, in KiB: up to the end of the 7th user slot (1 MiB + 7 x 64 KiB)', { radix: 10 });
-const MEM_NEEDED_MIB = Math.ceil(memNeeded / 0x100000);
+/** RAM the kernel needs from 1 MiB up: the pages of one process of the largest size (vm.ts). */
+const neededKiB = (PROC_PAGES_MAX.c.value as number) * 4;
+export const MEM_NEEDED_KIB = constant('MEM_NEEDED_KIB', neededKiB, 'usable RAM from 1 MiB up the kernel needs, in KiB: the pages of one process (PROC_PAGES_MAX x 4 KiB)', { radix: 10 });
+/** The least -m that gives it (QEMU's firmware keeps up to 256 KiB at the top of RAM for itself). */
+const MEM_NEEDED_MIB = 2;
 
 export const proc = defineModule({
   name: 'proc',
@@ -39,7 +42,8 @@ kernel.asm).  The table is a fixed array of MAX_PROCS entries in the bss,
 not a list: a free entry has state PS_FREE, and "for each process" is a walk
 over the array from proc_table to proc_table_end (each such scan is marked
 "for each process-table entry" in the source).  A fixed table needs no
-allocator, and the index of an entry also picks its memory slot (spawn.asm).
+allocator for the entries themselves; a process's memory comes page by page
+from the page allocator (pmm.asm) when it is spawned (spawn.asm).
 
 Entry 0 is the kernel's own task - the one that booted, runs the shell or a
 test scenario, and waits for programs; it never leaves ring 0 and is never
@@ -52,21 +56,25 @@ one in and enters ring 3, sched.asm switches between them, exit.asm ends a
 process and frees its entry, ps.asm prints the table.
 
   proc_init     the table, with the kernel task as pid 0
-  mem_check     at boot: enough RAM for every process slot? (else panic)
+  mem_check     at boot: enough RAM from 1 MiB for a process? (else panic)
   proc_find     EAX = pid -> EAX = its entry among the user processes, or 0
   proc_say_pid  print "[proc] pid N " for the current process
 
 Memory.  The kernel itself lives below 640 KiB (the image builder checks
-its load window), but the process slots run from 1 MiB to
-1 MiB + 7 x 64 KiB = ${memNeeded / 1024} KiB.  On a machine with less RAM the
-first spawn would write its page tables into nothing and the CPU would
-triple-fault on the next CR3 load.  So mem_check asks QEMU how much RAM
-the machine has (fw_cfg item FW_CFG_RAM_SIZE: exactly what -m said, one
-number; the BIOS's E820 map that stage 2 saved says which ranges are
-usable, and the page allocator reads that: e820.asm, pmm.asm) and panics
-with both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
-"-m ${MEM_NEEDED_MIB}" is the least that works.`,
-  spec: ['xv6: proc.c (the proc table, allocproc, userinit)', 'QEMU docs/specs/fw_cfg.txt: FW_CFG_RAM_SIZE'],
+its load window); everything a process needs comes from the page allocator,
+which manages the usable RAM from 1 MiB up to 4 MiB (pmm.asm).  A machine
+with no RAM there could boot but never run a program, so mem_check looks at
+boot: it adds up the usable RAM from 1 MiB in the BIOS's E820 map that
+stage 2 saved (e820_high_kib, e820k.asm) and panics, with both numbers,
+when that is less than the pages of one process of the largest size
+(PROC_PAGES_MAX pages: ${neededKiB} KiB).  Only without a map (a BIOS that
+lacks E820h) does it fall back on QEMU's word (fw_cfg item FW_CFG_RAM_SIZE:
+what -m said, minus the first MiB) - the map is the better witness, since
+it leaves out what the firmware keeps for itself at the top of RAM.  QEMU's
+"-m 1" really gives 1 MiB and no RAM above it; "-m ${MEM_NEEDED_MIB}" is the least that
+works.  Running out later - many programs at once - is not a panic: spawn
+fails with -ENOMEM (spawn.asm).`,
+  spec: ['xv6: proc.c (the proc table, allocproc, userinit)', 'ACPI Specification 6.4 §15 "System Address Map Interfaces"', 'QEMU docs/specs/fw_cfg.txt: FW_CFG_RAM_SIZE'],
   emit(a) {
     a.bss(proc_table, MAX_PROCS.mul(PROC.SIZE), 64, 'the process table');
     a.bss(proc_current, 4, 4, 'the entry of the running process');
@@ -83,30 +91,42 @@ with both numbers when it is too little.  QEMU's "-m 1" really gives 1 MiB;
       a.mov(dword(proc_table.add(PROC.f.name)), a.cstr('kernel'));
       a.mov(dword(proc_current), proc_table);
       a.mov(dword(next_pid), 1);
-      say(a, a.cstr('[proc] process table: 8 entries (pid 0 = the kernel task); user memory from 1 MiB, 64 KiB per process\r\n'));
+      say(a, a.cstr('[proc] process table: 8 entries (pid 0 = the kernel task); process memory comes from the page allocator\r\n'));
       r.ret();
     });
 
     a.routine({
-      name: mem_check, does: 'report the RAM and panic if the process slots do not fit',
+      name: mem_check, does: 'report the usable RAM from 1 MiB (E820 map, else fw_cfg) and panic if one process does not fit',
       clobbers: [eax, ecx, edx], saves: [ebx],
     }, (r) => {
-      a.call(fw_cfg_ram_kib);
-      a.mov(ebx, eax, 'EBX = RAM in KiB, 0 = unknown');
-      a.test(ebx, ebx);
-      a.if_('z', () => {
-        say(a, a.cstr(`[mem] RAM size unknown (no fw_cfg device); assuming at least the ${memNeeded / 1024} KiB tskernel needs\r\n`));
-        r.ret();
+      a.cmp(dword(E820_COUNT), 0);
+      a.if_('ne', () => {
+        a.call(e820_high_kib);
+        a.mov(ebx, eax, 'EBX = usable KiB from 1 MiB, as the BIOS map says');
+        say(a, a.cstr('[mem] RAM from 1 MiB: '));
+        putDec(a, ebx);
+        say(a, a.cstr(' KiB usable (e820 map)'));
+      }, () => {
+        a.call(fw_cfg_ram_kib);
+        a.mov(ebx, eax, 'EBX = RAM in KiB, 0 = unknown');
+        a.test(ebx, ebx);
+        a.if_('z', () => {
+          say(a, a.cstr(`[mem] RAM size unknown (no e820 map, no fw_cfg device); assuming at least the ${neededKiB} KiB from 1 MiB tskernel needs\r\n`));
+          r.ret();
+        });
+        a.sub(ebx, 1024, 'the RAM from 1 MiB up ...');
+        a.if_('b', () => a.xor(ebx, ebx), undefined, '... none if it has less than 1 MiB');
+        say(a, a.cstr('[mem] RAM from 1 MiB: '));
+        putDec(a, ebx);
+        say(a, a.cstr(' KiB (fw_cfg RAM size: no e820 map)'));
       });
-      say(a, a.cstr('[mem] RAM '));
-      putDec(a, ebx);
-      say(a, a.cstr(' KiB; tskernel needs '));
+      say(a, a.cstr('; tskernel needs '));
       putDec(a, MEM_NEEDED_KIB);
-      say(a, a.cstr(' KiB (kernel below 640 KiB, 7 user process slots of 64 KiB from 1 MiB)\r\n'));
+      say(a, a.cstr(' KiB there (the pages of one process)\r\n'));
       a.cmp(ebx, MEM_NEEDED_KIB);
       a.if_('b', () => {
-        a.mov(eax, a.cstr(`not enough memory: tskernel needs ${memNeeded / 1024} KiB; give the machine at least ${MEM_NEEDED_MIB} MiB (QEMU -m ${MEM_NEEDED_MIB})`));
-        a.call(panic, 'now, with a reason - not a triple fault at the first spawn (does not return)');
+        a.mov(eax, a.cstr(`not enough memory: tskernel needs ${neededKiB} KiB of usable RAM from 1 MiB; give the machine at least ${MEM_NEEDED_MIB} MiB (QEMU -m ${MEM_NEEDED_MIB})`));
+        a.call(panic, 'now, with a reason - not a shell that can start no program (does not return)');
       });
       r.ret();
     });

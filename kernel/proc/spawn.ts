@@ -1,19 +1,21 @@
-// Starting a process: a free entry, a memory slot with the program's image
-// and its own page directory, and a first trap frame that iretd takes down to
+// Starting a process: a free entry, pages from the allocator for its kernel
+// stack and its own address space with the program's image, and a first trap frame that iretd takes down to
 // ring 3.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { eax, ebx, ecx, edx, esi, edi, ebp, L, dword, mem, constant } from '../../toolchain/x86/operands.ts';
 import { PROC, PS_FREE, PS_RUNNABLE, PROG } from './table.ts';
 import { SEL_USER_CODE, SEL_USER_DATA } from '../../boot/gdt.ts';
 import { CONTEXT, TRAPFRAME } from '../cpu/trapframe.ts';
-import { PM_IMAGE, PM_KSTACK_TOP, PROC_MEM_BASE, PROC_MEM_SIZE, vm_create } from './vm.ts';
+import { vm_create } from './vm.ts';
+import { pmm_alloc, pmm_free, pmm_free_pages } from '../mm/pmm.ts';
 import { USER_BASE, USER_STACK_TOP } from './abi.ts';
-import { EAGAIN, ENOENT } from './errno.ts';
+import { EAGAIN, ENOENT, ENOMEM } from './errno.ts';
 import { putDec, say } from '../lib/print.ts';
 import { trap_return } from '../cpu/isr.ts';
+import { PAGE_SHIFT, PAGE_SIZE } from '../cpu/paging.ts';
 import { serial_newline, serial_puts } from '../dev/serial.ts';
 import { program_find, program_list } from './programs.ts';
-import { next_pid, proc_table } from './proc.ts';
+import { next_pid } from './proc.ts';
 import { forEachProc } from './iter.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -21,33 +23,33 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 export const proc_run = sym('proc_run');
 export const proc_spawn = sym('proc_spawn');
 
-/**
- * proc_spawn turns an entry's offset in proc_table into its memory slot's
- * offset with one shift: (index - 1) * PROC.SIZE << PROC_MEM_SHIFT =
- * (index - 1) * PROC_MEM_SIZE.  That holds only while PROC.SIZE << shift ==
- * PROC_MEM_SIZE: checked here, at build time.
- */
-export const PROC_MEM_SHIFT = constant('PROC_MEM_SHIFT', 10, 'proc_size << PROC_MEM_SHIFT = PROC_MEM_SIZE: entry offset -> slot offset (64 << 10 = 64 KiB)', { radix: 10 });
-/** The build-time check behind PROC_MEM_SHIFT: an error naming the three values when the shift is wrong. */
-export function checkProcMemShift(procSize: number, shift: number, memSize: number): void {
-  if (procSize * 2 ** shift !== memSize) {
-    throw new Error(`kernel/proc/spawn.ts: proc_size (${procSize}) << PROC_MEM_SHIFT (${shift}) = ${procSize * 2 ** shift}, not PROC_MEM_SIZE (${memSize}): proc_spawn's shift would pick the wrong memory slot`);
-  }
-}
-checkProcMemShift(PROC.size, PROC_MEM_SHIFT.c.value as number, PROC_MEM_SIZE.c.value as number);
+export const KSTACK_SIZE = constant('KSTACK_SIZE', 4096, 'bytes of a process\'s kernel stack: one page from pmm_alloc (xv6 uses one page too)');
+export const ENOMEM_MSG = '[proc] cannot start: out of memory';
 
 export const EFLAGS_USER = constant('EFLAGS_USER', 0x202, 'initial user EFLAGS: IF = 1 (bit 9), bit 1 always 1, IOPL = 0');
 
 export const spawn = defineModule({
   name: 'spawn',
-  title: 'Starting a process: its memory slot, its first trap frame, iretd to ring 3',
+  title: 'Starting a process: its pages, its first trap frame, iretd to ring 3',
   about: `
 proc_spawn makes a new process out of a program (one entry of the program
 table, programs.asm): it takes the first free entry of proc_table (entry 0
-is the kernel task), gives it the 64 KiB memory slot that belongs to that
-entry - slot i - 1 for entry i, so no allocator is needed and a slot is
-reused exactly when its entry is - zeroes the slot, copies the program's
-image into it and builds its page directory (vm_create, vm.asm).
+is the kernel task), then asks the page allocator (pmm.asm) for the
+process's memory, one zeroed 4 KiB page at a time: a page for its kernel
+stack (KSTACK_SIZE), and through vm_create (vm.asm) its page directory, its
+user page table, the pages of its image and bss - the image copied in -
+and its user stack page.  A process of N image pages takes N + 4 pages;
+the entry records them (proc.cr3, proc.kstack_top, proc.pages) and
+proc_free (exit.asm) gives them all back when the process ends.
+One page of kernel stack is plenty here: it holds a trap frame, the
+system call's few nested calls, and at most an interrupt's frame on top -
+a few hundred bytes (xv6 also gives each process one page).
+
+Memory can run out: with little RAM, or with many programs at once.  Then
+spawn gives back whatever it had taken, prints "[proc] cannot start: out of
+memory" with the program's name and the free pages, and returns -ENOMEM;
+the entry stays free and nothing leaks - the shell's "mem" shows the same
+free count before and after.
 
 How a program gets to ring 3 the first time.  There is no instruction "go
 to ring 3"; the only ways down are the returns: iretd (or retf).  So
@@ -74,15 +76,16 @@ timer, a fault.  Nothing runs the new process at once: it is RUNNABLE, and
 the scheduler picks it when its turn comes.
 
   proc_spawn    EAX = program entry (programs.asm), EDX = start argument
-                -> EAX = pid, or -EAGAIN when all slots are taken
+                -> EAX = pid, or -EAGAIN when all entries are taken,
+                   or -ENOMEM when the allocator has too few pages
   proc_run      EAX = program name, EDX = start argument: find and spawn
                 -> EAX = pid, or -ENOENT (reported with the list of programs)`,
   spec: ['Intel SDM Vol. 3A §6.12.1 (stack frames with and without a privilege change)', 'Intel SDM Vol. 2A IRET: "return to outer privilege level"', 'xv6: proc.c (allocproc, userinit), exec.c'],
   emit(a) {
     a.routine({
-      name: proc_spawn, does: 'start a process running a program: a free entry, its memory slot, a first trap frame',
+      name: proc_spawn, does: 'start a process running a program: a free entry, its pages, a first trap frame',
       in: { eax: 'program entry (programs.asm)', edx: 'start argument (the new process\'s EAX)' },
-      out: { eax: 'pid, or -EAGAIN when all user slots are taken' },
+      out: { eax: 'pid, or -EAGAIN when all user entries are taken, or -ENOMEM when memory ran out (nothing kept)' },
       clobbers: [ecx, edx], saves: [ebx, esi, edi, ebp],
     }, (r) => {
       a.pushfd('interrupts as the caller had them at the end');
@@ -97,29 +100,30 @@ the scheduler picks it when its turn comes.
       a.mov(eax, EAGAIN.neg());
       a.jmp(L('.out'));
       a.label('.found');
-      a.mov(eax, ebx);
-      a.sub(eax, proc_table.add(PROC.SIZE), 'EAX = (entry index - 1) * PROC.SIZE');
-      a.shl(eax, PROC_MEM_SHIFT, '(index - 1) * PROC_MEM_SIZE: proc_size << PROC_MEM_SHIFT = PROC_MEM_SIZE');
-      a.add(eax, PROC_MEM_BASE);
-      a.mov(dword(ebx, PROC.f.mem), eax, 'this entry\'s memory slot');
-      a.mov(edi, eax);
-      a.mov(ecx, PROC_MEM_SIZE.div(4));
-      a.xor(eax, eax);
-      a.rep_stosd('zero the slot: tables, stacks, image and bss all start as 0');
-      a.mov(edi, dword(ebx, PROC.f.mem));
-      a.add(edi, PM_IMAGE);
+      a.call(pmm_alloc, 'its kernel stack page');
+      a.test(eax, eax);
+      a.jz(L('.nomem'), 'nothing taken yet');
+      a.push(eax);
+      a.mov(eax, dword(esi, PROG.f.start));
       a.mov(ecx, dword(esi, PROG.f.filesz));
-      a.push(esi);
-      a.mov(esi, dword(esi, PROG.f.start));
-      a.rep_movsb('copy the program image into its pages');
-      a.pop(esi);
-      a.mov(eax, dword(ebx, PROC.f.mem));
       a.mov(edx, dword(esi, PROG.f.memsz));
-      a.call(vm_create, 'its page directory and user page table');
+      a.call(vm_create, 'its page directory, user page table, image (copied) and user stack pages');
+      a.pop(ecx, 'ECX = the kernel stack page');
+      a.test(eax, eax);
+      a.if_('z', () => {
+        a.mov(eax, ecx);
+        a.call(pmm_free, 'vm_create gave back its own pages; the kernel stack goes back too');
+        a.jmp(L('.nomem'));
+      });
+      a.mov(dword(ebx, PROC.f.cr3), eax, 'its page directory: loaded into CR3 whenever it runs');
+      a.inc(edx, '+ the kernel stack page');
+      a.mov(dword(ebx, PROC.f.pages), edx);
+      a.add(ecx, KSTACK_SIZE, 'ECX = the top of the kernel stack (it grows down from there)');
+      a.mov(dword(ebx, PROC.f.kstack_top), ecx, 'TSS ESP0 while it runs; the page is kstack_top - KSTACK_SIZE');
 
       a.comment('The first trap frame, as if the process had been interrupted at USER_BASE.');
-      a.mov(edi, dword(ebx, PROC.f.mem));
-      a.add(edi, PM_KSTACK_TOP.sub(TRAPFRAME.SIZE), 'EDI = trap frame at the top of its kernel stack');
+      a.mov(edi, ecx);
+      a.sub(edi, TRAPFRAME.SIZE, 'EDI = trap frame at the top of its kernel stack');
       a.mov(dword(edi, TRAPFRAME.f.user_ss), SEL_USER_DATA, 'iretd pops these two only because CS is ring 3');
       a.mov(dword(edi, TRAPFRAME.f.user_esp), USER_STACK_TOP);
       a.mov(dword(edi, TRAPFRAME.f.eflags), EFLAGS_USER, 'interrupts on in ring 3, IOPL 0');
@@ -131,10 +135,6 @@ the scheduler picks it when its turn comes.
       a.mov(dword(edi, CONTEXT.f.eip.sub(CONTEXT.SIZE)), trap_return, 'context_switch returns here: pop the frame, iretd');
       a.lea(eax, mem(edi, CONTEXT.SIZE.neg()), 'below it: EBP, EBX, ESI, EDI = 0 for context_switch to pop');
       a.mov(dword(ebx, PROC.f.kesp), eax);
-      a.mov(eax, dword(ebx, PROC.f.mem));
-      a.mov(dword(ebx, PROC.f.cr3), eax, 'the page directory is the first page of the slot');
-      a.add(eax, PM_KSTACK_TOP);
-      a.mov(dword(ebx, PROC.f.kstack_top), eax);
       a.mov(eax, dword(esi, PROG.f.name));
       a.mov(dword(ebx, PROC.f.name), eax);
       a.mov(dword(ebx, PROC.f.ticks), 0);
@@ -152,6 +152,21 @@ the scheduler picks it when its turn comes.
       a.call(serial_puts);
       a.call(serial_newline);
       a.mov(eax, dword(ebx, PROC.f.pid));
+      a.jmp(L('.out'));
+      a.label('.nomem');
+      say(a, a.cstr(`${ENOMEM_MSG} for '`));
+      a.mov(eax, dword(esi, PROG.f.name));
+      a.call(serial_puts);
+      say(a, a.cstr("' (it needs "));
+      a.mov(eax, dword(esi, PROG.f.memsz));
+      a.add(eax, PAGE_SIZE.sub(1));
+      a.shr(eax, PAGE_SHIFT);
+      a.add(eax, 4, 'image pages + directory, page table, user stack, kernel stack');
+      putDec(a, eax);
+      say(a, a.cstr(' pages, '));
+      putDec(a, dword(pmm_free_pages));
+      say(a, a.cstr(' are free)\r\n'));
+      a.mov(eax, ENOMEM.neg());
       a.label('.out');
       a.popfd();
       r.ret();
@@ -160,7 +175,7 @@ the scheduler picks it when its turn comes.
     a.routine({
       name: proc_run, does: 'find a program by name and spawn it; report an unknown name with the list of programs',
       in: { eax: 'program name', edx: 'start argument' },
-      out: { eax: 'pid, or -ENOENT (no such program, reported), or -EAGAIN (proc_spawn)' },
+      out: { eax: 'pid, or -ENOENT (no such program, reported), or -EAGAIN / -ENOMEM (proc_spawn, reported)' },
       clobbers: [ecx, edx], saves: [ebx, esi],
     }, (r) => {
       a.mov(ebx, eax);

@@ -15,10 +15,10 @@ export const PROC = defineStruct('proc', {
   name: u32('program name (pointer to a string)'),
   ticks: u32('timer ticks charged to this process'),
   syscalls: u32('system calls made'),
-  mem: u32('physical base of its 64 KiB memory slot'),
+  pages: u32('physical pages it owns (pmm_alloc): directory, page table, kernel stack, image, user stack'),
   killed: u32('1: end this process when it next returns to ring 3 (Ctrl-C while it ran)'),
   background: u32('1: started in the background ("run ... &"): not the console\'s reader, read(0) returns 0 (EOF)'),
-  _spare: pad(16, 'room for more fields; the size stays 64 because proc_spawn turns an entry offset into a slot offset with shl PROC_MEM_SHIFT (64 << 10 = PROC_MEM_SIZE; checked at build time)'),
+  _spare: pad(16, 'room for more fields (the entry stays 64 bytes: a power of two, easy to read in a memory dump)'),
 }, { doc: 'process-table entry (proc_table has MAX_PROCS of them)', size: 64 });
 export const MAX_PROCS = constant('MAX_PROCS', 8, 'process-table entries: the kernel task and 7 user processes', { radix: 10 });
 

@@ -62,6 +62,13 @@ describe('tsk run exit status', () => {
     expect(r.status).toBe(0);
   });
 
+  it('tsk run -- <qemu args>: the arguments reach QEMU after tsk\'s own (a device the guest then finds on the bus)', async () => {
+    const r = await tskRun(['-c', 'test=boot', '--', '-device', 'virtio-rng-pci,addr=0x5']);
+    expect(r.stderr).toMatch(/^\$ qemu-system-i386 .* -device virtio-rng-pci,addr=0x5$/m);
+    expect(r.stdout).toMatch(/^\[pci\] 5 functions on bus 0\r?$/m); // the pc machine's 4, and the one asked for
+    expect(r.status).toBe(0);
+  });
+
   it('a kernel panic (QEMU status 35) exits 35', async () => {
     const r = await tskRun(['-c', 'test=div0']);
     expect(r.stdout).toMatch(/^\[panic\] unhandled exception in the kernel\r?$/m);

@@ -5,7 +5,7 @@
 // INTA# in slot s to PIRQ[(s - 1) mod 4] and SeaBIOS's PIRQ A-D = IRQ 10, 10,
 // 11, 11), and against QEMU's own monitor view of the same run (`info pci`),
 // BARs and sizes included.
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -160,10 +160,28 @@ describe('lspci', () => {
       ],
     });
     expectSameAsQemu(r);
+    expect(r.short.at(-1)!.cls).toBe('RAM memory'); // ivshmem's class 0x0500, named like the real tool does
     expect(r.verbose.at(-1)!.bars).toEqual([
       expect.stringMatching(/^BAR0 mem32 0x[0-9a-f]{8} size 256$/),
       expect.stringMatching(/^BAR2 mem64 0x[0-9a-f]{16} prefetchable size 4 GiB$/),
     ]);
+  });
+
+  it('BAR sizing never switches a bridge\'s decoding off; other functions are sized with it off, then restored (QEMU\'s pci_cfg_write trace)', async () => {
+    // The trace logs every configuration write, the firmware's too; SeaBIOS only ever writes a
+    // command value with I/O and memory decoding on, so a value with both off is the kernel's sizing.
+    const log = path.join(dir, 'pci-trace.log');
+    const r = await boot({ image, cmdline: 'test=boot', extraArgs: ['-trace', `pci_cfg_write,file=${log}`] });
+    expectStatus(r, 33);
+    const trace = readFileSync(log, 'utf8');
+    expect(trace).toMatch(/^pci_cfg_write i440FX 00:00\.0 @0x4 <- /m); // the firmware's writes: the trace works
+    const off = new Map<string, number>();
+    for (const m of trace.matchAll(/^pci_cfg_write \S+ (\S\S:\S\S\.\S) @0x4 <- 0x([0-9a-f]+)$/gm)) {
+      if ((parseInt(m[2]!, 16) & 3) === 0) off.set(m[1]!, (off.get(m[1]!) ?? 0) + 1);
+    }
+    // The host bridge (00:00.0), the ISA bridge (00:01.0) and the ACPI function (class 0x0680, a bridge): never.
+    // The IDE function (00:01.1): once, while its BARs are sized.
+    expect(Object.fromEntries(off), trace.slice(-3000)).toEqual({ '00:01.1': 1 });
   });
 
   it('q35: the ICH9 host bridge 8086:29c0 and its LPC, SATA and SMBus functions, as QEMU sees them', async () => {

@@ -144,6 +144,25 @@ describe('tsk build -o: bad targets are clear errors, never a hang or a stack tr
   });
 });
 
+describe('tsk run -- <qemu args>: more arguments for QEMU', () => {
+  it('--help documents the form with an example; an operand without -- is refused before anything is built or booted', () => {
+    const help = tsk(['run', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: tsk run \[options\] \[qemu-args\.\.\.\]$/m);
+    expect(help.stdout).toMatch(/after --: more arguments for QEMU/);
+    expect(help.stdout).toMatch(/^  tsk run -- -drive if=none,id=d0,file=disk\.img,format=raw -device virtio-blk-pci,drive=d0$/m);
+    expect(tsk(['debug', '--help']).stdout).toMatch(/^Usage: tsk debug \[options\] \[qemu-args\.\.\.\]$/m);
+    const out = path.join(tmp, 'never-built');
+    const r = tsk(['run', '-o', out, '-c', 'test=boot', '-device']);
+    expect(r.stderr).toMatch(/^error: unknown option '-device'/m); // commander: an option-like word before -- is a tsk option
+    expect(r.status).toBe(1);
+    const bare = tsk(['run', '-o', out, '-c', 'test=boot', 'virtio-rng-pci']);
+    expect(bare.stderr).toBe("tsk: unexpected argument 'virtio-rng-pci': extra QEMU arguments go after --, e.g. tsk run -- -device virtio-rng-pci\n");
+    expect(bare.status).toBe(1);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('tsk test', () => {
   it('runs vitest on the files it is given, with vitest\'s exit status', () => {
     const ok = tsk(['test', 'test/unit/descriptor.test.ts'], { timeoutMs: 120_000 });

@@ -22,7 +22,7 @@ describe('the E820 map layout', () => {
     expect(end).toBeLessThanOrEqual(0x2000); // inside page 1
     expect(end).toBeLessThan(BOOT_ORIGIN - 0x1000); // at least 4 KiB of boot stack below 0x7C00 stays free
   });
-  it('the allocator\'s range starts after the process slots and ends at the identity map\'s 4 MiB', () => {
-    expect(PMM_RANGE).toEqual({ base: 0x100000 + 7 * 0x10000, limit: 0x400000, frames: (0x400000 - 0x170000) / 4096 });
+  it('the allocator\'s range starts at 1 MiB, above the kernel\'s fixed regions and the BIOS area, and ends at the identity map\'s 4 MiB', () => {
+    expect(PMM_RANGE).toEqual({ base: 0x100000, limit: 0x400000, frames: (0x400000 - 0x100000) / 4096 });
   });
 });
