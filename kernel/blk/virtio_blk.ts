@@ -13,7 +13,7 @@ import { proc_current } from '../proc/proc.ts';
 import { idle_ticks, sched_block } from '../proc/sched.ts';
 import { proc_run } from '../proc/spawn.ts';
 import { proc_wait } from '../proc/exit.ts';
-import { PROC, PS_RUNNABLE, PS_SLEEPING } from '../proc/table.ts';
+import { PROC, PS_FREE, PS_RUNNABLE, PS_SLEEPING } from '../proc/table.ts';
 import { EAGAIN, EIO, EOPNOTSUPP } from '../proc/errno.ts';
 import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, blk_rw, disk_add, disk_count, disk_table } from './disk.ts';
 import {
@@ -71,7 +71,9 @@ export const VBLK_REQ = defineStruct('vblk_req', {
   waiter: u32('the process waiting for it (0 while nothing runs: boot-time polling)'),
   len: u32('bytes the device says it wrote (data + the status byte)'),
   vb: u32('the disk (struc vblk) it belongs to'),
-}, { doc: 'a virtio-blk request slot: the first 16 bytes are the device-readable header (virtio 1.1 §5.2.6)', size: 32 });
+  pid: u32('the waiter\'s pid: a process ended meanwhile (kill, Ctrl-C) no longer matches its entry'),
+  _pad2: pad(12),
+}, { doc: 'a virtio-blk request slot: the first 16 bytes are the device-readable header (virtio 1.1 §5.2.6)', size: 48 });
 
 /** What the driver keeps per disk. */
 export const VBLK = defineStruct('vblk', {
@@ -436,7 +438,9 @@ the used ring (vblk_poll).  Afterwards the waiting process blocks - it
 sleeps with no deadline (VBLK_NO_DEADLINE) and the scheduler runs others -
 and the completion interrupt (virtio_irq -> vblk_service) takes the
 finished chains from the used ring, marks their slots done and makes their
-waiters runnable.  Interrupts stay off from the submission to the block,
+waiters runnable.  A waiter that has ended meanwhile (kill, Ctrl-C free a
+blocked process at once: exit.asm) is recognised by its pid no longer
+matching the entry, and its slot is freed on the spot.  Interrupts stay off from the submission to the block,
 so a completion cannot slip in between and be missed.
 
 Errors.  A status byte IOERR is -EIO, UNSUPP is -EOPNOTSUPP, each with a
@@ -711,6 +715,9 @@ running kernel - code, which nothing writes after loading.`,
       a.mov(dword(esi, VBLK_REQ.f.vb), ebx);
       a.mov(edx, dword(proc_current));
       a.mov(dword(esi, VBLK_REQ.f.waiter), edx);
+      a.test(edx, edx);
+      a.if_('nz', () => a.mov(edx, dword(edx, PROC.f.pid)));
+      a.mov(dword(esi, VBLK_REQ.f.pid), edx);
       a.lea(edi, r.local('sg', 'none'));
       a.mov(dword(edi), esi, 'buffer 1: the header, device-readable');
       a.mov(dword(edi, 4), 16);
@@ -847,6 +854,15 @@ running kernel - code, which nothing writes after loading.`,
         a.mov(ecx, dword(eax, VBLK_REQ.f.waiter));
         a.test(ecx, ecx);
         loop.continue_('z', 'boot-time request: the poller sees the state');
+        a.mov(edx, dword(eax, VBLK_REQ.f.pid));
+        a.cmp(dword(ecx, PROC.f.state), PS_FREE);
+        a.je(L('.orphan'));
+        a.cmp(dword(ecx, PROC.f.pid), edx);
+        a.je(L('.waiter'));
+        a.label('.orphan');
+        a.mov(byte(eax, VBLK_REQ.f.state), REQ_FREE, 'its process ended while the request was in flight (kill, Ctrl-C): nobody will wait for it');
+        loop.continue_();
+        a.label('.waiter');
         a.cmp(dword(ecx, PROC.f.state), PS_SLEEPING);
         loop.continue_('ne', 'not blocked (yet, or still running): it sees the state when it looks');
         a.mov(dword(ecx, PROC.f.state), PS_RUNNABLE, 'its request is done: the scheduler may pick it again');
