@@ -262,6 +262,8 @@ around vq_add and vq_get_used: an interrupt handler consumes the used ring.`,
       a.mov(dword(ebx, VQ.f.last_used), eax);
       a.lea(esi, dword({ base: esi, index: ecx, scale: 8, disp: VIRTQ_USED.SIZE }), 'ESI = used.ring[slot]');
       a.mov(ecx, dword(esi, VIRTQ_USED_ELEM.f.id), 'ECX = head');
+      a.cmp(ecx, dword(ebx, VQ.f.num));
+      a.if_('ae', () => { a.xor(eax, eax, 'not a descriptor index: a broken device; the entry is skipped, nothing freed'); r.ret(); });
       a.push(dword(esi, VIRTQ_USED_ELEM.f.len), 'returned in EDX');
       a.push(dword({ base: ebx, index: ecx, scale: 4, disp: VQ.SIZE }), 'cookie[head], returned in EAX');
       a.comment('Walk the chain to its last descriptor, counting, then put the whole chain on the free list.');

@@ -89,9 +89,16 @@ describe('vq_layout, vq_add, vq_get_used (kernel/virtio/queue.ts) against a pret
         { name: 'device completes', routine: 'vqt_dev_complete', args: { eax: VQ_AT } },
         { name: 'get it', routine: 'vq_get_used', args: { eax: VQ_AT }, read: [vqState, rings] },
         { name: 'nothing more', routine: 'vq_get_used', args: { eax: VQ_AT } },
+        {
+          name: 'a used entry naming descriptor 99 (of 8)', routine: 'vq_get_used', args: { eax: VQ_AT }, read: [vqState],
+          memory: [{ at: MEM.add(USED + 4 + 8), bytes: le32(99, 5) }, { at: MEM.add(USED + 2), bytes: le16(2) }],
+        },
       ],
     });
-    const [n6, n0, big, ok, chain, full, zero, none, , got, none2] = rs as RoutineResult[];
+    const [n6, n0, big, ok, chain, full, zero, none, , got, none2, bogus] = rs as RoutineResult[];
+    expect(bogus!.regs.eax).toBe(0); // skipped: no cookie, nothing freed twice
+    expect(u32(bogus!.memory[0]!, VQ.f.num_free.offset)).toBe(N);
+    expect(u32(bogus!.memory[0]!, VQ.f.last_used.offset)).toBe(2);
     for (const r of [n6!, n0!, big!]) expect(r.regs.eax).toBe(0);
     const base = ok!.input.eax;
     expect(ok!.regs.eax).toBe(base + vringBytes(N).total);
