@@ -145,6 +145,7 @@ export const COURSE: readonly Part[] = [
       { program: 'fault_unmapped', teaches: 'touching an unmapped address (#PF)' },
       { program: 'fault_div0', teaches: 'a divide error in ring 3 kills only the program (#DE)' },
       { program: 'fault_ud', teaches: 'an invalid opcode in ring 3 (#UD)' },
+      { section: 'A program and a disk', program: 'sectors', teaches: 'reading, writing and flushing disk sectors through blkread, blkwrite and blkflush, and the errors bad arguments get' },
     ],
   },
 ];
