@@ -1,7 +1,7 @@
 // The emulated IDE disk: polled ATA PIO on the two legacy channels of the
 // PIIX3 IDE function (QEMU pc, 00:01.1), behind the block layer (disk.ts).
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { ah, al, cl, ch, dx, eax, ebx, ecx, edx, esi, edi, L, byte, word, dword, constant, dec } from '../../toolchain/x86/operands.ts';
+import { ah, al, ax, cl, ch, dx, eax, ebx, ecx, edx, esi, edi, L, byte, word, dword, constant, dec } from '../../toolchain/x86/operands.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
 import { serial_newline, serial_put_dec, serial_put_hex8, serial_puts } from '../dev/serial.ts';
@@ -54,6 +54,7 @@ export const ATA_CMD_FLUSH = constant('ATA_CMD_FLUSH', 0xe7, 'FLUSH CACHE: non-d
 export const ATA_CMD_IDENTIFY = constant('ATA_CMD_IDENTIFY', 0xec, 'IDENTIFY DEVICE: PIO data-in of one 512-byte block describing the device');
 
 // What ata_probe_drive and ata_rw keep in disk.priv: the channel and the device on it.
+export const ATAPI_SIGNATURE = constant('ATAPI_SIGNATURE', 0xeb14, 'LBA High << 8 | LBA Mid after a packet device aborts IDENTIFY DEVICE (0xEB, 0x14)');
 export const ATA_PRIV_SLAVE = constant('ATA_PRIV_SLAVE', 1 << 16, 'disk.priv bit 16: the slave (device 1); bits 15:0 hold the channel\'s command block port');
 export const ATA_PRIV_LBA48 = constant('ATA_PRIV_LBA48', 1 << 17, 'disk.priv bit 17: the device implements the 48-bit Address feature set');
 export const ATA_LBA28_END = constant('ATA_LBA28_END', 0x10000000, 'first sector a 28-bit command cannot reach (2^28: 128 GiB)');
@@ -124,6 +125,9 @@ Finding the drives: select each device and send IDENTIFY DEVICE.
     an empty position as 0) - no drive;
   - LBA Mid/High become 0x14/0xEB and ERR is set: a packet (ATAPI) device,
     such as a CD-ROM, which answers only IDENTIFY PACKET DEVICE - skipped;
+    another signature in Mid/High (0x3C/0xC3, a SATA bridge) - skipped too;
+  - ERR with no signature: the command was aborted for an empty position
+    (QEMU answers so for a missing master when the slave exists) - no drive;
   - otherwise DRQ comes up and the 256 words of IDENTIFY data follow.
 From them: word 49 bit 9 (LBA supported - required here), words 60-61 (the
 28-bit capacity), word 83 bit 10 (48-bit addressing; then words 100-103
@@ -208,6 +212,8 @@ preempted (syscall.asm), so two requests never share the registers.`,
       a.if_('e', () => skip(': a packet (ATAPI) device, such as a CD-ROM, not a disk: skipped\r\n'));
       a.cmp(eax, 3);
       a.if_('e', () => skip(': still busy after IDENTIFY DEVICE (ATA_POLL_MAX status reads): skipped\r\n'));
+      a.cmp(eax, 4);
+      a.if_('e', () => skip(': answers IDENTIFY DEVICE, but not as an ATA disk: skipped\r\n'));
       a.test(word(ata_ident.add(ID_CAPS * 2)), 1 << 9);
       a.if_('z', () => skip(': no LBA addressing (cylinder/head/sector only): skipped\r\n'), undefined, 'word 49 bit 9: LBA supported');
       a.mov(eax, dword(ata_ident.add(ID_LBA28 * 2)), 'words 60-61: sectors reachable by 28-bit commands');
@@ -354,7 +360,7 @@ preempted (syscall.asm), so two requests never share the registers.`,
     a.routine({
       name: ata_identify, does: 'send IDENTIFY DEVICE to a drive position and read its answer into ata_ident',
       in: { ebx: 'the disk entry being probed (priv set)' },
-      out: { eax: '0 an ATA device (ata_ident filled), 1 no device, 2 a device that is not ATA (a packet device), 3 no answer (still busy)' },
+      out: { eax: '0 an ATA device (ata_ident filled), 1 no device, 2 a packet (ATAPI) device, 3 no answer (still busy), 4 some other device' },
       clobbers: [ecx, edx], saves: [edi],
     }, (r) => {
       a.xor(eax, eax);
@@ -384,16 +390,20 @@ preempted (syscall.asm), so two requests never share the registers.`,
       port(ATA_REG_LBA_MID);
       a.in(al, dx);
       count();
-      a.mov(ch, al);
+      a.mov(ch, al, 'CH = LBA Mid');
       port(ATA_REG_LBA_HI);
       a.in(al, dx);
       count();
-      a.or(ch, al);
-      a.if_('nz', () => { a.mov(eax, 2); r.ret(); }, undefined, 'LBA Mid/High not 0: a signature (0x14/0xEB: a packet device)');
+      a.mov(ah, al, 'AX = LBA High << 8 | LBA Mid');
+      a.mov(al, ch);
+      a.cmp(ax, ATAPI_SIGNATURE);
+      a.if_('e', () => { a.mov(eax, 2); r.ret(); }, undefined, 'LBA Mid/High = 0x14/0xEB: a packet device\'s signature');
+      a.test(ax, ax);
+      a.if_('nz', () => { a.mov(eax, 4); r.ret(); }, undefined, 'another signature (0x3C/0xC3: a SATA device behind a bridge)');
       a.test(cl, ATA_SR_ERR.or(ATA_SR_DF));
-      a.if_('nz', () => { a.mov(eax, 2); r.ret(); }, undefined, 'aborted: not an ATA device');
+      a.if_('nz', () => { a.mov(eax, 1); r.ret(); }, undefined, 'aborted without a signature: nothing usable there (QEMU answers so for an empty master position when the slave exists)');
       a.test(cl, ATA_SR_DRQ);
-      a.if_('z', () => { a.mov(eax, 2); r.ret(); }, undefined, 'no data to give');
+      a.if_('z', () => { a.mov(eax, 4); r.ret(); }, undefined, 'no error, yet no data to give');
       port(ATA_REG_DATA);
       a.mov(edi, ata_ident);
       a.mov(ecx, 256);
