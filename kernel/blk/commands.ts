@@ -274,6 +274,15 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.mov(r.local('left'), eax);
       a.test(eax, eax);
       a.if_('z', () => { say(a, a.cstr("[blk] check: the count is at least 1, not '0'\r\n")); r.ret(); });
+      a.add(eax, r.local('lba'));
+      a.mov(edx, 0);
+      a.adc(edx, 0, 'EDX:EAX = lba + count, 64 bits');
+      a.cmp(edx, dword(ebx, DISK.f.sectors_hi));
+      a.if_('e', () => a.cmp(eax, dword(ebx, DISK.f.sectors)), undefined, 'equal high halves: the low halves decide');
+      a.if_('a', () => {
+        a.invoke(blk_fail, [ebx, ENXIO.neg(), a.cstr('check'), r.local('lba'), r.local('count')]);
+        r.ret();
+      }, undefined, 'past the end: say so before reading anything (blk_rw would refuse only the chunk that crosses it)');
       a.mov(r.local('hash'), FNV_OFFSET_BASIS);
       a.while_(() => { a.cmp(r.local('left'), 0); return 'ne'; }, () => {
         a.mov(esi, r.local('left'));
