@@ -571,7 +571,6 @@ preempted (syscall.asm), so two requests never share the registers.`,
 
       a.cmp(r.arg('op'), BLK_WRITE);
       a.if_('e', () => {
-        a.dec(r.local('done'), 'an error now concerns the last sector');
         a.call(ata_wait, 'the device writes the last block, then reports (PIO data-out)');
         a.cmp(eax, -1);
         a.je(L('.failed'));
@@ -584,7 +583,12 @@ preempted (syscall.asm), so two requests never share the registers.`,
 
       a.label('.failed', 'EAX = the status, or -1 (still busy)');
       a.mov(edx, r.arg('lba'));
-      a.add(edx, r.local('done'), 'the sector the device was on');
+      a.add(edx, r.local('done'), 'reading: the sector whose data was awaited');
+      a.cmp(r.arg('op'), BLK_WRITE);
+      a.if_('e', () => {
+        a.cmp(r.local('done'), 0);
+        a.if_('ne', () => a.dec(edx), undefined, 'writing: the status after a block reports on that block (PIO data-out), the one before');
+      });
       a.call(ata_io_error);
       r.ret();
     });

@@ -4,7 +4,7 @@
 // hold toolchain/disk/pattern.ts's position-dependent pattern, so a sector
 // read from the wrong place, or shifted, does not match; the boot image is
 // drive 0 (hda, snapshot=on) and is never written.
-import { copyFileSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, copyFileSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,6 +189,32 @@ describe('IDE disks: detection and the blk command', () => {
     expect(differ).toEqual([]);
   });
 
+  it('a device error (injected by QEMU\'s blkdebug) is reported with its sector, counted, and the disk goes on working', async () => {
+    const conf = path.join(dir, 'errors.conf');
+    // blkdebug fails every host read touching sector 100 and every write touching sector 200 with EIO
+    writeFileSync(conf, '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "100"\nonce = "off"\n\n'
+      + '[inject-error]\nevent = "write_aio"\nerrno = "5"\nsector = "200"\nonce = "off"\n');
+    const file = copyOfPattern('errors.img');
+    const s = await startSession({ image, extraArgs: ['-drive', `file=blkdebug:${conf}:${file},format=raw,if=none,id=hdb`, '-device', 'ide-hd,drive=hdb,bus=ide.0,unit=1'] });
+    try {
+      await s.waitFor(/^\[tsk\] ready$/);
+      // ERR in Status, ABRT (0x04) in Error: QEMU's answer to a failed host read or write
+      const ioError = (sector: number) => `[blk] hdb: I/O error at sector ${sector} (status 0x41, error 0x04)`;
+      const eio = (what: string) => `[blk] hdb: ${what}: -EIO: I/O error: the device failed the request`;
+      expect(await cmd(s, 'blk hdb read 98 4')).toEqual([ioError(100), eio('read of 4 at sector 98')]);
+      expect(await cmd(s, 'blk hdb check 96 8')).toEqual([ioError(100), eio('check of 8 at sector 96')]);
+      expect(await cmd(s, 'blk hdb write 200 x')).toEqual([ioError(200), eio('write of 1 at sector 200')]);
+      const after = await cmd(s, 'blk hdb read 101');
+      expect(dumpBytes(after.slice(1)).equals(patternSectors(101, 1))).toBe(true);
+      const [line] = await cmd(s, 'blk hdb');
+      expect(line).toMatch(/; 1 requests, 3 errors, \d+ port accesses$/);
+      s.send('poweroff\r');
+      expectStatus(await s.exited, 33);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a disk past 128 GiB: sectors beyond 2^28 go through the 48-bit EXT commands', async () => {
     const file = path.join(dir, 'big.img');
     const sectors = 2 ** 28 + 2048;
@@ -224,7 +250,7 @@ describe('IDE disks: detection and the blk command', () => {
     const got = Buffer.alloc(64 * 512);
     const rfd = openSync(file, 'r');
     try {
-      (await import('node:fs')).readSync(rfd, got, 0, got.length, at * 512);
+      readSync(rfd, got, 0, got.length, at * 512);
     } finally {
       closeSync(rfd);
     }
