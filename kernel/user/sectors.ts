@@ -25,18 +25,24 @@ interface Call {
   readonly compare?: true;
 }
 
-/** What the program writes: one sector, the text NUL-padded. */
-export const SECTORS_TEXT = 'sectors: this sector was written by a user program through blkwrite\n';
-/** The sector it writes on the last disk. */
+/** What the program writes: two sectors, each a line of text NUL-padded. */
+export const SECTORS_TEXT = ['sectors: this sector was written by a user program through blkwrite\n', 'sectors: and so was this one, the second of the same call\n'] as const;
+/** The first of the two sectors it writes on the last disk. */
 export const SECTORS_LBA = 2;
+/** The bytes of the two sectors, as they must end up on the disk. */
+export function sectorsData(): Buffer {
+  const b = Buffer.alloc(1024);
+  SECTORS_TEXT.forEach((t, i) => b.write(t, i * 512, 'latin1'));
+  return b;
+}
 
 /** The calls, in order; test/boot/ide.test.ts checks each result. */
 export const SECTOR_CALLS: readonly Call[] = [
   { text: 'blkread(disk, 0, 1, buf)', nr: SYS.blkread!, args: ['disk', 0, 1, sec_buf], show: 1 },
   { text: 'blkread(disk, 6, 2, buf)', nr: SYS.blkread!, args: ['disk', 6, 2, sec_buf], show: 2 },
-  { text: `blkwrite(disk, ${SECTORS_LBA}, 1, text)`, nr: SYS.blkwrite!, args: ['disk', SECTORS_LBA, 1, sec_wbuf] },
+  { text: `blkwrite(disk, ${SECTORS_LBA}, 2, text)`, nr: SYS.blkwrite!, args: ['disk', SECTORS_LBA, 2, sec_wbuf] },
   { text: 'blkflush(disk)', nr: SYS.blkflush!, args: ['disk'] },
-  { text: `blkread(disk, ${SECTORS_LBA}, 1, buf)`, nr: SYS.blkread!, args: ['disk', SECTORS_LBA, 1, sec_buf], show: 1, compare: true },
+  { text: `blkread(disk, ${SECTORS_LBA}, 2, buf)`, nr: SYS.blkread!, args: ['disk', SECTORS_LBA, 2, sec_buf], show: 2, compare: true },
   // bad arguments
   { text: 'blkread(99, 0, 1, buf)', nr: SYS.blkread!, args: [dec(99), 0, 1, sec_buf] },
   { text: 'blkread(-1, 0, 1, buf)', nr: SYS.blkread!, args: [0xffffffff, 0, 1, sec_buf] },
@@ -69,7 +75,7 @@ from, which it never writes, so with one disk it stops (exit(1)).  Then,
 one line per call ("[sectors] <call> = <result>", and the first 16 bytes of
 each sector read, which on a test disk say "tsk lba <n>"):
 ${SECTOR_CALLS.map((c) => `  ${c.text}`).join('\n')}
-It writes sector ${SECTORS_LBA}, flushes, reads it back and compares, and
+It writes sectors ${SECTORS_LBA}-${SECTORS_LBA + 1} with one call, flushes, reads them back and compares, and
 ends with exit(0).  The calls after the read-back have bad arguments: no
 such disk, a count of 0 or too large, buffers in the kernel, in the hole,
 running off the end of the user region, in supervisor-only memory, and
@@ -142,11 +148,11 @@ sectors past the end of the disk.`,
       if (c.compare) {
         a.mov(esi, sec_buf);
         a.mov(edi, sec_wbuf);
-        a.mov(ecx, dec(512), 'bytes in a sector');
+        a.mov(ecx, dec(1024), 'bytes in two sectors');
         a.repe_cmpsb();
-        a.mov(eax, a.cstr(`[sectors] sector ${SECTORS_LBA} read back: the same 512 bytes\n`));
+        a.mov(eax, a.cstr(`[sectors] sectors ${SECTORS_LBA}-${SECTORS_LBA + 1} read back: the same 1024 bytes\n`));
         a.je(L(`.same${i}`));
-        a.mov(eax, a.cstr(`[sectors] sector ${SECTORS_LBA} read back: different bytes\n`));
+        a.mov(eax, a.cstr(`[sectors] sectors ${SECTORS_LBA}-${SECTORS_LBA + 1} read back: different bytes\n`));
         a.label(`.same${i}`);
         a.call(u_puts);
       }
@@ -159,8 +165,10 @@ sectors past the end of the disk.`,
 
     a.section('data');
     a.align(4);
-    a.label(sec_wbuf, 'the sector blkwrite writes: the text, NUL-padded to 512 bytes');
-    a.db(SECTORS_TEXT);
-    a.times(512 - SECTORS_TEXT.length, 1, 0);
+    a.label(sec_wbuf, 'the two sectors blkwrite writes: each a line of text, NUL-padded to 512 bytes');
+    for (const t of SECTORS_TEXT) {
+      a.db(t);
+      a.times(512 - t.length, 1, 0);
+    }
   },
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Session, ensureImage, expectLinesInOrder, expectStatus, report, startSession } from '../harness/boot.ts';
 import { convertToQcow2, fnv1a32, patternSectors, writePatternImage } from '../../toolchain/disk/pattern.ts';
-import { SECTORS_LBA, SECTORS_TEXT } from '../../kernel/user/sectors.ts';
+import { SECTORS_LBA, SECTORS_TEXT, sectorsData } from '../../kernel/user/sectors.ts';
 
 let image = '';
 let dir = '';
@@ -191,9 +191,10 @@ describe('IDE disks: detection and the blk command', () => {
 
   it('a device error (injected by QEMU\'s blkdebug) is reported with its sector, counted, and the disk goes on working', async () => {
     const conf = path.join(dir, 'errors.conf');
-    // blkdebug fails every host read touching sector 100 and every write touching sector 200 with EIO
-    writeFileSync(conf, '[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "100"\nonce = "off"\n\n'
-      + '[inject-error]\nevent = "write_aio"\nerrno = "5"\nsector = "200"\nonce = "off"\n');
+    // blkdebug fails every host read touching sector 100, and every write touching sector 200 or the
+    // second sector the sectors program writes, with EIO
+    const inject = (event: string, sector: number) => `[inject-error]\nevent = "${event}"\nerrno = "5"\nsector = "${sector}"\nonce = "off"\n\n`;
+    writeFileSync(conf, inject('read_aio', 100) + inject('write_aio', 200) + inject('write_aio', SECTORS_LBA + 1));
     const file = copyOfPattern('errors.img');
     const s = await startSession({ image, extraArgs: ['-drive', `file=blkdebug:${conf}:${file},format=raw,if=none,id=hdb`, '-device', 'ide-hd,drive=hdb,bus=ide.0,unit=1'] });
     try {
@@ -208,6 +209,15 @@ describe('IDE disks: detection and the blk command', () => {
       expect(dumpBytes(after.slice(1)).equals(patternSectors(101, 1))).toBe(true);
       const [line] = await cmd(s, 'blk hdb');
       expect(line).toMatch(/; 1 requests, 3 errors, \d+ port accesses$/);
+      // through the system call: the second sector of a two-sector write fails, and that sector is named
+      const from = s.lines.length;
+      s.send('run sectors\r');
+      await s.waitFor(/^\[proc\] pid 1 exited with code 0$/, { from });
+      const out = s.lines.slice(from);
+      const w = out.indexOf(ioError(SECTORS_LBA + 1));
+      expect(w, out.join('\n')).toBeGreaterThan(0);
+      expect(out[w + 1]).toBe(`[sectors] blkwrite(disk, ${SECTORS_LBA}, 2, text) = -5`);
+      expect(out).toContain(`[sectors] sectors ${SECTORS_LBA}-${SECTORS_LBA + 1} read back: different bytes`);
       s.send('poweroff\r');
       expectStatus(await s.exited, 33);
     } finally {
@@ -277,9 +287,9 @@ describe('sector system calls from ring 3', () => {
     const expected: [string, string][] = [
       ['blkread(disk, 0, 1, buf)', '1: tsk lba 00000000'],
       ['blkread(disk, 6, 2, buf)', '2: tsk lba 00000006, tsk lba 00000007'],
-      [`blkwrite(disk, ${SECTORS_LBA}, 1, text)`, '1'],
+      [`blkwrite(disk, ${SECTORS_LBA}, 2, text)`, '2'],
       ['blkflush(disk)', '0'],
-      [`blkread(disk, ${SECTORS_LBA}, 1, buf)`, `1: ${SECTORS_TEXT.slice(0, 16)}`],
+      [`blkread(disk, ${SECTORS_LBA}, 2, buf)`, `2: ${SECTORS_TEXT[0].slice(0, 16)}, ${SECTORS_TEXT[1].slice(0, 16)}`],
       ['blkread(99, 0, 1, buf)', `${ENODEV}`],
       ['blkread(-1, 0, 1, buf)', `${ENODEV}`],
       ['blkflush(99)', `${ENODEV}`],
@@ -297,20 +307,19 @@ describe('sector system calls from ring 3', () => {
     expectLinesInOrder(r, [/^\[sectors\] 2 disks$/, /^\[sectors\] disk = 1$/]);
     expectLinesInOrder(r, expected.map(([call, result]) => new RegExp(`^\\[sectors\\] ${esc(call)} = ${esc(result)}$`)));
     expectLinesInOrder(r, [
-      new RegExp(`^\\[sectors\\] blkread\\(disk, ${SECTORS_LBA}, 1, buf\\)`),
-      new RegExp(`^\\[sectors\\] sector ${SECTORS_LBA} read back: the same 512 bytes$`),
+      new RegExp(`^\\[sectors\\] blkread\\(disk, ${SECTORS_LBA}, 2, buf\\)`),
+      new RegExp(`^\\[sectors\\] sectors ${SECTORS_LBA}-${SECTORS_LBA + 1} read back: the same 1024 bytes$`),
       /^\[sectors\] done, exit\(0\)$/,
       /^\[proc\] pid 1 exited with code 0$/,
     ]);
     // strace knows the new calls by name, with their four arguments
     expect(r.lines).toContain('[strace] pid 1 <- blkflush = 0');
-    expect(r.lines.some((l) => /^\[strace\] pid 1 CS=0x1B -> blkwrite\(0x1, 0x2, 0x1, 0x4[0-9A-Fa-f]+\)$/.test(l)), report(r)).toBe(true);
+    expect(r.lines.some((l) => /^\[strace\] pid 1 CS=0x1B -> blkwrite\(0x1, 0x2, 0x2, 0x4[0-9A-Fa-f]+\)$/.test(l)), report(r)).toBe(true);
     expect(r.lines).toContain('[strace] pid 1 <- blkread = -19');
     expectStatus(r, 33);
-    // on the host: sector 2 holds the text, NUL-padded; nothing else changed
+    // on the host: sectors 2-3 hold the two texts, NUL-padded; nothing else changed
     const want = patternSectors(0, RAW_SECTORS);
-    want.fill(0, SECTORS_LBA * 512, SECTORS_LBA * 512 + 512);
-    want.write(SECTORS_TEXT, SECTORS_LBA * 512, 'latin1');
+    sectorsData().copy(want, SECTORS_LBA * 512);
     expect(readFileSync(file).equals(want)).toBe(true);
   });
 
