@@ -45,6 +45,7 @@ import { pciCmds } from './pci/commands.ts';
 import { diskModule } from './blk/disk.ts';
 import { ata } from './blk/ata.ts';
 import { blkCmds } from './blk/commands.ts';
+import { benchCmds } from './blk/bench.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
@@ -60,5 +61,5 @@ export const kernelModules: readonly Module[] = [
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, blkCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, blkCmds, benchCmds,
 ];

@@ -123,6 +123,7 @@ export const COURSE: readonly Part[] = [
       { module: 'mem_cmds', teaches: 'the memory map and the allocator on a running machine, and a self-test of it' },
       { module: 'pci_cmds', teaches: 'lspci: the PCI functions found, their class, IDs and IRQ, and with -v their BARs and capabilities' },
       { module: 'blk_cmds', teaches: 'blk: listing disks, hex dumps of sectors, writing, flushing and checksumming them through the block layer' },
+      { module: 'bench_cmds', teaches: 'bench disk: the same reads from an emulated IDE disk and a virtio-blk disk, timed, with the port I/O (guest exits) each needed' },
     ],
   },
   {

@@ -7,7 +7,7 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
 import { name_lookup } from '../lib/string.ts';
 import { serial_newline, serial_put_dec, serial_put_hex32, serial_put_hex8, serial_putc, serial_puts } from '../dev/serial.ts';
-import { arg_uint } from '../shell/args.ts';
+import { arg_split, arg_uint } from '../shell/args.ts';
 import { type ShellCommand, commandRoutine } from '../shell/command.ts';
 import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENXIO, EOPNOTSUPP, EROFS } from '../proc/errno.ts';
 import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, SECTOR_SIZE, blk_rw, disk_count, disk_find, disk_table } from './disk.ts';
@@ -15,7 +15,6 @@ import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, SECTOR_SIZE,
 // The labels this module defines (toolchain/x86/symbol.ts); the handler goes into the shell's table.
 export const cmd_blk = sym('cmd_blk');
 export const fnv1a32 = sym('fnv1a32');
-const blk_word = sym('blk_word');
 const blk_show = sym('blk_show');
 const blk_put_capacity = sym('blk_put_capacity');
 const blk_fail = sym('blk_fail');
@@ -79,11 +78,17 @@ FNV-1a (Fowler, Noll, Vo): hash = 0x811C9DC5, then for each byte
 hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
   spec: ['FNV-1a: Fowler/Noll/Vo hash, IETF draft-eastlake-fnv (the 32-bit parameters)'],
   emit(a) {
+    /** EAX = the next word of the arguments at ESI (NUL-terminated in place, "" at the end); ESI = the rest. */
+    const word = () => {
+      a.mov(eax, esi);
+      a.call(arg_split);
+      a.mov(esi, edx, 'ESI = the rest of the arguments');
+    };
     a.bss(blk_buf, BLK_CMD_MAX.mul(SECTOR_SIZE), 4, 'the sectors a blk command reads or writes');
 
     commandRoutine(a, BLK, { saves: [ebx, esi, edi] }, (r) => {
       a.mov(esi, eax, 'ESI = the rest of the line');
-      a.call(blk_word);
+      word();
       a.cmp(byte(eax), 0);
       a.if_('e', () => {
         a.cmp(dword(disk_count), 0);
@@ -101,7 +106,7 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.test(eax, eax);
       a.if_('nz', () => {
         a.mov(ebx, eax, 'EBX = the disk it names');
-        a.call(blk_word);
+        word();
         a.cmp(byte(eax), 0);
         a.if_('e', () => { a.call(blk_show); r.ret(); }, undefined, '"blk hdb": that disk\'s line');
         a.mov(edi, eax, 'EDI = the operation');
@@ -131,20 +136,6 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       r.ret();
     });
 
-    a.routine({
-      name: blk_word, does: 'take the next space-separated word of a command line (NUL-terminating it in place)',
-      in: { esi: 'where to look' }, out: { eax: 'the word ("" at the end of the line)', esi: 'after the word and the spaces that follow it' },
-    }, (r) => {
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => a.inc(esi), 'spaces before it');
-      a.mov(eax, esi);
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'a'; }, () => a.inc(esi), 'to its end: a space or the NUL (control characters never reach the line)');
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => {
-        a.mov(byte(esi), 0, 'end the word; skip the spaces after it');
-        a.inc(esi);
-      });
-      r.ret();
-    });
-
     /** ECX-free arg_uint: EAX = the word, EDX = max, message -> EAX value; returns from the routine after arg_uint's message. */
     const number = (r: { ret(): void }, max: number | ReturnType<typeof constant>, message: string) => {
       a.mov(edx, max);
@@ -165,10 +156,10 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       name: blk_read, does: 'blk [disk] read <lba> [count]: hex dump of count sectors (default 1)',
       in: { ebx: 'the disk', esi: 'the arguments' }, clobbers: [eax, ecx, edx, esi], saves: [edi],
     }, (r) => {
-      a.call(blk_word);
+      word();
       number(r, 0xffffffff, "[blk] read: not a sector number: '");
       a.mov(edi, eax, 'EDI = lba');
-      a.call(blk_word);
+      word();
       a.cmp(byte(eax), 0);
       a.if_('e', () => a.mov(eax, 1), () => {
         number(r, BLK_CMD_MAX, `[blk] read: the count is 1 to ${BLK_CMD_MAX.c.value} sectors, not '`);
@@ -201,7 +192,7 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       name: blk_write, does: 'blk [disk] write <lba> <text>: one sector holding the text, NUL-padded',
       in: { ebx: 'the disk', esi: 'the arguments' }, clobbers: [eax, ecx, edx, esi], saves: [edi],
     }, (r) => {
-      a.call(blk_word);
+      word();
       number(r, 0xffffffff, "[blk] write: not a sector number: '");
       a.push(eax, 'the lba');
       a.cmp(byte(esi), 0);
@@ -264,11 +255,11 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       in: { ebx: 'the disk', esi: 'the arguments' }, clobbers: [eax, ecx, edx, esi], saves: [edi],
       locals: { lba: [4, 'the first sector'], count: [4, 'sectors'], next: [4, 'the next sector to read'], left: [4, 'sectors still to read'], hash: [4, 'FNV-1a so far'] },
     }, (r) => {
-      a.call(blk_word);
+      word();
       number(r, 0xffffffff, "[blk] check: not a sector number: '");
       a.mov(r.local('lba'), eax);
       a.mov(r.local('next'), eax);
-      a.call(blk_word);
+      word();
       number(r, 0xffffffff, "[blk] check: not a sector count: '");
       a.mov(r.local('count'), eax);
       a.mov(r.local('left'), eax);

@@ -2,7 +2,8 @@
 // The commands come from the subsystems that own what they show
 // (kernel/shell/command.ts); the line editor is kernel/shell/readline.ts.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, eax, ebx, edx, ecx, esi, byte, chr } from '../../toolchain/x86/operands.ts';
+import { eax, ebx, edx, ecx, esi, byte } from '../../toolchain/x86/operands.ts';
+import { arg_split } from './args.ts';
 import { say } from '../lib/print.ts';
 import { RX_LOST } from '../dev/uart_rx.ts';
 import { emitNameTable } from '../lib/name_table.ts';
@@ -18,6 +19,7 @@ import { procCommands } from '../proc/commands.ts';
 import { memCommands } from '../mm/commands.ts';
 import { pciCommands } from '../pci/commands.ts';
 import { blkCommands } from '../blk/commands.ts';
+import { benchCommands } from '../blk/bench.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const shell_main = sym('shell_main');
@@ -38,9 +40,9 @@ const POWEROFF: ShellCommand = { name: 'poweroff', usage: 'poweroff', doc: 'powe
  * (ticks from the devices, then idt from the CPU, then pic ...).  A command
  * missing from the order, or a name in it that no list has, stops the build.
  */
-const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'blk', 'poweroff'];
+const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'blk', 'bench', 'poweroff'];
 export const COMMANDS: readonly ShellCommand[] = orderCommands(
-  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands, blkCommands].flat(), HELP_ORDER);
+  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands, blkCommands, benchCommands].flat(), HELP_ORDER);
 
 /** One line of help: the usages padded to the longest, so the descriptions form one column. */
 export function helpLine(c: ShellCommand): string {
@@ -120,21 +122,10 @@ ${COMMANDS.map((c) => `  ${helpLine(c)}`).join('\n')}`,
       name: shell_execute, does: 'split line_buf into a command word and its argument, and run the command',
       clobbers: [eax, ecx, edx], saves: [esi, ebx],
     }, (r) => {
-      a.mov(esi, line_buf);
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => a.inc(esi), 'skip the spaces before the word');
-      a.mov(ebx, esi, 'EBX = command word');
-      a.loop_((scan) => {
-        a.mov(al, byte(esi));
-        a.test(al, al);
-        scan.break_('z', 'no argument: ESI points at the NUL, an empty string');
-        a.cmp(al, chr(' '));
-        scan.break_('e', 'the end of the word');
-        a.inc(esi);
-      });
-      a.while_(() => { a.cmp(byte(esi), chr(' ')); return 'e'; }, () => {
-        a.mov(byte(esi), 0, 'end the command word (and skip the spaces before the argument)');
-        a.inc(esi);
-      });
+      a.mov(eax, line_buf);
+      a.call(arg_split, 'EAX = the command word, EDX = its argument');
+      a.mov(ebx, eax, 'EBX = command word');
+      a.mov(esi, edx, 'ESI = argument string');
       a.cmp(byte(ebx), 0);
       r.retIf('e', 'only spaces');
       a.mov(eax, ebx);

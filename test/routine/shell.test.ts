@@ -112,6 +112,27 @@ describe('arg_uint (kernel/shell/args.ts): EAX = argument, EDX = largest value, 
   });
 });
 
+describe('arg_split (kernel/shell/args.ts): EAX = string -> EAX = first word, EDX = the rest', () => {
+  const cases: [string, string, string][] = [
+    ['read 8 2', 'read', '8 2'], ['  vdb   read  0 ', 'vdb', 'read  0 '], ['word', 'word', ''], ['word   ', 'word', ''],
+    ['', '', ''], ['    ', '', ''], ['a b', 'a', 'b'],
+  ];
+  it('ends the word with a NUL in place and skips the spaces on both sides of it', async () => {
+    const rs = await runRoutines({
+      modules: [string, shellArgs, fakeConsole], routine: 'arg_split',
+      cases: cases.map(([s]) => ({ name: JSON.stringify(s), args: { eax: L('con_out') }, memory: [{ at: L('con_out'), bytes: [...bytes(s), 0] }], read: [{ at: L('con_out'), length: s.length + 1 }] })),
+    });
+    rs.forEach((r, i) => {
+      const [s, word, rest] = cases[i]!;
+      const buf = Buffer.from(r.memory[0]!);
+      const base = r.input.eax;
+      const cstrAt = (addr: number) => { const o = addr - base; return buf.subarray(o, buf.indexOf(0, o)).toString('latin1'); };
+      expect({ s, word: cstrAt(r.regs.eax), rest: cstrAt(r.regs.edx) }).toEqual({ s, word, rest });
+      expect(r.changed.filter((x) => !['eax', 'edx'].includes(x)), s).toEqual([]);
+    });
+  });
+});
+
 describe('shell_readline (kernel/shell/readline.ts): one edited line from uart_getc into line_buf', () => {
   const BS = '\x08', DEL = '\x7f', ESC = '\x1b';
   /** One call each, in one run: the editor's state (a CR just ended a line) carries over from case to case. */
@@ -166,7 +187,7 @@ describe('shell_execute (kernel/shell/shell.ts): split line_buf into a word and 
   ];
   it('runs the shell\'s own commands with the argument string, and names an unknown word', async () => {
     const rs = await runRoutines({
-      modules: [string, readline, shell, fakeConsole], routine: 'shell_execute',
+      modules: [string, readline, shell, shellArgs, fakeConsole], routine: 'shell_execute',
       cases: cases.map(([s]) => ({ name: JSON.stringify(s), memory: [...console(), ...line(s)], read: READ_OUT })),
     });
     rs.forEach((r, i) => {
@@ -176,7 +197,7 @@ describe('shell_execute (kernel/shell/shell.ts): split line_buf into a word and 
   });
   it('dispatches a subsystem\'s command to that subsystem\'s handler (not linked here: the run stops at its label)', async () => {
     for (const [s, handler] of [['ticks', 'cmd_ticks'], ['  kill 3', 'cmd_kill'], ['run hello &', 'cmd_run']] as const) {
-      await expect(runRoutine({ modules: [string, readline, shell, fakeConsole], routine: 'shell_execute', memory: [...console(), ...line(s)], keepFailed: false }))
+      await expect(runRoutine({ modules: [string, readline, shell, shellArgs, fakeConsole], routine: 'shell_execute', memory: [...console(), ...line(s)], keepFailed: false }))
         .rejects.toThrow(new RegExp(`reached '${handler}'`));
     }
   });
