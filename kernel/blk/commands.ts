@@ -68,7 +68,8 @@ goes to the first disk, the default.  Then:
                        read BLK_CMD_MAX at a time), as 8 hex digits - the
                        same function the test computes on the host image
                        (toolchain/disk/pattern.ts), so a whole range can be
-                       compared without printing it.
+                       compared without printing it; a range past the end
+                       of the disk is refused before anything is read.
 Numbers are decimal.  Every request goes through blk_rw, so the checks are
 the block layer's and an error is printed with the errno's name and what
 it means, e.g. "-ENXIO" for a sector past the end of the disk.  The data
