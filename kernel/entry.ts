@@ -13,6 +13,7 @@ import { pit_init, pit_wait_first_tick } from './dev/pit.ts';
 import { serial_init, serial_newline, serial_put_escaped, serial_puts } from './dev/serial.ts';
 import { uart_rx_init } from './dev/uart_rx.ts';
 import { pci_init } from './pci/pci.ts';
+import { ata_init } from './blk/ata.ts';
 import { mem_check, proc_init } from './proc/proc.ts';
 import { pmm_init } from './mm/pmm.ts';
 import { syscall_init } from './proc/syscall.ts';
@@ -84,6 +85,7 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(pit_init, '7. the timer (unmasks IRQ0)');
     a.call(uart_rx_init, '8. serial input (unmasks IRQ4)');
     a.call(pci_init, '   the functions on PCI bus 0, for lspci and the drivers to come');
+    a.call(ata_init, '   the IDE disks on the legacy channels (polled ATA PIO), into the block layer\'s table');
     a.call(proc_init, '9. the process table: this code becomes pid 0, the kernel task');
     a.call(syscall_init, '10. the int 0x80 gate');
     a.sti('11. from here on interrupts are delivered');

@@ -43,6 +43,8 @@ import { pciConfig } from './pci/config.ts';
 import { pci } from './pci/pci.ts';
 import { pciCmds } from './pci/commands.ts';
 import { diskModule } from './blk/disk.ts';
+import { ata } from './blk/ata.ts';
+import { blkCmds } from './blk/commands.ts';
 import { benchCmds } from './blk/bench.ts';
 
 export const kernelModules: readonly Module[] = [
@@ -52,10 +54,12 @@ export const kernelModules: readonly Module[] = [
   pciConfig, pci,
   // the disks the drivers find, behind one block layer:
   diskModule,
+  // the IDE disks (ata_init):
+  ata,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, spawn, sched, exit, ps, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, benchCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, blkCmds, benchCmds,
 ];

@@ -103,6 +103,7 @@ export const COURSE: readonly Part[] = [
       { section: 'Devices on the PCI bus', module: 'pci_config', teaches: 'configuration space through ports 0xCF8/0xCFC, and why a word write must not be a dword read-modify-write' },
       { module: 'pci', teaches: 'enumerating bus 0: multi-function devices, sizing BARs with decoding off, interrupt line and pin, a capped capability walk' },
       { section: 'Disks', module: 'disk', teaches: 'the block layer: one table of disks, one checked entry point, whichever driver answers' },
+      { module: 'ata', teaches: 'the fully emulated IDE disk: polled ATA PIO, IDENTIFY DEVICE, and one port access (one exit) per word' },
       { section: 'Processes, system calls and ring 3', module: 'proc', teaches: 'the process table, the kernel task as entry 0, and checking that every process fits in RAM' },
       { module: 'vm', teaches: 'a page directory per process and checking user pointers against it' },
       { module: 'programs', teaches: 'the program table: user programs built into the kernel image' },
@@ -121,6 +122,7 @@ export const COURSE: readonly Part[] = [
       { module: 'proc_cmds', teaches: 'starting programs together or in the background, listing and killing processes' },
       { module: 'mem_cmds', teaches: 'the memory map and the allocator on a running machine, and a self-test of it' },
       { module: 'pci_cmds', teaches: 'lspci: the PCI functions found, their class, IDs and IRQ, and with -v their BARs and capabilities' },
+      { module: 'blk_cmds', teaches: 'blk: listing disks, hex dumps of sectors, writing, flushing and checksumming them through the block layer' },
       { module: 'bench_cmds', teaches: 'bench disk: the same reads from an emulated IDE disk and a virtio-blk disk, timed, with the port I/O (guest exits) each needed' },
     ],
   },
@@ -144,6 +146,7 @@ export const COURSE: readonly Part[] = [
       { program: 'fault_unmapped', teaches: 'touching an unmapped address (#PF)' },
       { program: 'fault_div0', teaches: 'a divide error in ring 3 kills only the program (#DE)' },
       { program: 'fault_ud', teaches: 'an invalid opcode in ring 3 (#UD)' },
+      { section: 'A program and a disk', program: 'sectors', teaches: 'reading, writing and flushing disk sectors through blkread, blkwrite and blkflush, and the errors bad arguments get' },
     ],
   },
 ];
