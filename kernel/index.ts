@@ -46,6 +46,8 @@ import { diskModule } from './blk/disk.ts';
 import { virtioTransport } from './virtio/transport.ts';
 import { vqueue } from './virtio/queue.ts';
 import { virtioBlk } from './blk/virtio_blk.ts';
+import { ata } from './blk/ata.ts';
+import { blkCmds } from './blk/commands.ts';
 import { benchCmds } from './blk/bench.ts';
 
 export const kernelModules: readonly Module[] = [
@@ -57,10 +59,12 @@ export const kernelModules: readonly Module[] = [
   virtioTransport, vqueue,
   // the disks the drivers find, behind one block layer (virtio_blk_init):
   diskModule, virtioBlk,
+  // the IDE disks (ata_init):
+  ata,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, spawn, sched, exit, ps, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, benchCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, blkCmds, benchCmds,
 ];

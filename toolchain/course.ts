@@ -106,6 +106,7 @@ export const COURSE: readonly Part[] = [
       { module: 'vqueue', teaches: 'split virtqueues: descriptor chains, the available and used rings, free-running 16-bit indexes and the barriers between them' },
       { section: 'Disks', module: 'disk', teaches: 'the block layer: one table of disks, one checked entry point, whichever driver answers' },
       { module: 'virtio_blk', teaches: 'a paravirtual disk: requests as three-descriptor chains, several in flight, completion by interrupt, the waiting process blocked meanwhile' },
+      { module: 'ata', teaches: 'the fully emulated IDE disk: polled ATA PIO, IDENTIFY DEVICE, and one port access (one exit) per word' },
       { section: 'Processes, system calls and ring 3', module: 'proc', teaches: 'the process table, the kernel task as entry 0, and checking that every process fits in RAM' },
       { module: 'vm', teaches: 'a page directory per process and checking user pointers against it' },
       { module: 'programs', teaches: 'the program table: user programs built into the kernel image' },
@@ -124,6 +125,7 @@ export const COURSE: readonly Part[] = [
       { module: 'proc_cmds', teaches: 'starting programs together or in the background, listing and killing processes' },
       { module: 'mem_cmds', teaches: 'the memory map and the allocator on a running machine, and a self-test of it' },
       { module: 'pci_cmds', teaches: 'lspci: the PCI functions found, their class, IDs and IRQ, and with -v their BARs and capabilities' },
+      { module: 'blk_cmds', teaches: 'blk: listing disks, hex dumps of sectors, writing, flushing and checksumming them through the block layer' },
       { module: 'bench_cmds', teaches: 'bench disk: the same reads from an emulated IDE disk and a virtio-blk disk, timed, with the port I/O (guest exits) each needed' },
     ],
   },
@@ -147,6 +149,7 @@ export const COURSE: readonly Part[] = [
       { program: 'fault_unmapped', teaches: 'touching an unmapped address (#PF)' },
       { program: 'fault_div0', teaches: 'a divide error in ring 3 kills only the program (#DE)' },
       { program: 'fault_ud', teaches: 'an invalid opcode in ring 3 (#UD)' },
+      { section: 'A program and a disk', program: 'sectors', teaches: 'reading, writing and flushing disk sectors through blkread, blkwrite and blkflush, and the errors bad arguments get' },
     ],
   },
 ];

@@ -198,7 +198,7 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
         a.mov(eax, r.arg('mib'));
         a.imul(eax, eax, 10000, 'MiB per ms x 1000 x 10: tenths of MiB/s');
         a.xor(edx, edx);
-        a.div(ecx);
+        a.div(dword(esp), 'the milliseconds (serial_puts destroyed ECX)');
         a.call(put_tenths);
         say(a, a.cstr(' MiB/s'));
       });
@@ -320,10 +320,22 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
         say(a, a.cstr('no port I/O at all'));
       }, () => {
         a.mov(eax, dword(esp, 12));
-        a.xor(edx, edx);
-        a.div(ecx, 'a whole ratio: tenths could overflow 32 bits with billions of port I/O');
-        a.call(serial_put_dec);
-        say(a, a.cstr('x fewer port I/O (exits to the hypervisor)'));
+        a.cmp(eax, ecx);
+        a.if_('ae', () => {
+          a.xor(edx, edx);
+          a.div(ecx, 'a whole ratio: tenths could overflow 32 bits with billions of port I/O');
+          a.call(serial_put_dec);
+          say(a, a.cstr('x fewer port I/O (exits to the hypervisor)'));
+        }, () => {
+          a.xchg(eax, ecx, 'the second disk needed more: say how many times more');
+          a.test(ecx, ecx);
+          a.if_('z', () => { say(a, a.cstr('port I/O where the first needed none')); }, () => {
+            a.xor(edx, edx);
+            a.div(ecx);
+            a.call(serial_put_dec);
+            say(a, a.cstr('x more port I/O (exits to the hypervisor)'));
+          });
+        });
       });
       a.call(serial_newline);
       a.add(esp, 16);

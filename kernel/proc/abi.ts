@@ -7,6 +7,7 @@ import { constant } from '../../toolchain/x86/operands.ts';
 
 export const VEC_SYSCALL = constant('VEC_SYSCALL', 0x80, 'the system-call vector: "int 0x80" (as in Linux i386)');
 export const IO_MAX = constant('IO_MAX', 4096, 'longest read or write, in bytes: a longer length is -EINVAL', { radix: 10 });
+export const BLK_SYS_MAX = constant('BLK_SYS_MAX', 8, 'most sectors one blkread/blkwrite moves (4 KiB, IO_MAX): a larger count is -EINVAL', { radix: 10 });
 export const SLEEP_MAX_MS = constant('SLEEP_MAX_MS', 60000, 'longest sleep, in milliseconds: a longer one is -EINVAL', { radix: 10 });
 
 // The user address space: where a program is linked and where its stack starts.
@@ -17,7 +18,7 @@ export const USER_STACK_TOP = constant('USER_STACK_TOP', 0x800000, 'initial ESP 
 /** One system call as a program sees it: its number is its index in SYSCALLS. */
 export interface Syscall {
   readonly name: string;
-  /** Arguments in EBX, ECX, EDX, in that order. */
+  /** Arguments in EBX, ECX, EDX, ESI, EDI, in that order. */
   readonly args: readonly string[];
   /** What EAX holds afterwards when the call succeeds. */
   readonly returns: string;
@@ -33,6 +34,9 @@ export const SYSCALLS = [
   { name: 'uptime', args: [], returns: 'timer ticks since boot', errors: '-' },
   { name: 'sleep', args: ['ms'], returns: '0 after at least ms milliseconds (0: just yield)', errors: 'EINVAL if ms > 60000' },
   { name: 'yield', args: [], returns: '0, after other runnable processes had their turn', errors: '-' },
+  { name: 'blkread', args: ['disk', 'lba', 'count', 'buf'], returns: 'count: sectors lba..lba+count-1 of disk number disk (0 = the first, as "blk" lists them) are in buf', errors: 'ENODEV unless disk < the number of disks; EINVAL if count is 0 or > 8; EFAULT unless buf..buf+count*512-1 is the caller\'s writable user memory; ENXIO if a sector is past the end of the disk; ENOMEM if no page is free for the kernel\'s copy; EIO if the device failed' },
+  { name: 'blkwrite', args: ['disk', 'lba', 'count', 'buf'], returns: 'count: buf is on sectors lba..lba+count-1 (maybe in the device\'s write cache until blkflush)', errors: 'ENODEV, EINVAL, ENXIO, ENOMEM, EIO as blkread; EFAULT unless the buffer is the caller\'s user memory; EROFS if the disk is read-only' },
+  { name: 'blkflush', args: ['disk'], returns: '0: every write before it is on the medium', errors: 'ENODEV as blkread; EOPNOTSUPP if the device has no flush; EIO if it failed' },
 ] as const satisfies readonly Syscall[];
 
 export type SyscallName = (typeof SYSCALLS)[number]['name'];

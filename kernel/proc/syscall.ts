@@ -1,6 +1,6 @@
 // System calls: the int 0x80 gate, the dispatch table, and each call.
 import { type Asm, defineModule } from '../../toolchain/x86/asm.ts';
-import { type Reg32, al, eax, ebx, ecx, edx, esi, edi, L, byte, dword } from '../../toolchain/x86/operands.ts';
+import { type Reg32, al, eax, ebx, ecx, edx, esi, edi, esp, L, byte, dword } from '../../toolchain/x86/operands.ts';
 import type { RoutineBody } from '../../toolchain/x86/routine.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { GATE_DPL3, GATE_INT32, GATE_P, idt_set_gate } from '../cpu/idt.ts';
@@ -8,10 +8,12 @@ import { PTE_P, PTE_U, PTE_W } from '../cpu/paging.ts';
 import { proc_current } from './proc.ts';
 import { proc_exit } from './exit.ts';
 import { PROC } from './table.ts';
-import { EBADF, EINVAL, ENOSYS, EPERM } from './errno.ts';
+import { EBADF, EINVAL, ENODEV, ENOMEM, ENOSYS, EPERM } from './errno.ts';
+import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, SECTOR_SHIFT, blk_rw, disk_count, disk_table } from '../blk/disk.ts';
+import { pmm_alloc, pmm_free } from '../mm/pmm.ts';
 import { uart_getc } from '../dev/uart_rx.ts';
 import { ASCII_CR, ASCII_LF } from '../lib/ascii.ts';
-import { IO_MAX, NSYSCALLS, SLEEP_MAX_MS, SYSCALLS, type SyscallName, VEC_SYSCALL } from './abi.ts';
+import { BLK_SYS_MAX, IO_MAX, NSYSCALLS, SLEEP_MAX_MS, SYSCALLS, type SyscallName, VEC_SYSCALL } from './abi.ts';
 import { trap_register } from '../cpu/trap.ts';
 import { sleep, ticks } from '../dev/pit.ts';
 import { con_user_putc, serial_put_hex8, serial_puts } from '../dev/serial.ts';
@@ -48,6 +50,79 @@ const SYSCALL_CONTRACT = {
   clobbers: [ecx, edx],
 } as const;
 
+
+/**
+ * EBX = the disk numbered by the call's first argument (ESI = frame), or
+ * jump to .out with EAX = -ENODEV.  Unsigned: a "negative" number is no disk.
+ */
+function diskArg(a: Asm): void {
+  a.mov(eax, ENODEV.neg());
+  a.mov(ecx, dword(esi, TRAPFRAME.f.ebx));
+  a.cmp(ecx, dword(disk_count));
+  a.jae(L('.out'), 'no such disk');
+  a.imul(ebx, ecx, DISK.SIZE);
+  a.add(ebx, disk_table, 'EBX = the disk');
+}
+
+/**
+ * blkread and blkwrite: check disk, count and buffer (in that order), then
+ * move the sectors through a page of the kernel's: the user buffer is
+ * neither contiguous nor identity-mapped in physical memory, so a device
+ * could not DMA into it, and blk_rw takes kernel addresses below 4 MiB.
+ * A fresh page per call (pmm_alloc), not one shared buffer: a driver that
+ * blocks the caller until its device answers (virtio-blk) lets another
+ * process make a call meanwhile.
+ */
+function blkTransfer(a: Asm, r: RoutineBody, write: boolean): void {
+  a.mov(esi, eax, 'ESI = frame');
+  diskArg(a);
+  a.mov(eax, EINVAL.neg());
+  a.mov(ecx, dword(esi, TRAPFRAME.f.edx));
+  a.dec(ecx, 'count 0 wraps to 0xFFFFFFFF: refused with the too-large ones');
+  a.cmp(ecx, BLK_SYS_MAX.sub(1));
+  a.ja(L('.out'), 'count is 0 or more than BLK_SYS_MAX');
+  a.mov(eax, dword(esi, TRAPFRAME.f.esi));
+  a.mov(edx, dword(esi, TRAPFRAME.f.edx));
+  a.shl(edx, SECTOR_SHIFT, 'bytes');
+  a.mov(ecx, write ? PTE_P.or(PTE_U) : PTE_P.or(PTE_U).or(PTE_W), write ? 'the buffer must be readable from ring 3' : 'the buffer must be writable from ring 3');
+  a.call(vm_check_user);
+  a.test(eax, eax);
+  a.jnz(L('.out'), '-EFAULT');
+  a.call(pmm_alloc, 'EAX = a zeroed page below 4 MiB, or 0');
+  a.test(eax, eax);
+  a.if_('z', () => { a.mov(eax, ENOMEM.neg()); a.jmp(L('.out')); });
+  a.mov(edi, eax, 'EDI = the bounce page');
+  /** Copy count * 512 bytes from ESI to EDI, keeping ESI (frame) and EDI (page). */
+  const copy = (toUser: boolean) => {
+    a.push(esi);
+    a.push(edi);
+    a.mov(ecx, dword(esi, TRAPFRAME.f.edx));
+    a.shl(ecx, 7, 'dwords: 128 to the sector');
+    if (toUser) {
+      a.mov(esi, edi, 'from the page');
+      a.mov(edi, dword(esp, 4));
+      a.mov(edi, dword(edi, TRAPFRAME.f.esi), 'to the user buffer: safe, vm_check_user said it is the caller\'s writable memory');
+    } else {
+      a.mov(esi, dword(esi, TRAPFRAME.f.esi), 'from the user buffer (checked above) ...');
+    }
+    a.rep_movsd(toUser ? '... into the program\'s buffer' : '... into the page');
+    a.pop(edi);
+    a.pop(esi);
+  };
+  if (write) copy(false);
+  a.invoke(blk_rw, [ebx, write ? BLK_WRITE : BLK_READ, dword(esi, TRAPFRAME.f.ecx), dword(esi, TRAPFRAME.f.edx), edi]);
+  a.test(eax, eax);
+  a.if_('z', () => {
+    if (!write) copy(true);
+    a.mov(eax, dword(esi, TRAPFRAME.f.edx), 'the result: count');
+  }, undefined, 'or the block layer\'s -errno');
+  a.push(eax);
+  a.mov(eax, edi);
+  a.call(pmm_free, 'the page goes back');
+  a.pop(eax);
+  a.label('.out');
+  r.ret();
+}
 
 const BODIES: readonly SyscallBody[] = [
   { name: 'exit', emit: (a) => {
@@ -158,6 +233,15 @@ const BODIES: readonly SyscallBody[] = [
     a.xor(eax, eax);
     r.ret();
   } },
+  { name: 'blkread', saves: [ebx, esi, edi], emit: (a, r) => blkTransfer(a, r, false) },
+  { name: 'blkwrite', saves: [ebx, esi, edi], emit: (a, r) => blkTransfer(a, r, true) },
+  { name: 'blkflush', saves: [ebx, esi], emit: (a, r) => {
+    a.mov(esi, eax, 'ESI = frame');
+    diskArg(a);
+    a.invoke(blk_rw, [ebx, BLK_FLUSH, 0, 0, 0], '0, -EOPNOTSUPP or -EIO');
+    a.label('.out');
+    r.ret();
+  } },
 ];
 
 /** The body of a system call of the ABI; every call in abi.ts has exactly one. */
@@ -206,8 +290,15 @@ shell's "int 128", is refused with -EPERM.)  An unknown number - anything
 >= NSYSCALLS, compared unsigned so negative numbers are unknown too -
 returns -ENOSYS.  Every pointer is checked with vm_check_user before the
 kernel touches it, so a bad pointer is -EFAULT, never a kernel page fault;
-lengths are bounded (IO_MAX, SLEEP_MAX_MS).  The order of checks is fixed:
-fd (-EBADF), then length (-EINVAL), then buffer (-EFAULT).
+lengths are bounded (IO_MAX, SLEEP_MAX_MS, BLK_SYS_MAX).  The order of
+checks is fixed: fd (-EBADF), then length (-EINVAL), then buffer (-EFAULT);
+for the sector calls disk (-ENODEV), count (-EINVAL), buffer (-EFAULT),
+then the block layer's own (blk_rw in disk.asm: -ENXIO past the end of the
+disk, -EROFS for a read-only one) and the device's (-EIO).  The sectors
+travel through a kernel page (pmm_alloc), because blk_rw and the devices
+behind it take kernel addresses below 4 MiB, where linear = physical; the
+program's buffer is neither.  A disk is named by its number: 0 is the
+first disk "blk" lists, the default one.
 
   nr  call                 returns / errors
 ${SYSCALLS.map((s, i) => `  ${String(i).padStart(2)}  ${`${s.name}(${s.args.join(', ')})`.padEnd(20)} ${s.returns}${s.errors !== '-' ? `\n${' '.repeat(27)}${s.errors}` : ''}`).join('\n')}

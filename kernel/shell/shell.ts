@@ -18,6 +18,7 @@ import { cpuCommands } from '../cpu/commands.ts';
 import { procCommands } from '../proc/commands.ts';
 import { memCommands } from '../mm/commands.ts';
 import { pciCommands } from '../pci/commands.ts';
+import { blkCommands } from '../blk/commands.ts';
 import { benchCommands } from '../blk/bench.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -39,9 +40,9 @@ const POWEROFF: ShellCommand = { name: 'poweroff', usage: 'poweroff', doc: 'powe
  * (ticks from the devices, then idt from the CPU, then pic ...).  A command
  * missing from the order, or a name in it that no list has, stops the build.
  */
-const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'bench', 'poweroff'];
+const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'blk', 'bench', 'poweroff'];
 export const COMMANDS: readonly ShellCommand[] = orderCommands(
-  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands, benchCommands].flat(), HELP_ORDER);
+  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands, blkCommands, benchCommands].flat(), HELP_ORDER);
 
 /** One line of help: the usages padded to the longest, so the descriptions form one column. */
 export function helpLine(c: ShellCommand): string {

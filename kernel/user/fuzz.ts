@@ -2,7 +2,7 @@
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, al, eax, ebx, ecx, edx, esi, edi, esp, L, dword, constant, dec } from '../../toolchain/x86/operands.ts';
 import { SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
-import { EBADF, EFAULT, EINVAL, ENOSYS } from '../proc/errno.ts';
+import { EBADF, EFAULT, EINVAL, ENODEV, ENOSYS } from '../proc/errno.ts';
 import { u_exit, u_put_dec, u_put_hex, u_puts } from './ulib.ts';
 import type { RoutineSpec } from '../../toolchain/x86/routine.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
@@ -40,7 +40,8 @@ const POOL: readonly { value: Expr; why: string }[] = [
 ];
 const RESULTS = [
   { key: 'ok', label: 'fuzz_ok' }, { key: 'ENOSYS', label: 'fuzz_enosys', errno: ENOSYS }, { key: 'EFAULT', label: 'fuzz_efault', errno: EFAULT },
-  { key: 'EINVAL', label: 'fuzz_einval', errno: EINVAL }, { key: 'EBADF', label: 'fuzz_ebadf', errno: EBADF }, { key: 'other', label: 'fuzz_other' },
+  { key: 'EINVAL', label: 'fuzz_einval', errno: EINVAL }, { key: 'EBADF', label: 'fuzz_ebadf', errno: EBADF },
+  { key: 'ENODEV', label: 'fuzz_enodev', errno: ENODEV }, { key: 'other', label: 'fuzz_other' },
 ] as const;
 
 /** fuzz_rand's contract (toolchain/x86/routine.ts); test/routine/routines.test.ts checks it. */
@@ -57,8 +58,8 @@ The start argument (EAX at entry; the kernel passes the cmdline's seed=)
 seeds a 32-bit Galois LFSR (taps x^32 + x^22 + x^2 + x + 1; 0 becomes 1,
 the one state an LFSR never leaves).  Each call draws:
 
-  number     7 times in 8 a number 0-7 (0-6 exist, 7 does not), else a
-             raw 32-bit value;
+  number     7 times in 8 a number 0-15 (0-9 exist, 10-15 do not), else
+             a raw 32-bit value;
   arguments  each one from a pool of boundary values (14 times in 16) or
              a raw random value with bit 20 set (2 times in 16); arguments
              1 and 3 of read and write (fd and length) are 0, 1 or 2
@@ -72,15 +73,19 @@ or two dots (the only valid buffers are full of dots), a valid sleep lasts
 at most 2 ms.  Two kinds of draw are skipped and drawn again, because they
 would end or stall the run rather than test the kernel: exit, and a read
 from fd 0 with a length of 1-4096 (it would wait for someone to type).
+So are blkread and blkwrite: with the pool's small numbers they would
+read a disk into the dots or write the dots onto a disk - the boot disk,
+disk 0, among them.  blkflush is drawn: it changes no data.
 
-Every result is counted: >= 0, -ENOSYS, -EFAULT, -EINVAL, -EBADF, other.
+Every result is counted: >= 0, -ENOSYS, -EFAULT, -EINVAL, -EBADF,
+-ENODEV (blkflush of a disk number that has no disk), other.
 "other" should stay 0.  The summary line is the test's evidence, together
 with the kernel still being alive afterwards.`,
   emit(a) {
     a.bss(fuzz_dots, 4096, 4, 'the valid buffer: filled with dots');
     a.bss(fuzz_lfsr, 4, 4, 'LFSR state');
     a.bss(fuzz_left, 4, 4, 'calls still to make');
-    a.bss(fuzz_skipped, 4, 4, 'draws skipped (exit, blocking read)');
+    a.bss(fuzz_skipped, 4, 4, 'draws skipped (exit, blocking read, blkread, blkwrite)');
     a.bss(fuzz_call, 24, 4, 'the drawn call: number, then five arguments');
     for (const r of RESULTS) a.bss(r.label, 4, 4, `results counted as ${r.key}`);
 
@@ -112,7 +117,7 @@ with the kernel still being alive afterwards.`,
     a.jmp(L('.nr'));
     a.label('.small_nr');
     a.call(fuzz_rand);
-    a.and(eax, 7, '0-7: the seven calls and one that does not exist');
+    a.and(eax, 15, '0-15: the ten calls and six numbers that do not exist');
     a.label('.nr');
     a.mov(dword(fuzz_call), eax);
     a.mov(esi, 1);
@@ -151,10 +156,14 @@ with the kernel still being alive afterwards.`,
     a.cmp(esi, 6);
     a.jb(L('.arg'));
 
-    a.comment('skip draws that would end the run or wait for input');
+    a.comment('skip draws that would end the run, wait for input or touch a disk\'s data');
     a.mov(eax, dword(fuzz_call));
     a.cmp(eax, SYS.exit!);
     a.je(L('.skip'));
+    a.cmp(eax, SYS.blkread!);
+    a.je(L('.skip'), 'it would overwrite the dots with sectors');
+    a.cmp(eax, SYS.blkwrite!);
+    a.je(L('.skip'), 'it would write the dots onto a disk');
     a.cmp(eax, SYS.read!);
     a.jne(L('.call'));
     a.cmp(dword(fuzz_call.add(4)), 0);

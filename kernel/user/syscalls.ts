@@ -1,7 +1,7 @@
 // syscalls: every system call, with valid and invalid arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, eax, ebx, ecx, edx, L, byte, dword, dec } from '../../toolchain/x86/operands.ts';
-import { SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
+import { NSYSCALLS, SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
 import { ASCII_LF } from '../lib/ascii.ts';
 import { u_exit, u_newline, u_put_dec, u_put_int, u_puts, u_uptime, u_write } from './ulib.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
@@ -49,7 +49,7 @@ export const CASES: readonly Case[] = [
   { text: 'sleep(-1)', nr: SYS.sleep!, args: [0xffffffff] },
   { text: 'sleep(0)', nr: SYS.sleep!, args: [0] },
   { text: 'yield()', nr: SYS.yield!, args: [] },
-  { text: 'syscall 7()', nr: 7, args: [] },
+  { text: `syscall ${NSYSCALLS.c.value}()`, nr: NSYSCALLS, args: [] },
   { text: 'syscall 0x80000000()', nr: 0x80000000, args: [] },
   { text: 'syscall -1()', nr: 0xffffffff, args: [] },
 ];

@@ -27,6 +27,10 @@ describe('bench disk: bad input', () => {
       expect(await run(s, 'bench disk 2x')).toEqual(["[shell] bench disk: expected MiB from 1 to 4096, got '2x'"]);
       expect(await run(s, 'bench disk 0')).toEqual(['[shell] bench disk: read at least 1 MiB']);
       expect(await run(s, 'bench disk 1 nosuch hda')).toEqual(["[shell] bench disk: no disk 'nosuch' (blk lists them)"]);
+      expect(await run(s, 'bench disk 1 hda')).toEqual(['[shell] usage: bench disk <MiB> [<disk> <disk>]']);
+      expect(await run(s, 'bench disk 1 hda hda x')).toEqual(['[shell] usage: bench disk <MiB> [<disk> <disk>]']);
+      expect(await run(s, 'bench disk 1 hda vdq')).toEqual(["[shell] bench disk: no disk 'vdq' (blk lists them)"]);
+      expect(await run(s, 'bench disk 1')).toEqual(['[shell] bench disk: no virtio-blk disk to compare (name two disks to compare others)']);
       expect(await run(s, 'bench disk 1 a b c')).toEqual(["[shell] bench disk: no disk 'a' (blk lists them)"]);
     } finally {
       await s.close();

@@ -17,7 +17,7 @@ describe('hello: a program in ring 3', () => {
     const r = await boot({ image, cmdline: 'test=hello' });
     expectLinesInOrder(r, [
       /^\[gdt\] kernel GDT loaded: user code 0x1B, user data 0x23, TSS 0x28/,
-      /^\[syscall\] int 0x80: DPL 3 interrupt gate, 7 calls \(exit, write, read, getpid, uptime, sleep, yield\)$/,
+      /^\[syscall\] int 0x80: DPL 3 interrupt gate, 10 calls \(exit, write, read, getpid, uptime, sleep, yield, blkread, blkwrite, blkflush\)$/,
       /^\[proc\] pid 1 started: hello$/,
       /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
       /^\[proc\] pid 1 exited with code 0$/,
@@ -74,7 +74,7 @@ describe('system calls: valid and invalid arguments', () => {
       ['read(1, buf, 16)', EBADF], ['read(0, 0x10000, 16)', EFAULT], ['read(0, 0xB8000, 16)', EFAULT],
       ['read(0, 0x500000, 16)', EFAULT], ['read(0, buf, 4097)', EINVAL], ['read(0, buf, 0)', 0],
       ['getpid()', 1], ['uptime()', /^\d+$/], ['sleep(60001)', EINVAL], ['sleep(-1)', EINVAL], ['sleep(0)', 0], ['yield()', 0],
-      ['syscall 7()', ENOSYS], ['syscall 0x80000000()', ENOSYS], ['syscall -1()', ENOSYS],
+      ['syscall 10()', ENOSYS], ['syscall 0x80000000()', ENOSYS], ['syscall -1()', ENOSYS],
     ];
     for (const [call, want] of expected) {
       const line = r.lines.find((l) => l.startsWith(`[syscalls] ${call} = `));
@@ -106,17 +106,17 @@ describe('fuzz: 10,000 random system calls', () => {
       const r = await boot({ image, cmdline: `test=fuzz seed=${seed}`, timeoutMs: 60_000 });
       expectLinesInOrder(r, [new RegExp(`^\\[fuzz\\] seed=0x${seed.toString(16).toUpperCase()}: 10000 random system calls$`)]);
       const [done] = expectLinesInOrder(r, [
-        /^\[fuzz\] done: (\d+) syscalls, ok=(\d+) ENOSYS=(\d+) EFAULT=(\d+) EINVAL=(\d+) EBADF=(\d+) other=(\d+) \(skipped draws: \d+\)$/,
+        /^\[fuzz\] done: (\d+) syscalls, ok=(\d+) ENOSYS=(\d+) EFAULT=(\d+) EINVAL=(\d+) EBADF=(\d+) ENODEV=(\d+) other=(\d+) \(skipped draws: \d+\)$/,
         /^\[proc\] pid 1 exited with code 0$/,
         /^\[hello\] hello, world from user mode: CS=0x1B, CPL=3$/,
         /^\[tsk\] kernel alive after the user programs$/,
       ]);
-      const [total, ok, enosys, efault, einval, ebadf, other] = /done: (\d+) syscalls, ok=(\d+) ENOSYS=(\d+) EFAULT=(\d+) EINVAL=(\d+) EBADF=(\d+) other=(\d+)/
+      const [total, ok, enosys, efault, einval, ebadf, enodev, other] = /done: (\d+) syscalls, ok=(\d+) ENOSYS=(\d+) EFAULT=(\d+) EINVAL=(\d+) EBADF=(\d+) ENODEV=(\d+) other=(\d+)/
         .exec(done!)!.slice(1).map(Number);
       expect(total).toBeGreaterThanOrEqual(10000);
-      expect(ok! + enosys! + efault! + einval! + ebadf! + other!).toBe(total);
+      expect(ok! + enosys! + efault! + einval! + ebadf! + enodev! + other!).toBe(total);
       expect(other).toBe(0);
-      for (const [name, n] of Object.entries({ ok, enosys, efault, einval, ebadf })) expect(n, name).toBeGreaterThan(0);
+      for (const [name, n] of Object.entries({ ok, enosys, efault, einval, ebadf, enodev })) expect(n, name).toBeGreaterThan(0);
       expect(r.lines.some((l) => /^\[exception\]|^\[panic\]|killed/.test(l)), report(r)).toBe(false);
       expectStatus(r, 33);
     });

@@ -40,6 +40,7 @@ describe('shell commands', () => {
       '[shell] kill <pid>         end a user process (ps shows the pids)',
       "[shell] mem [test]         the BIOS memory map and the page allocator's total/free pages; test: allocate, free, double free",
       '[shell] lspci [-v]         PCI functions on bus 0: slot, class, vendor:device, IRQ; -v: BARs, command register, capabilities',
+      '[shell] blk [disk] [op]    disks; read <lba> [n] (hex dump), write <lba> <text>, flush, check <lba> <n> (FNV-1a)',
       '[shell] bench disk <MiB>   read MiB from the first IDE and virtio-blk disks (or two disks named after MiB): time, MiB/s, port I/O',
       '[shell] poweroff           power the machine off (QEMU exits with status 33)',
     ]);
