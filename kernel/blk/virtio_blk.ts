@@ -1,11 +1,11 @@
 // The virtio-blk driver: disks whose sectors travel through a virtqueue.
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { al, eax, ebx, ecx, edx, esi, edi, dx, L, byte, word, dword, constant, chr } from '../../toolchain/x86/operands.ts';
-import { defineStruct, pad, u8, u16, u32, u64 } from '../../toolchain/x86/struct.ts';
+import { defineStruct, pad, u8, u32, u64 } from '../../toolchain/x86/struct.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import type { Scenario } from '../scenarios.ts';
 import { putDec, putHex32, say } from '../lib/print.ts';
-import { serial_newline, serial_put_hex32, serial_put_dec, serial_put_escaped, serial_put_hex, serial_put_int, serial_puts } from '../dev/serial.ts';
+import { serial_newline, serial_put_hex32, serial_put_dec, serial_put_escaped, serial_put_int, serial_puts } from '../dev/serial.ts';
 import { poweroff } from '../dev/qemu_exit.ts';
 import { ticks } from '../dev/pit.ts';
 import { pmm_alloc_pages, pmm_free } from '../mm/pmm.ts';
