@@ -7,7 +7,7 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 import { putDec, say } from '../lib/print.ts';
 import { strcmp } from '../lib/string.ts';
 import { serial_newline, serial_put_dec, serial_putc, serial_puts } from '../dev/serial.ts';
-import { pit_hz, ticks } from '../dev/pit.ts';
+import { PIT_INPUT_HZ, pit_clock } from '../dev/pit.ts';
 import { arg_split, arg_uint } from '../shell/args.ts';
 import { type ShellCommand, commandRoutine } from '../shell/command.ts';
 import { BLK_MAX_COUNT, BLK_READ, DISK, blk_rw, disk_count, disk_find, disk_table } from './disk.ts';
@@ -15,6 +15,7 @@ import { BLK_MAX_COUNT, BLK_READ, DISK, blk_rw, disk_count, disk_find, disk_tabl
 // The labels this module defines (toolchain/x86/symbol.ts); the handler goes into the shell's table.
 export const cmd_bench = sym('cmd_bench');
 const bench_read = sym('bench_read');
+const bench_elapsed = sym('bench_elapsed');
 const bench_disk = sym('bench_disk');
 const bench_first = sym('bench_first');
 const put_tenths = sym('put_tenths');
@@ -53,9 +54,10 @@ time, the rate and the port-I/O instructions its driver counted
 (disk.pio, disk.asm); then how the two compare.  The disks are the first
 IDE and the first virtio-blk disk, or the two named.
 
-The clock is the timer tick (pit.asm): the measurement starts on a tick
-boundary and its resolution is one tick (10 ms at the default 100 Hz), so
-read enough MiB for the faster disk to take many ticks.  Under TCG every
+The clock is pit_clock (pit.asm): the timer's ticks refined by the count
+inside the current tick, in PIT input clocks of 0.838 us, printed in
+tenths of a millisecond - a virtio-blk disk reads a MiB well within one
+10 ms tick.  Under TCG every
 instruction is emulated, so the absolute rates are low; the ratio of the
 two is the lesson, and it holds under KVM too, where an exit costs
 microseconds instead of the tens of nanoseconds of a guest instruction.`,
@@ -79,10 +81,34 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
     });
 
     a.routine({
-      name: bench_read, does: 'reads sectors from LBA 0 on, wrapping at the disk\'s end, and times it in ticks',
+      name: bench_elapsed, does: 'the time since an earlier pit_clock, in tenths of a millisecond',
+      in: { eax: 'the earlier pit_clock, low half', edx: 'high half' },
+      out: { eax: 'tenths of a millisecond since then (0xFFFFFFFF when the clocks do not fit 32 bits: over an hour)' },
+      clobbers: [ecx, edx],
+    }, (r) => {
+      a.push(eax);
+      a.push(edx);
+      a.call(pit_clock);
+      a.pop(ecx);
+      a.sub(eax, dword(esp));
+      a.sbb(edx, ecx, 'EDX:EAX = clocks since then');
+      a.pop(ecx);
+      a.test(edx, edx);
+      a.if_('nz', () => { a.mov(eax, -1); r.ret(); });
+      a.mov(ecx, 10000);
+      a.mul(ecx, 'clocks x 10000 ...');
+      a.mov(ecx, PIT_INPUT_HZ);
+      a.cmp(edx, ecx);
+      a.if_('ae', () => { a.mov(eax, -1); r.ret('the quotient would not fit'); });
+      a.div(ecx, '... / 1193182 clocks a second = tenths of a millisecond');
+      r.ret();
+    });
+
+    a.routine({
+      name: bench_read, does: 'reads sectors from LBA 0 on, wrapping at the disk\'s end, and times it',
       args: { disk: 'the disk', sectors: 'how many sectors to read in all' },
-      locals: { lba: [4, 'next sector'], left: [4, 'sectors still to read'], start: [4, 'ticks at the start'] },
-      out: { eax: 'timer ticks it took', edx: '0, or the -errno of the read that failed' },
+      locals: { lba: [4, 'next sector'], left: [4, 'sectors still to read'], start: [4, 'pit_clock at the start, low half'], start_hi: [4, 'and high half'] },
+      out: { eax: 'tenths of a millisecond it took (0xFFFFFFFF: more than an hour)', edx: '0, or the -errno of the read that failed' },
       clobbers: [ecx], saves: [ebx, esi],
     }, (r) => {
       a.mov(ebx, r.arg('disk'));
@@ -92,10 +118,9 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
       a.mov(eax, r.arg('sectors'));
       a.mov(r.local('left'), eax);
       a.mov(r.local('lba'), 0);
-      a.mov(eax, dword(ticks));
-      a.while_(() => { a.cmp(eax, dword(ticks)); return 'e'; }, () => a.hlt('sleep until the timer interrupt'), 'start on a tick boundary');
-      a.mov(eax, dword(ticks));
+      a.call(pit_clock);
       a.mov(r.local('start'), eax);
+      a.mov(r.local('start_hi'), edx);
       a.while_(() => { a.cmp(r.local('left'), 0); return 'ne'; }, () => {
         a.mov(ecx, r.local('left'));
         a.cmp(ecx, BLK_MAX_COUNT);
@@ -110,9 +135,11 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
         a.pop(ecx);
         a.test(eax, eax);
         a.if_('nz', () => {
-          a.mov(edx, eax);
-          a.mov(eax, dword(ticks));
-          a.sub(eax, r.local('start'));
+          a.push(eax);
+          a.mov(eax, r.local('start'));
+          a.mov(edx, r.local('start_hi'));
+          a.call(bench_elapsed);
+          a.pop(edx);
           r.ret('the read failed');
         });
         a.add(ecx, r.local('lba'));
@@ -120,8 +147,9 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
         a.if_('ae', () => { a.xor(ecx, ecx); }, undefined, 'past the end: from LBA 0 again');
         a.mov(r.local('lba'), ecx);
       });
-      a.mov(eax, dword(ticks));
-      a.sub(eax, r.local('start'));
+      a.mov(eax, r.local('start'));
+      a.mov(edx, r.local('start_hi'));
+      a.call(bench_elapsed);
       a.xor(edx, edx);
       r.ret();
     });
@@ -152,7 +180,7 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
     a.routine({
       name: bench_disk, does: 'times one disk and prints its line',
       args: { disk: 'the disk', mib: 'MiB to read' },
-      out: { eax: 'milliseconds it took (0: under one tick), or -1 when the read failed', edx: 'port-I/O instructions its driver executed' },
+      out: { eax: 'tenths of a millisecond it took, or -1 when the read failed', edx: 'port-I/O instructions its driver executed' },
       clobbers: [ecx], saves: [ebx, esi, edi],
     }, (r) => {
       a.mov(ebx, r.arg('disk'));
@@ -161,10 +189,7 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
       a.imul(eax, eax, SECTORS_PER_MIB);
       a.invoke(bench_read, [ebx, eax]);
       a.mov(esi, edx, 'ESI = 0 or -errno');
-      a.imul(eax, eax, 1000);
-      a.xor(edx, edx);
-      a.div(dword(pit_hz), 'ticks -> milliseconds');
-      a.push(eax);
+      a.push(eax, 'the time, in tenths of a millisecond');
       say(a, a.cstr('[bench] '));
       a.lea(eax, dword(ebx, DISK.f.name));
       a.call(serial_puts);
@@ -187,18 +212,17 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
       putDec(a, r.arg('mib'));
       say(a, a.cstr(' MiB in '));
       a.mov(eax, dword(esp));
-      a.call(serial_put_dec);
+      a.call(put_tenths);
       say(a, a.cstr(' ms'));
-      a.mov(ecx, dword(esp));
-      a.test(ecx, ecx);
+      a.cmp(dword(esp), 0);
       a.if_('z', () => {
-        say(a, a.cstr(' (under one timer tick: read more to time it)'));
+        say(a, a.cstr(' (too short to time: read more)'));
       }, () => {
         say(a, a.cstr(', '));
         a.mov(eax, r.arg('mib'));
-        a.imul(eax, eax, 10000, 'MiB per ms x 1000 x 10: tenths of MiB/s');
+        a.imul(eax, eax, 100000, 'MiB / (t / 10000 s), in tenths: MiB x 100000 / t');
         a.xor(edx, edx);
-        a.div(dword(esp), 'the milliseconds (serial_puts destroyed ECX)');
+        a.div(dword(esp), 't, the tenths of a millisecond (serial_puts destroyed ECX)');
         a.call(put_tenths);
         say(a, a.cstr(' MiB/s'));
       });
@@ -210,11 +234,9 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
       say(a, a.cstr(' port I/O ('));
       a.mov(eax, edi);
       a.xor(edx, edx);
-      a.mov(ecx, r.arg('mib'));
-      a.imul(ecx, ecx, SECTORS_PER_MIB);
-      a.div(ecx);
+      a.div(r.arg('mib'));
       a.call(serial_put_dec);
-      say(a, a.cstr(' per sector)\r\n'));
+      say(a, a.cstr(' per MiB)\r\n'));
       a.pop(eax);
       a.mov(edx, edi);
       r.ret();
@@ -287,13 +309,13 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
       a.cmp(eax, -1);
       r.retIf('e', 'the first disk failed: nothing to compare');
       a.push(edx, 'the first disk\'s port I/O');
-      a.push(eax, 'the first disk\'s milliseconds');
+      a.push(eax, 'the first disk\'s time');
       a.invoke(bench_disk, [esi, edi]);
       a.cmp(eax, -1);
       a.if_('e', () => { a.add(esp, 8); r.ret('the second disk failed'); });
       a.push(edx, 'the second disk\'s port I/O');
-      a.push(eax, 'the second disk\'s milliseconds');
-      a.comment('[esp] = ms of the second disk, [esp+4] = its port I/O, [esp+8] and [esp+12] = the first disk\'s');
+      a.push(eax, 'the second disk\'s time');
+      a.comment('[esp] = the second disk\'s time, [esp+4] = its port I/O, [esp+8] and [esp+12] = the first disk\'s');
       say(a, a.cstr('[bench] '));
       a.lea(eax, dword(esi, DISK.f.name));
       a.call(serial_puts);

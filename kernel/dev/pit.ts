@@ -1,9 +1,9 @@
 // The 8253/8254 programmable interval timer, channel 0: the kernel's clock.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { ah, al, eax, ebx, ecx, edx, L, byte, dword, constant, dec } from '../../toolchain/x86/operands.ts';
+import { ah, al, ch, cl, cx, eax, ebx, ecx, edx, L, byte, dword, constant, dec } from '../../toolchain/x86/operands.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { PS_SLEEPING } from '../proc/table.ts';
-import { irq_register, pic_unmask } from './pic.ts';
+import { irq_register, pic_read_irr, pic_unmask } from './pic.ts';
 import { serial_put_dec, serial_puts } from './serial.ts';
 import { sched_block, sched_idle, sched_tick } from '../proc/sched.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
@@ -19,6 +19,7 @@ const pit_vector_checked = sym('pit_vector_checked');
 export const pit_wait_first_tick = sym('pit_wait_first_tick');
 export const sleep = sym('sleep');
 export const ticks = sym('ticks');
+export const pit_clock = sym('pit_clock');
 
 export const PIT_CH0 = constant('PIT_CH0', 0x40, '8254 counter 0 data port; its OUT pin drives IRQ0');
 export const PIT_CMD = constant('PIT_CMD', 0x43, '8254 control word register');
@@ -29,6 +30,7 @@ export const PIT_CW_MODE2 = constant('PIT_CW_MODE2', 0x04, 'bits 3:1 = 010: mode
 export const PIT_CW_BINARY = constant('PIT_CW_BINARY', 0x00, 'bit 0 = 0: 16-bit binary count (not BCD)');
 export const IRQ_PIT = constant('IRQ_PIT', 0, 'the PIT is wired to IRQ0');
 export const VEC_PIT = constant('VEC_PIT', 32, 'IRQ0 arrives on vector 32 after the PIC remap', { radix: 10 });
+export const PIT_CW_LATCH0 = constant('PIT_CW_LATCH0', 0x00, 'control word 00 00 xxxx: latch counter 0 - the next two reads of port 40h return its count as it was now');
 export const HZ_DEFAULT = constant('HZ_DEFAULT', 100, 'timer frequency when the cmdline has no hz=', { radix: 10 });
 export const HZ_MIN = constant('HZ_MIN', 19, 'lowest frequency whose divisor fits 16 bits: 1193182 / 19 = 62799', { radix: 10 });
 export const HZ_MAX = constant('HZ_MAX', 1000, 'highest frequency we allow: faster ticks only burn CPU under emulation', { radix: 10 });
@@ -55,7 +57,22 @@ the line rules).  ticks is 32 bits and wraps after 2^32 ticks; every
 comparison of two tick values is a signed difference (sched.asm).  sleep
 (EAX = milliseconds) turns the time into a wake-up tick and blocks the
 current process until then (sched.asm): other processes run meanwhile, and
-when none can, the scheduler halts the CPU until the next interrupt.`,
+when none can, the scheduler halts the CPU until the next interrupt.
+
+A tick is a coarse clock (10 ms at 100 Hz).  pit_clock reads a fine one
+from the same counter: the count between two ticks says how far into the
+current tick the PIT is.  It latches counter 0 (a control word with
+bits 5:4 = 00 freezes the count for the next two reads, low byte first,
+while the counter runs on) and returns, as 64 bits,
+
+  ticks * divisor + (divisor - count)    in input clocks of 0.838 us.
+
+One race needs care: the counter may have wrapped (and asked for IRQ0)
+just before the latch, while interrupts are off, so that ticks does not
+yet count that tick.  Then IRR bit 0 is set and the latched count is
+near the divisor (it has just reloaded): one tick is added.  An IRR bit
+set with a small count belongs to a wrap after the latch, which the count
+already reflects.`,
   spec: ['Intel 8254 Programmable Interval Timer data sheet (order 231164): control word format, mode 2', 'IBM PC/AT Technical Reference: counter 0 at 40h, control at 43h, OUT0 -> IRQ0'],
   emit(a) {
     a.bss(ticks, 4, 4, 'timer interrupts since pit_init');
@@ -129,6 +146,40 @@ when none can, the scheduler halts the CPU until the next interrupt.`,
     a.pop(ebx);
     a.label('.done');
     a.ret();
+
+    a.routine({
+      name: pit_clock, does: 'PIT input clocks since pit_init (1193182 a second): the tick count refined by counter 0',
+      out: { eax: 'clocks, low half', edx: 'clocks, high half' }, clobbers: [ecx],
+    }, (r) => {
+      a.pushfd('keep IF as the caller had it');
+      a.cli('ticks and the count must be read without a tick in between');
+      a.mov(al, PIT_CW_LATCH0);
+      a.out(PIT_CMD, al, 'latch counter 0');
+      a.in(al, PIT_CH0, 'count, low byte');
+      a.mov(cl, al);
+      a.in(al, PIT_CH0, 'count, high byte');
+      a.mov(ch, al);
+      a.movzx(ecx, cx, 'ECX = the count: divisor down to 1');
+      a.push(ecx);
+      a.call(pic_read_irr, 'AL bit 0: IRQ0 waiting - a tick ticks does not count yet');
+      a.pop(ecx);
+      a.mov(edx, dword(ticks));
+      a.test(al, 1);
+      a.if_('nz', () => {
+        a.mov(eax, dword(pit_divisor));
+        a.shr(eax, 1);
+        a.cmp(ecx, eax);
+        a.if_('a', () => { a.inc(edx); }, undefined, 'the count has just reloaded: that tick is over');
+      });
+      a.mov(eax, edx);
+      a.mul(dword(pit_divisor), 'EDX:EAX = ticks * divisor');
+      a.neg(ecx);
+      a.add(ecx, dword(pit_divisor), 'ECX = divisor - count: clocks into this tick');
+      a.add(eax, ecx);
+      a.adc(edx, 0);
+      a.popfd();
+      r.ret();
+    });
 
     a.routine({
       name: pit_wait_first_tick, does: 'halt until the first IRQ0 has been counted (interrupts must be enabled)',
