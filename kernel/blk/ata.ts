@@ -6,7 +6,7 @@ import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
 import { serial_newline, serial_put_dec, serial_put_hex8, serial_puts } from '../dev/serial.ts';
 import { EIO, EOPNOTSUPP } from '../proc/errno.ts';
-import { BLK_FLUSH, BLK_WRITE, DISK, DISK_FLUSH, disk_add } from './disk.ts';
+import { BLK_FLUSH, BLK_WRITE, DISK, DISK_FLUSH, disk_add, disk_put_size } from './disk.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const ata_init = sym('ata_init');
@@ -17,7 +17,6 @@ const ata_wait = sym('ata_wait');
 const ata_select = sym('ata_select');
 const ata_io_error = sym('ata_io_error');
 const ata_id_string = sym('ata_id_string');
-const ata_put_sectors = sym('ata_put_sectors');
 const ata_ident = sym('ata_ident');
 const ata_probe = sym('ata_probe');
 const ata_model = sym('ata_model');
@@ -260,7 +259,8 @@ preempted (syscall.asm), so two requests never share the registers.`,
       a.lea(eax, dword(ebx, DISK.f.name));
       a.call(serial_puts);
       say(a, a.cstr(': '));
-      a.call(ata_put_sectors);
+      a.mov(eax, ebx);
+      a.call(disk_put_size);
       say(a, a.cstr(', model "'));
       a.mov(eax, ata_model);
       a.call(serial_puts);
@@ -271,30 +271,6 @@ preempted (syscall.asm), so two requests never share the registers.`,
       a.test(dword(ebx, DISK.f.priv), ATA_PRIV_LBA48);
       a.if_('nz', () => say(a, a.cstr(', 48-bit LBA')));
       a.call(serial_newline);
-      r.ret();
-    });
-
-    a.routine({
-      name: ata_put_sectors, does: 'print a disk\'s capacity as "N sectors (M MiB)"',
-      in: { ebx: 'the disk' }, clobbers: [eax, ecx, edx],
-    }, (r) => {
-      a.cmp(dword(ebx, DISK.f.sectors_hi), 0);
-      a.if_('e', () => {
-        a.mov(eax, dword(ebx, DISK.f.sectors));
-        a.call(serial_put_dec);
-      }, () => {
-        say(a, a.cstr('2^32 + '));
-        a.mov(eax, dword(ebx, DISK.f.sectors));
-        a.call(serial_put_dec, 'more than 2 TiB: the low half after the 2^32');
-      });
-      say(a, a.cstr(' sectors ('));
-      a.mov(eax, dword(ebx, DISK.f.sectors));
-      a.shr(eax, 11, '2048 sectors to the MiB');
-      a.mov(edx, dword(ebx, DISK.f.sectors_hi));
-      a.shl(edx, 21, 'and the high half\'s share');
-      a.or(eax, edx);
-      a.call(serial_put_dec);
-      say(a, a.cstr(' MiB)'));
       r.ret();
     });
 

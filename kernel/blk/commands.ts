@@ -10,13 +10,12 @@ import { serial_newline, serial_put_dec, serial_put_hex32, serial_put_hex8, seri
 import { arg_split, arg_uint } from '../shell/args.ts';
 import { type ShellCommand, commandRoutine } from '../shell/command.ts';
 import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENXIO, EOPNOTSUPP, EROFS } from '../proc/errno.ts';
-import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, SECTOR_SIZE, blk_rw, disk_count, disk_find, disk_table } from './disk.ts';
+import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, SECTOR_SIZE, blk_rw, disk_count, disk_find, disk_put_size, disk_table } from './disk.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); the handler goes into the shell's table.
 export const cmd_blk = sym('cmd_blk');
 export const fnv1a32 = sym('fnv1a32');
 const blk_show = sym('blk_show');
-const blk_put_capacity = sym('blk_put_capacity');
 const blk_fail = sym('blk_fail');
 const blk_dump = sym('blk_dump');
 const blk_read = sym('blk_read');
@@ -329,7 +328,8 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.mov(eax, dword(ebx, DISK.f.kind));
       a.call(serial_puts);
       say(a, a.cstr(', '));
-      a.call(blk_put_capacity);
+      a.mov(eax, ebx);
+      a.call(disk_put_size);
       say(a, a.cstr(', serial "'));
       a.lea(eax, dword(ebx, DISK.f.serial));
       a.call(serial_puts);
@@ -347,29 +347,6 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.mov(eax, dword(ebx, DISK.f.pio));
       a.call(serial_put_dec);
       say(a, a.cstr(' port accesses\r\n'));
-      r.ret();
-    });
-
-    a.routine({
-      name: blk_put_capacity, does: 'print a disk\'s capacity as "N sectors (M MiB)"',
-      in: { ebx: 'the disk' }, clobbers: [eax, ecx, edx],
-    }, (r) => {
-      a.cmp(dword(ebx, DISK.f.sectors_hi), 0);
-      a.if_('ne', () => {
-        a.mov(eax, dword(ebx, DISK.f.sectors_hi));
-        a.call(serial_put_dec);
-        say(a, a.cstr(' * 2^32 + '));
-      }, undefined, 'more than 2 TiB');
-      a.mov(eax, dword(ebx, DISK.f.sectors));
-      a.call(serial_put_dec);
-      say(a, a.cstr(' sectors ('));
-      a.mov(eax, dword(ebx, DISK.f.sectors));
-      a.shr(eax, 11, '2048 sectors to the MiB');
-      a.mov(edx, dword(ebx, DISK.f.sectors_hi));
-      a.shl(edx, 21, 'and the high half\'s share');
-      a.or(eax, edx);
-      a.call(serial_put_dec);
-      say(a, a.cstr(' MiB)'));
       r.ret();
     });
 
@@ -415,7 +392,8 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.cmp(dword(esi), ENXIO);
       a.if_('e', () => {
         say(a, a.cstr(' ('));
-        a.call(blk_put_capacity);
+        a.mov(eax, ebx);
+        a.call(disk_put_size);
         say(a, a.cstr(')'));
       });
       a.call(serial_newline);

@@ -6,6 +6,7 @@ import { eax, ebx, ecx, edx, esi, edi, dword, constant } from '../../toolchain/x
 import { array, defineStruct, u32, u8 } from '../../toolchain/x86/struct.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
+import { serial_put_dec } from '../dev/serial.ts';
 import { strcmp } from '../lib/string.ts';
 import { EINVAL, ENXIO, EROFS } from '../proc/errno.ts';
 
@@ -15,6 +16,7 @@ export const disk_count = sym('disk_count');
 export const disk_add = sym('disk_add');
 export const disk_find = sym('disk_find');
 export const blk_rw = sym('blk_rw');
+export const disk_put_size = sym('disk_put_size');
 
 export const DISK_MAX = constant('DISK_MAX', 8, 'entries in disk_table: a disk found beyond them is reported and left alone', { radix: 10 });
 export const SECTOR_SIZE = constant('SECTOR_SIZE', 512, 'bytes per sector: the unit of every LBA and count in the block layer', { radix: 10 });
@@ -74,7 +76,9 @@ so a driver may hand it to a device for DMA as it is.
 
 disk_add hands a driver a zeroed entry to fill in (or 0 when all DISK_MAX
 are taken); the first disk added is the default one.  disk_find looks a
-disk up by name.`,
+disk up by name, and disk_put_size prints a capacity the one way every
+driver's boot line and the shell show it: "16384 sectors (8 MiB)", or
+"1 * 2^32 + 16 sectors (2097152 MiB)" past 2 TiB.`,
   spec: ['virtio 1.1 §5.2.6 "Device Operation" (request types IN 0, OUT 1, FLUSH 4, which BLK_* reuse)'],
   emit(a) {
     a.bss(disk_table, DISK_MAX.mul(DISK.SIZE), 4, 'DISK_MAX entries of struc disk');
@@ -121,6 +125,30 @@ disk up by name.`,
         a.add(ebx, DISK.SIZE);
       }, 'every disk in the table');
       a.xor(eax, eax);
+      r.ret();
+    });
+
+    a.routine({
+      name: disk_put_size, does: 'prints a disk\'s capacity as "N sectors (M MiB)"',
+      in: { eax: 'the disk' }, clobbers: [eax, ecx, edx], saves: [ebx],
+    }, (r) => {
+      a.mov(ebx, eax);
+      a.cmp(dword(ebx, DISK.f.sectors_hi), 0);
+      a.if_('ne', () => {
+        a.mov(eax, dword(ebx, DISK.f.sectors_hi));
+        a.call(serial_put_dec);
+        say(a, a.cstr(' * 2^32 + '));
+      }, undefined, 'more than 2 TiB: the high half first');
+      a.mov(eax, dword(ebx, DISK.f.sectors));
+      a.call(serial_put_dec);
+      say(a, a.cstr(' sectors ('));
+      a.mov(eax, dword(ebx, DISK.f.sectors));
+      a.shr(eax, 11, '2048 sectors to the MiB');
+      a.mov(edx, dword(ebx, DISK.f.sectors_hi));
+      a.shl(edx, 21, 'and the high half\'s share');
+      a.or(eax, edx);
+      a.call(serial_put_dec);
+      say(a, a.cstr(' MiB)'));
       r.ret();
     });
 

@@ -15,7 +15,7 @@ import { proc_run } from '../proc/spawn.ts';
 import { proc_wait } from '../proc/exit.ts';
 import { PROC, PS_FREE, PS_RUNNABLE, PS_SLEEPING } from '../proc/table.ts';
 import { EAGAIN, EIO, EOPNOTSUPP } from '../proc/errno.ts';
-import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, blk_rw, disk_add, disk_count, disk_table } from './disk.ts';
+import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, blk_rw, disk_add, disk_count, disk_put_size, disk_table } from './disk.ts';
 import {
   VIRTIO_DEV, VIRTIO_PCI_CONFIG, VIRTIO_PCI_ISR, VIRTIO_TYPE_BLK, virtio_attach_irq, virtio_begin, virtio_fail, virtio_find,
   virtio_irq_none, virtio_notify, virtio_put_fn, virtio_queue, virtio_ready,
@@ -584,17 +584,9 @@ running kernel - code, which nothing writes after loading.`,
       a.lea(eax, dword(edi, DISK.f.name));
       a.call(serial_puts);
       say(a, a.cstr(': '));
-      putDec(a, dword(edi, DISK.f.sectors));
-      a.cmp(dword(edi, DISK.f.sectors_hi), 0);
-      a.if_('ne', () => { say(a, a.cstr(' + 2^32 x ')); putDec(a, dword(edi, DISK.f.sectors_hi)); });
-      say(a, a.cstr(' sectors ('));
-      a.mov(eax, dword(edi, DISK.f.sectors));
-      a.mov(edx, dword(edi, DISK.f.sectors_hi));
-      a.shr(eax, 11, '2048 sectors per MiB');
-      a.shl(edx, 21);
-      a.or(eax, edx);
-      a.call(serial_put_dec);
-      say(a, a.cstr(' MiB), serial "'));
+      a.mov(eax, edi);
+      a.call(disk_put_size);
+      say(a, a.cstr(', serial "'));
       a.lea(eax, dword(edi, DISK.f.serial));
       a.call(serial_put_escaped, 'the device\'s bytes: a control byte is shown as \\xHH');
       a.test(dword(edi, DISK.f.flags), DISK_RO);
