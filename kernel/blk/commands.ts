@@ -9,8 +9,8 @@ import { name_lookup } from '../lib/string.ts';
 import { serial_newline, serial_put_dec, serial_put_hex32, serial_put_hex8, serial_putc, serial_puts } from '../dev/serial.ts';
 import { arg_split, arg_uint } from '../shell/args.ts';
 import { type ShellCommand, commandRoutine } from '../shell/command.ts';
-import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENXIO, EOPNOTSUPP, EROFS } from '../proc/errno.ts';
-import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_RO, SECTOR_SIZE, blk_rw, disk_count, disk_find, disk_put_size, disk_table } from './disk.ts';
+import { EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENXIO, EOPNOTSUPP, EPERM, EROFS } from '../proc/errno.ts';
+import { BLK_FLUSH, BLK_READ, BLK_WRITE, DISK, DISK_FLUSH, DISK_BOOT, DISK_RO, SECTOR_SIZE, blk_rw, disk_count, disk_find, disk_put_size, disk_table } from './disk.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); the handler goes into the shell's table.
 export const cmd_blk = sym('cmd_blk');
@@ -39,6 +39,7 @@ export const BLK_ERRORS = [
   { errno: EINVAL, name: 'EINVAL', text: 'invalid argument' },
   { errno: ENXIO, name: 'ENXIO', text: 'no such sector: the request ends past the end of the disk' },
   { errno: EROFS, name: 'EROFS', text: 'the disk is read-only' },
+  { errno: EPERM, name: 'EPERM', text: 'the kernel booted from this disk: it is not written while it runs' },
   { errno: EIO, name: 'EIO', text: 'I/O error: the device failed the request' },
   { errno: EOPNOTSUPP, name: 'EOPNOTSUPP', text: 'the device does not support this request' },
   { errno: ENODEV, name: 'ENODEV', text: 'no such disk' },
@@ -335,6 +336,8 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.call(serial_puts);
       a.test(dword(ebx, DISK.f.flags), DISK_RO);
       a.if_('nz', () => say(a, a.cstr('", read-only')), () => say(a, a.cstr('", read-write')));
+      a.test(dword(ebx, DISK.f.flags), DISK_BOOT);
+      a.if_('nz', () => say(a, a.cstr(', boot disk (writes refused)')));
       a.test(dword(ebx, DISK.f.flags), DISK_FLUSH);
       a.if_('nz', () => say(a, a.cstr(', write cache (flush)')));
       say(a, a.cstr('; '));

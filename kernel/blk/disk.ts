@@ -6,9 +6,11 @@ import { eax, ebx, ecx, edx, esi, edi, dword, constant } from '../../toolchain/x
 import { array, defineStruct, u32, u8 } from '../../toolchain/x86/struct.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { say } from '../lib/print.ts';
-import { serial_put_dec } from '../dev/serial.ts';
+import { serial_put_dec, serial_puts } from '../dev/serial.ts';
 import { strcmp } from '../lib/string.ts';
-import { EINVAL, ENXIO, EROFS } from '../proc/errno.ts';
+import { EINVAL, ENXIO, EPERM, EROFS } from '../proc/errno.ts';
+import { KERNEL_ORIGIN } from '../../boot/layout.ts';
+import { pmm_alloc_pages, pmm_free } from '../mm/pmm.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const disk_table = sym('disk_table');
@@ -17,6 +19,7 @@ export const disk_add = sym('disk_add');
 export const disk_find = sym('disk_find');
 export const blk_rw = sym('blk_rw');
 export const disk_put_size = sym('disk_put_size');
+export const disk_find_boot = sym('disk_find_boot');
 
 export const DISK_MAX = constant('DISK_MAX', 8, 'entries in disk_table: a disk found beyond them is reported and left alone', { radix: 10 });
 export const SECTOR_SIZE = constant('SECTOR_SIZE', 512, 'bytes per sector: the unit of every LBA and count in the block layer', { radix: 10 });
@@ -27,6 +30,9 @@ export const BLK_WRITE = constant('BLK_WRITE', 1, 'blk_rw op: write sectors from
 export const BLK_FLUSH = constant('BLK_FLUSH', 4, 'blk_rw op: make earlier writes durable (VIRTIO_BLK_T_FLUSH); lba, count and buf are ignored');
 export const DISK_RO = constant('DISK_RO', 1, 'disk.flags bit 0: read-only - blk_rw refuses writes');
 export const DISK_FLUSH = constant('DISK_FLUSH', 2, 'disk.flags bit 1: the device has a volatile write cache that BLK_FLUSH empties');
+export const DISK_BOOT = constant('DISK_BOOT', 4, 'disk.flags bit 2: the disk the running kernel was loaded from - blk_rw refuses writes to it');
+export const BOOT_SCAN = constant('BOOT_SCAN', 16, 'sectors after sector 0 searched for the kernel\'s first sector (stage 2 lies between them)', { radix: 10 });
+export const KERNEL_FIRST_SECTOR = constant('KERNEL_FIRST_SECTOR', KERNEL_ORIGIN, 'where the boot sector loaded the kernel: its first 512 bytes are code, which nothing writes');
 export const DISK_NAME_LEN = 8;
 export const DISK_SERIAL_LEN = 24;
 
@@ -68,6 +74,7 @@ device, so that no driver sees a request it would have to refuse:
   lba + count past the capacity (a 64-bit sum:     -ENXIO
     a huge lba cannot wrap around to a small one)
   a write to a disk marked DISK_RO                  -EROFS
+  a write to the disk the kernel booted from        -EPERM
 
 and then calls [disk.rw] with the same five arguments.  A driver returns 0
 or its own error (-EIO when the device reports one, naming the sector).
@@ -75,7 +82,18 @@ buf is a kernel address below 4 MiB, where linear = physical (paging.asm),
 so a driver may hand it to a device for DMA as it is.
 
 disk_add hands a driver a zeroed entry to fill in (or 0 when all DISK_MAX
-are taken); the first disk added is the default one.  disk_find looks a
+are taken); the first disk added is the default one.
+
+Which disk did we boot from?  The BIOS knew (DL held its drive number),
+but neither the IDE nor the virtio interface says which device that was.
+After the drivers have added their disks, disk_find_boot recognises it by
+content: sector 0 ends in the boot signature 0x55 0xAA, and one of the
+BOOT_SCAN sectors after it (stage 2 comes first) holds exactly the 512
+bytes at KERNEL_FIRST_SECTOR - the start of the running kernel, code that
+nothing writes after loading.  That disk gets DISK_BOOT, and blk_rw
+refuses to write to it: whatever a user program or a shell command does,
+the image the machine runs from (build/tsk.img, shared by every boot
+test) stays as it was built.  disk_find
 disk up by name, and disk_put_size prints a capacity the one way every
 driver's boot line and the shell show it: "16384 sectors (8 MiB)", or
 "1 * 2^32 + 16 sectors (2097152 MiB)" past 2 TiB.`,
@@ -153,12 +171,68 @@ driver's boot line and the shell show it: "16384 sectors (8 MiB)", or
     });
 
     a.routine({
+      name: disk_find_boot, does: 'marks the disk the kernel was loaded from DISK_BOOT and says which it is',
+      clobbers: [eax, ecx, edx], saves: [ebx, esi, edi],
+    }, (r) => {
+      a.mov(eax, 3);
+      a.call(pmm_alloc_pages, 'room for sector 0 and BOOT_SCAN more (8.5 KiB)');
+      a.test(eax, eax);
+      a.if_('z', () => { say(a, a.cstr('[blk] no memory to look for the boot disk\r\n')); r.ret(); });
+      a.mov(edi, eax, 'EDI = buffer');
+      a.mov(ebx, disk_table);
+      a.mov(esi, dword(disk_count));
+      a.forCount(esi, esi, () => {
+        a.invoke(blk_rw, [ebx, BLK_READ, 0, BOOT_SCAN.add(1), edi], 'sector 0 and the BOOT_SCAN after it');
+        a.test(eax, eax);
+        a.if_('z', () => {
+          a.cmp(dword(edi, 508), 0xaa550000, 'the boot signature 0x55 0xAA at offset 510');
+          a.if_('e', () => {
+            a.mov(edx, 1, 'EDX = the sector compared');
+            a.loop_((scan) => {
+              a.push(esi);
+              a.push(edi);
+              a.mov(esi, edx);
+              a.shl(esi, SECTOR_SHIFT);
+              a.add(esi, edi);
+              a.mov(edi, KERNEL_FIRST_SECTOR);
+              a.mov(ecx, SECTOR_SIZE);
+              a.repe_cmpsb('compare the two sectors byte by byte: ZF = all equal');
+              a.pop(edi);
+              a.pop(esi);
+              a.if_('e', () => {
+                a.or(dword(ebx, DISK.f.flags), DISK_BOOT);
+                a.push(edx);
+                say(a, a.cstr('[blk] '));
+                a.lea(eax, dword(ebx, DISK.f.name));
+                a.call(serial_puts);
+                say(a, a.cstr(' is the boot disk: sector 0 is a boot sector and sector '));
+                a.pop(eax);
+                a.call(serial_put_dec);
+                say(a, a.cstr(' holds the first 512 bytes of this kernel; writes to it are refused\r\n'));
+                scan.break_();
+              });
+              a.inc(edx);
+              a.cmp(edx, BOOT_SCAN);
+              scan.break_('a', 'not this disk');
+            });
+          });
+        }, undefined, 'a disk it cannot read (under 17 sectors, or an error) is not the one');
+        a.add(ebx, DISK.SIZE);
+      }, 'every disk');
+      for (let k = 0; k < 3; k++) {
+        a.lea(eax, dword(edi, k * 4096));
+        a.call(pmm_free);
+      }
+      r.ret();
+    });
+
+    a.routine({
       name: blk_rw, does: 'reads, writes or flushes a disk through its driver, after the checks no driver should have to make',
       args: {
         disk: 'address of the disk (a disk_table entry)', op: 'BLK_READ, BLK_WRITE or BLK_FLUSH', lba: 'first sector',
         count: 'sectors, 1 to BLK_MAX_COUNT (ignored for BLK_FLUSH)', buf: 'kernel buffer below 4 MiB, count * 512 bytes (ignored for BLK_FLUSH)',
       },
-      out: { eax: '0, or -EINVAL (op or count), -ENXIO (past the end), -EROFS (write to a read-only disk), or the driver\'s -errno' },
+      out: { eax: '0, or -EINVAL (op or count), -ENXIO (past the end), -EROFS (write to a read-only disk), -EPERM (write to the boot disk), or the driver\'s -errno' },
       clobbers: [ecx, edx], saves: [ebx],
     }, (r) => {
       a.mov(ebx, r.arg('disk'));
@@ -188,6 +262,9 @@ driver's boot line and the shell show it: "16384 sectors (8 MiB)", or
           a.mov(eax, EROFS.neg());
           a.test(dword(ebx, DISK.f.flags), DISK_RO);
           r.retIf('nz', 'a read-only disk');
+          a.mov(eax, EPERM.neg());
+          a.test(dword(ebx, DISK.f.flags), DISK_BOOT);
+          r.retIf('nz', 'the disk the running kernel came from');
         });
       }, undefined, 'a flush has no sectors to check');
       a.invoke(dword(ebx, DISK.f.rw), [ebx, r.arg('op'), r.arg('lba'), r.arg('count'), r.arg('buf')], 'the driver');

@@ -34,7 +34,6 @@ export const vblk_fnv = sym('vblk_fnv');
 export const vblk_blocks = sym('vblk_blocks');
 const vblk_probe = sym('vblk_probe');
 const vblk_poll = sym('vblk_poll');
-const vblk_is_boot = sym('vblk_is_boot');
 const vblk_scen_buf = sym('vblk_scen_buf');
 
 export const VIRTIO_BLK_T_IN = constant('VIRTIO_BLK_T_IN', 0, 'request type: read sectors (virtio 1.1 §5.2.6)');
@@ -53,9 +52,7 @@ export const VBLK_CFG_BLK_SIZE = constant('VBLK_CFG_BLK_SIZE', 20, 'config +20 u
 export const VBLK_MAX = constant('VBLK_MAX', 8, 'virtio-blk disks this driver keeps state for (as many as disk_table holds)', { radix: 10 });
 export const VBLK_SLOTS = constant('VBLK_SLOTS', 64, 'requests in flight per disk at most (each takes 3 descriptors; fewer when the queue is small)', { radix: 10 });
 export const VBLK_SERIAL_LEN = constant('VBLK_SERIAL_LEN', 20, 'bytes of a GET_ID answer', { radix: 10 });
-export const VBLK_BOOT_SCAN = constant('VBLK_BOOT_SCAN', 16, 'sectors after sector 0 searched for the kernel\'s first sector (stage 2 comes first)', { radix: 10 });
 export const VBLK_NO_DEADLINE = constant('VBLK_NO_DEADLINE', 0x7fffffff, 'a waiter sleeps this many ticks at most: in effect until its completion interrupt makes it runnable');
-export const KERNEL_FIRST_SECTOR = constant('KERNEL_FIRST_SECTOR', 0x10000, 'where the boot sector loaded the kernel: its first 512 bytes are code, never written');
 export const REQ_FREE = constant('REQ_FREE', 0, 'request slot state: unused');
 export const REQ_BUSY = constant('REQ_BUSY', 1, 'request slot state: given to the device');
 export const REQ_DONE = constant('REQ_DONE', 2, 'request slot state: the device is done; the waiter reads the status');
@@ -85,8 +82,7 @@ export const VBLK = defineStruct('vblk', {
   blk_size: u32('the device\'s block size in bytes (512 unless it says otherwise)'),
   completions: u32('requests the device has finished (vblk_service)'),
   polls: u32('used-ring polls while nothing could block (boot time)'),
-  boot: u32('1: this disk holds the kernel that is running'),
-}, { doc: 'a virtio-blk disk (virtio_blk.asm)', size: 36 });
+}, { doc: 'a virtio-blk disk (virtio_blk.asm)', size: 32 });
 
 const each = (a: Parameters<Scenario['emit']>[0], body: () => void) => {
   a.mov(ebx, disk_table);
@@ -448,12 +444,11 @@ line naming the disk and the sector ("[blk] vda: I/O error at sector 9").
 Out-of-range and read-only requests never get here: blk_rw refuses them
 first; the device would answer IOERR.
 
-Which disk did we boot from?  SeaBIOS reads the boot sector, stage 2 and
-the kernel through its own virtio-blk driver when the image is attached
-with if=virtio.  The kernel recognises that disk by content: sector 0
-ends in 0x55 0xAA and one of the sectors after it (stage 2 comes first)
-holds exactly the 512 bytes at KERNEL_FIRST_SECTOR, the start of the
-running kernel - code, which nothing writes after loading.`,
+Booting from virtio-blk.  When the image is attached with if=virtio,
+SeaBIOS reads the boot sector, stage 2 and the kernel through its own
+virtio-blk driver (and leaves the device running: hence the reset); the
+kernel then finds its boot disk among the vd disks, as among the IDE ones,
+by content (disk.asm, disk_find_boot).`,
   spec: [
     'virtio 1.1 §5.2 "Block Device": §5.2.3 (feature bits), §5.2.4 (configuration layout), §5.2.6 (device operation: request header, types, status)',
     'virtio 1.1 §2.6 "Split Virtqueues" (vqueue.asm), §4.1.4.8 (legacy registers, virtio.asm)',
@@ -595,8 +590,6 @@ running kernel - code, which nothing writes after loading.`,
       a.cmp(dword(ebx, VBLK.f.blk_size), 512);
       a.if_('ne', () => { say(a, a.cstr(', block size ')); putDec(a, dword(ebx, VBLK.f.blk_size)); });
       a.call(serial_newline);
-      a.mov(eax, ebx);
-      a.call(vblk_is_boot);
       a.comment('A boot-time poll may have seen a completion in the used ring before the device set its ISR bit');
       a.comment('for it: read the ISR once more, or that stale bit would be the first interrupt after sti.');
       a.mov(edx, dword(esi, VIRTIO_DEV.f.iobase));
@@ -613,64 +606,6 @@ running kernel - code, which nothing writes after loading.`,
       a.mov(eax, esi);
       a.call(virtio_fail);
       a.mov(dword(esi, VIRTIO_DEV.f.service), 0);
-      r.ret();
-    });
-
-    a.routine({
-      name: vblk_is_boot, does: 'decides whether a disk holds the running kernel (sector 0 a boot sector, a later one the kernel\'s first)',
-      in: { eax: 'the disk (struc vblk)' }, clobbers: [eax, ecx, edx], saves: [ebx, esi, edi],
-    }, (r) => {
-      a.mov(ebx, eax);
-      a.mov(esi, dword(ebx, VBLK.f.disk));
-      a.cmp(dword(esi, DISK.f.sectors_hi), 0);
-      a.jne(L('.big'));
-      a.cmp(dword(esi, DISK.f.sectors), VBLK_BOOT_SCAN.add(1));
-      r.retIf('b', 'too small to hold a boot sector and a kernel');
-      a.label('.big');
-      a.mov(eax, 3);
-      a.call(pmm_alloc_pages, 'room for sector 0 and VBLK_BOOT_SCAN more (8.5 KiB)');
-      a.test(eax, eax);
-      r.retIf('z');
-      a.mov(edi, eax, 'EDI = buffer');
-      a.invoke(vblk_submit, [ebx, VIRTIO_BLK_T_IN, 0, edi, VBLK_BOOT_SCAN.add(1).mul(512)]);
-      a.test(eax, eax);
-      a.js(L('.free'));
-      a.invoke(vblk_wait, [ebx, eax]);
-      a.test(eax, eax);
-      a.jnz(L('.free'));
-      a.cmp(dword(edi, 508), 0xaa550000, 'the boot signature 0x55 0xAA at offset 510');
-      a.jne(L('.free'));
-      a.mov(edx, 1, 'EDX = sector compared');
-      a.label('.cmp');
-      a.push(edi);
-      a.mov(esi, edx);
-      a.shl(esi, 9);
-      a.add(esi, edi);
-      a.mov(edi, KERNEL_FIRST_SECTOR);
-      a.mov(ecx, 512);
-      a.repe_cmpsb('compare the two sectors byte by byte: ZF = all equal');
-      a.pop(edi);
-      a.je(L('.found'));
-      a.inc(edx);
-      a.cmp(edx, VBLK_BOOT_SCAN);
-      a.jbe(L('.cmp'));
-      a.jmp(L('.free'));
-      a.label('.found');
-      a.mov(dword(ebx, VBLK.f.boot), 1);
-      a.push(edx);
-      say(a, a.cstr('[virtio_blk] '));
-      a.mov(eax, dword(ebx, VBLK.f.disk));
-      a.lea(eax, dword(eax, DISK.f.name));
-      a.call(serial_puts);
-      say(a, a.cstr(' is the boot disk: sector 0 is a boot sector and sector '));
-      a.pop(eax);
-      a.call(serial_put_dec);
-      say(a, a.cstr(' holds the first 512 bytes of this kernel\r\n'));
-      a.label('.free');
-      for (let k = 0; k < 3; k++) {
-        a.lea(eax, dword(edi, k * 4096));
-        a.call(pmm_free);
-      }
       r.ret();
     });
 

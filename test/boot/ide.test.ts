@@ -7,6 +7,7 @@
 import { closeSync, copyFileSync, ftruncateSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Session, ensureImage, expectLinesInOrder, expectStatus, report, startSession } from '../harness/boot.ts';
 import { convertToQcow2, fnv1a32, patternSectors, writePatternImage } from '../../toolchain/disk/pattern.ts';
@@ -93,9 +94,9 @@ describe('IDE disks: detection and the blk command', () => {
 
       const list = await cmd(s, 'blk');
       expect(list).toHaveLength(3);
-      expect(list[0]).toMatch(new RegExp(`^\\[blk\\] hda: ide, ${hdaSectors} sectors \\(\\d+ MiB\\), serial "QM00001", read-write, write cache \\(flush\\); 0 requests, 0 errors, \\d+ port accesses$`));
-      expect(list[1]).toMatch(/^\[blk\] hdb: ide, 8192 sectors \(4 MiB\), serial "TSK-IDE-1", read-write, write cache \(flush\); 0 requests, 0 errors, \d+ port accesses$/);
-      expect(list[2]).toMatch(/^\[blk\] hdd: ide, 6000 sectors \(2 MiB\), serial "TSK-QCOW2", read-write, write cache \(flush\); 0 requests, 0 errors, \d+ port accesses$/);
+      expect(list[0]).toMatch(new RegExp(`^\\[blk\\] hda: ide, ${hdaSectors} sectors \\(\\d+ MiB\\), serial "QM00001", read-write, boot disk \\(writes refused\\), write cache \\(flush\\); 1 requests, 0 errors, \\d+ port accesses$`));
+      expect(list[1]).toMatch(/^\[blk\] hdb: ide, 8192 sectors \(4 MiB\), serial "TSK-IDE-1", read-write, write cache \(flush\); 1 requests, 0 errors, \d+ port accesses$/);
+      expect(list[2]).toMatch(/^\[blk\] hdd: ide, 6000 sectors \(2 MiB\), serial "TSK-QCOW2", read-write, write cache \(flush\); 1 requests, 0 errors, \d+ port accesses$/);
       // IDENTIFY alone: Device Control, select + 4 status reads, status, 4 registers, command, status, polls, 2 signature reads, 256 words
       for (const l of list) expect(Number(/(\d+) port accesses$/.exec(l)![1])).toBeGreaterThanOrEqual(1 + 5 + 1 + 5 + 1 + 1 + 2 + 256);
 
@@ -146,9 +147,9 @@ describe('IDE disks: detection and the blk command', () => {
       // the requests were counted, none failed (refused ones never reached the driver)
       const [after] = await cmd(s, 'blk hdb');
       expect(after).toMatch(/^\[blk\] hdb: .*; \d+ requests, 0 errors, \d+ port accesses$/);
-      // read 5 2, then the checks in chunks of 8 sectors (the refused requests never reach it)
+      // the boot-disk scan, read 5 2, then the checks in chunks of 8 sectors (the refused requests never reach it)
       const chunks = (n: number) => Math.ceil(n / 8);
-      expect(Number(/; (\d+) requests/.exec(after!)![1])).toBe(1 + [1, 7, 1, 100, 4096, RAW_SECTORS, 192].map(chunks).reduce((x, y) => x + y));
+      expect(Number(/; (\d+) requests/.exec(after!)![1])).toBe(1 + 1 + [1, 7, 1, 100, 4096, RAW_SECTORS, 192].map(chunks).reduce((x, y) => x + y));
       s.send('poweroff\r');
       const r = await s.exited;
       expectStatus(r, 33);
@@ -171,7 +172,7 @@ describe('IDE disks: detection and the blk command', () => {
       }
       expect(await cmd(s, 'blk hdb flush')).toEqual(['[blk] hdb: flushed']);
       const [line] = await cmd(s, 'blk hdb');
-      expect(line).toMatch(/; 4 requests, 0 errors, \d+ port accesses$/);
+      expect(line).toMatch(/; 5 requests, 0 errors, \d+ port accesses$/); // and the boot-disk scan's read of sectors 0-16
       s.send('poweroff\r');
       expectStatus(await s.exited, 33);
     } finally {
@@ -208,7 +209,7 @@ describe('IDE disks: detection and the blk command', () => {
       const after = await cmd(s, 'blk hdb read 101');
       expect(dumpBytes(after.slice(1)).equals(patternSectors(101, 1))).toBe(true);
       const [line] = await cmd(s, 'blk hdb');
-      expect(line).toMatch(/; 1 requests, 3 errors, \d+ port accesses$/);
+      expect(line).toMatch(/; 2 requests, 3 errors, \d+ port accesses$/); // and the boot-disk scan's read of sectors 0-16
       // through the system call: the second sector of a two-sector write fails, and that sector is named
       const from = s.lines.length;
       s.send('run sectors\r');
@@ -323,6 +324,34 @@ describe('sector system calls from ring 3', () => {
     expect(readFileSync(file).equals(want)).toBe(true);
   });
 
+  it('the boot disk is never written: blk write gets -EPERM, and sectors picks the virtio disk numbered before it', async () => {
+    // Regression: with a virtio disk (vda, disk 0) next to the IDE boot disk
+    // (hda, disk 1), "the last disk" was the boot image, and sectors wrote
+    // over stage 2 in it.
+    const before = createHash('sha256').update(readFileSync(image)).digest('hex');
+    const vd = path.join(dir, 'boot-guard-vd.img');
+    writePatternImage(vd, 2048);
+    const s = await startSession({ image, extraArgs: ['-drive', `if=none,id=v0,file=${vd},format=raw`, '-device', 'virtio-blk-pci,drive=v0,addr=0x5'] });
+    let r;
+    try {
+      await s.waitFor(/^\[tsk\] ready$/);
+      expect(s.lines.filter((l) => / is the boot disk: /.test(l))).toEqual([
+        expect.stringMatching(/^\[blk\] hda is the boot disk: sector 0 is a boot sector and sector \d+ holds the first 512 bytes of this kernel; writes to it are refused$/),
+      ]);
+      expect(await cmd(s, 'blk hda write 5 overwrite')).toEqual(['[blk] hda: write of 1 at sector 5: -EPERM: the kernel booted from this disk: it is not written while it runs']);
+      expect((await cmd(s, 'blk')).filter((l) => l.includes('boot disk'))).toEqual([expect.stringMatching(/^\[blk\] hda: ide, .*, boot disk \(writes refused\)/)]);
+      s.send('run sectors\r');
+      await s.waitFor(/^\[proc\] pid 1 exited with code \d+$/);
+      s.send('poweroff\r');
+      r = await s.exited;
+    } finally {
+      await s.close();
+    }
+    expectLinesInOrder(r, [/^\[sectors\] 2 disks$/, /^\[sectors\] disk = 0$/, /^\[sectors\] blkwrite\(disk, 2, 2, text\) = 2$/, /^\[proc\] pid 1 exited with code 0$/]);
+    expect(readFileSync(vd).subarray(2 * 512, 4 * 512).equals(sectorsData())).toBe(true);
+    expect(createHash('sha256').update(readFileSync(image)).digest('hex')).toBe(before);
+  });
+
   it('with only the boot disk the program writes nothing and exits 1; on q35 there is no legacy IDE and no disk at all', async () => {
     const s = await startSession({ image });
     let r;
@@ -338,7 +367,7 @@ describe('sector system calls from ring 3', () => {
     }
     expectLinesInOrder(r, [
       /^\[sectors\] 1 disks$/,
-      /^\[sectors\] only the boot disk, which this program never writes: exit\(1\)$/,
+      /^\[sectors\] no disk without a boot sector, and this program never writes a boot disk: exit\(1\)$/,
       /^\[proc\] pid 1 exited with code 1$/,
     ]);
     expectStatus(r, 33);

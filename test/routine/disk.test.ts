@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { L, eax, ecx, dword } from '../../toolchain/x86/operands.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
-import { DISK, DISK_RO, diskModule } from '../../kernel/blk/disk.ts';
+import { DISK, DISK_BOOT, DISK_RO, diskModule } from '../../kernel/blk/disk.ts';
 import { string } from '../../kernel/lib/string.ts';
 import { type RoutineCase, cstr, runRoutines } from '../harness/routine.ts';
 
@@ -43,7 +43,7 @@ const recorder = defineModule({
 const le32 = (...xs: number[]) => xs.flatMap((x) => [x & 0xff, (x >>> 8) & 0xff, (x >>> 16) & 0xff, (x >>> 24) & 0xff]);
 const u32s = (b: Uint8Array) => Array.from({ length: b.length / 4 }, (_, i) => new DataView(b.buffer, b.byteOffset).getUint32(i * 4, true));
 const neg = (n: number) => (-n) >>> 0;
-const EIO = 5, ENXIO = 6, EINVAL = 22, EROFS = 30;
+const EPERM = 1, EIO = 5, ENXIO = 6, EINVAL = 22, EROFS = 30;
 const SENTINEL = 0xdeadbeef;
 const disk = (i: number) => L('disk_table').add(i * DISK.size);
 const BUF = 0x12340;
@@ -63,7 +63,7 @@ describe('blk_rw, disk_add, disk_find (kernel/blk/disk.ts)', () => {
       },
       { name: 'attach vdb', routine: 'rec_attach', args: { eax: disk(1) } },
     ];
-    type Rw = { name: string; disk: number; op: number; lba: number; count: number; driver?: number; want: number };
+    type Rw = { name: string; disk: number; op: number; lba: number; count: number; driver?: number; boot?: true; want: number };
     const rws: Rw[] = [
       { name: 'read 8 at 0', disk: 0, op: 0, lba: 0, count: 8, want: 0 },
       { name: 'write the last sector', disk: 0, op: 1, lba: 0x3fff, count: 1, want: 0 },
@@ -80,11 +80,17 @@ describe('blk_rw, disk_add, disk_find (kernel/blk/disk.ts)', () => {
       { name: 'write to the read-only disk', disk: 1, op: 1, lba: 0, count: 1, want: neg(EROFS) },
       { name: 'read the big disk across 2^32 sectors', disk: 1, op: 0, lba: 0xffffffff, count: 2, want: 0 },
       { name: 'read the big disk at its 32-bit top', disk: 1, op: 0, lba: 0xfffffff0, count: 16, want: 0 },
+      { name: 'write to the boot disk', disk: 0, op: 1, lba: 100, count: 1, boot: true, want: neg(EPERM) },
+      { name: 'read the boot disk', disk: 0, op: 0, lba: 100, count: 1, boot: true, want: 0 },
+      { name: 'flush the boot disk', disk: 0, op: 4, lba: 0, count: 0, boot: true, want: 0 },
     ];
     for (const t of rws) {
       cases.push({
         name: t.name, routine: 'blk_rw', stack: [disk(t.disk), t.op, t.lba, t.count, BUF],
-        memory: [{ at: L('rec_args'), bytes: le32(SENTINEL, SENTINEL, SENTINEL, SENTINEL, SENTINEL) }, { at: L('rec_result'), bytes: le32(t.driver ?? 0) }],
+        memory: [
+          { at: L('rec_args'), bytes: le32(SENTINEL, SENTINEL, SENTINEL, SENTINEL, SENTINEL) }, { at: L('rec_result'), bytes: le32(t.driver ?? 0) },
+          ...(t.boot ? [{ at: disk(t.disk).add(DISK.f.flags.offset), bytes: le32(Number(DISK_BOOT.c.value)) }] : []),
+        ],
         read: [{ at: L('rec_args'), length: 20 }],
       });
     }
