@@ -270,7 +270,7 @@ describe('IDE disks: detection and the blk command', () => {
 });
 
 describe('sector system calls from ring 3', () => {
-  it('the sectors program reads, writes and flushes the last disk, and bad arguments get the documented errno', async () => {
+  it('the sectors program reads, writes and flushes the last disk without a boot sector, and bad arguments get the documented errno', async () => {
     const file = copyOfPattern('sectors.img');
     const s = await startSession({ image, extraArgs: ideDisk(file, 'hdb'), cmdline: 'strace=1' });
     let r;
@@ -323,6 +323,29 @@ describe('sector system calls from ring 3', () => {
     expect(readFileSync(file).equals(want)).toBe(true);
   });
 
+  it('booted from IDE with a virtio-blk disk (listed first, as vda): the program writes vda, never the boot disk hda', async () => {
+    const file = copyOfPattern('sectors-vda.img');
+    const s = await startSession({ image, extraArgs: ['-drive', `if=none,id=vd0,file=${file},format=raw`, '-device', 'virtio-blk-pci,drive=vd0,addr=0x5'] });
+    let r;
+    try {
+      await s.waitFor(/^\[tsk\] ready$/);
+      expect(await cmd(s, 'blk'), 'vda first, the boot disk hda after it').toEqual([
+        expect.stringMatching(/^\[blk\] vda: virtio-blk, /), expect.stringMatching(/^\[blk\] hda: ide, /),
+      ]);
+      s.send('run sectors\r');
+      await s.waitFor(/^\[proc\] pid 1 exited with code \d+$/);
+      s.send('poweroff\r');
+      r = await s.exited;
+    } finally {
+      await s.close();
+    }
+    expectLinesInOrder(r, [/^\[sectors\] 2 disks$/, /^\[sectors\] disk = 0$/, /^\[sectors\] done, exit\(0\)$/]);
+    expectStatus(r, 33);
+    const want = patternSectors(0, RAW_SECTORS);
+    sectorsData().copy(want, SECTORS_LBA * 512);
+    expect(readFileSync(file).equals(want), report(r)).toBe(true);
+  });
+
   it('with only the boot disk the program writes nothing and exits 1; on q35 there is no legacy IDE and no disk at all', async () => {
     const s = await startSession({ image });
     let r;
@@ -338,7 +361,7 @@ describe('sector system calls from ring 3', () => {
     }
     expectLinesInOrder(r, [
       /^\[sectors\] 1 disks$/,
-      /^\[sectors\] only the boot disk, which this program never writes: exit\(1\)$/,
+      /^\[sectors\] no disk without a boot sector, and this program never writes one: exit\(1\)$/,
       /^\[proc\] pid 1 exited with code 1$/,
     ]);
     expectStatus(r, 33);
