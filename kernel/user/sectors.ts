@@ -3,7 +3,7 @@
 import { defineModule } from '../../toolchain/x86/asm.ts';
 import { type Expr, eax, ebx, ecx, edx, esi, edi, L, dword, word, dec } from '../../toolchain/x86/operands.ts';
 import { SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
-import { ENODEV } from '../proc/errno.ts';
+import { EAGAIN, ENODEV } from '../proc/errno.ts';
 import { u_exit, u_newline, u_put_dec, u_put_int, u_puts, u_write } from './ulib.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -70,7 +70,7 @@ blkread(disk, lba, count, buf), blkwrite(disk, lba, count, buf) and
 blkflush(disk), with disks numbered as the shell's "blk" lists them.
 
 It first counts the disks - blkread of sector 0 of disk 0, 1, 2 ... until
--ENODEV - and works on the last one whose sector 0 is not a boot sector
+-ENODEV, asking again after -EAGAIN - and works on the last one whose sector 0 is not a boot sector
 (0x55 0xAA at offset 510).  It never writes a disk that holds one: the disk
 the machine booted from always does, and its number is not fixed (virtio-blk
 disks come before IDE ones, so an IDE boot disk is after them).  With no
@@ -101,6 +101,13 @@ sectors past the end of the disk.`,
     a.int(VEC_SYSCALL);
     a.cmp(eax, ENODEV.neg());
     a.je(L('.counted'));
+    a.cmp(eax, EAGAIN.neg());
+    a.jne(L('.answered'), 'every request slot of the disk in flight (other programs): ask again in 10 ms');
+    a.mov(ebx, dec(10));
+    a.mov(eax, SYS.sleep!);
+    a.int(VEC_SYSCALL);
+    a.jmp(L('.count'));
+    a.label('.answered');
     a.cmp(eax, 1);
     a.jne(L('.skip'), 'sector 0 unreadable: not a disk to write either');
     a.cmp(word(sec_buf.add(510)), 0xaa55);
