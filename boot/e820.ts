@@ -1,7 +1,7 @@
 // The BIOS memory map (int 15h, EAX = E820h), asked for in real mode and left
 // in low memory for the kernel.
 import { defineModule } from '../toolchain/x86/asm.ts';
-import { eax, ebx, ecx, edx, bp, di, si, dword, L, constant } from '../toolchain/x86/operands.ts';
+import { ax, eax, ebx, ecx, edx, bp, di, es, si, dword, L, constant } from '../toolchain/x86/operands.ts';
 import { defineStruct, u32, u64 } from '../toolchain/x86/struct.ts';
 import { BIOS_SYSTEM } from './a20.ts';
 import { newline, put_hex16, put_hex8, puts } from './serial16.ts';
@@ -82,10 +82,15 @@ say "ignore", and prints each one on serial as
       name: e820_read, does: 'asks the BIOS for the memory map, stores it at E820_TABLE/E820_COUNT and prints it',
       clobbers: [eax, ebx, ecx, edx],
     }, (r) => {
-      a.push(si); a.push(di); a.push(bp);
+      a.push(si); a.push(di); a.push(bp); a.push(es);
+      a.comment('ES = 0 here, not inherited: the boot sector\'s CHS path calls int 13h AH=08h, which for a');
+      a.comment('floppy returns ES:DI = the diskette parameter table (in the BIOS segment), and the BIOS');
+      a.comment('would write each entry there while we read DS:DI (DS = 0) - an empty map.');
+      a.xor(ax, ax);
+      a.mov(es, ax);
       a.mov(bp, E820_CALLS_MAX, 'BP counts the calls left (the BIOS keeps BP)');
       a.mov(dword(E820_COUNT), 0);
-      a.mov(di, E820_TABLE, 'ES:DI = the first slot (ES = 0)');
+      a.mov(di, E820_TABLE, 'ES:DI = the first slot');
       a.xor(ebx, ebx, 'continuation 0: start at the beginning');
       a.loop_((loop) => {
         a.mov(dword(di, E820_ENTRY.f.ext), E820_EXT_ENABLED, 'a 20-byte answer leaves this: the entry counts as valid');
@@ -128,7 +133,7 @@ say "ignore", and prints each one on serial as
         a.mov(si, a.cstr('[e820] no memory map (int 15h E820h unsupported); the kernel will use the fw_cfg RAM size\r\n'));
         a.call(puts);
       });
-      a.pop(bp); a.pop(di); a.pop(si);
+      a.pop(es); a.pop(bp); a.pop(di); a.pop(si);
       r.ret();
     });
 

@@ -79,7 +79,10 @@ device, so that no driver sees a request it would have to refuse:
 and then calls [disk.rw] with the same five arguments.  A driver returns 0
 or its own error (-EIO when the device reports one, naming the sector).
 buf is a kernel address below 4 MiB, where linear = physical (paging.asm),
-so a driver may hand it to a device for DMA as it is.
+so a driver may hand it to a device for DMA as it is.  A request made by a
+user process (the sector system calls) always uses a page from pmm_alloc:
+a driver that blocks the process frees that page itself if the process ends
+before the request completes (virtio_blk.asm), since the call never resumes.
 
 disk_add hands a driver a zeroed entry to fill in (or 0 when all DISK_MAX
 are taken); the first disk added is the default one.

@@ -69,7 +69,8 @@ export const VBLK_REQ = defineStruct('vblk_req', {
   len: u32('bytes the device says it wrote (data + the status byte)'),
   vb: u32('the disk (struc vblk) it belongs to'),
   pid: u32('the waiter\'s pid: a process ended meanwhile (kill, Ctrl-C) no longer matches its entry'),
-  _pad2: pad(12),
+  buf: u32('the data buffer (0: none, FLUSH): a process\'s is the page its sector call lent, freed here if the process ends first'),
+  _pad2: pad(8),
 }, { doc: 'a virtio-blk request slot: the first 16 bytes are the device-readable header (virtio 1.1 §5.2.6)', size: 48 });
 
 /** What the driver keeps per disk. */
@@ -436,7 +437,10 @@ and the completion interrupt (virtio_irq -> vblk_service) takes the
 finished chains from the used ring, marks their slots done and makes their
 waiters runnable.  A waiter that has ended meanwhile (kill, Ctrl-C free a
 blocked process at once: exit.asm) is recognised by its pid no longer
-matching the entry, and its slot is freed on the spot.  Interrupts stay off from the submission to the block,
+matching the entry, and its slot is freed on the spot - with the page its
+sector call lent the request (a process reaches a disk only through
+blkread/blkwrite, whose buffer is a page from pmm_alloc): the call will never
+resume to free it, and until the device answers the page is still its DMA target.  Interrupts stay off from the submission to the block,
 so a completion cannot slip in between and be missed.
 
 Errors.  A status byte IOERR is -EIO, UNSUPP is -EOPNOTSUPP, each with a
@@ -645,6 +649,7 @@ by content (disk.asm, disk_find_boot).`,
       a.test(edx, edx);
       a.if_('nz', () => a.mov(edx, dword(edx, PROC.f.pid)));
       a.mov(dword(esi, VBLK_REQ.f.pid), edx);
+      a.mov(dword(esi, VBLK_REQ.f.buf), 0);
       a.lea(edi, r.local('sg', 'none'));
       a.mov(dword(edi), esi, 'buffer 1: the header, device-readable');
       a.mov(dword(edi, 4), 16);
@@ -655,6 +660,7 @@ by content (disk.asm, disk_find_boot).`,
       a.if_('nz', () => {
         a.mov(dword(edi, 16), edx);
         a.mov(edx, r.arg('buf'));
+        a.mov(dword(esi, VBLK_REQ.f.buf), edx);
         a.mov(dword(edi, 12), edx, 'buffer 2: the data');
         a.xor(edx, edx);
         a.cmp(eax, VIRTIO_BLK_T_OUT);
@@ -788,6 +794,14 @@ by content (disk.asm, disk_find_boot).`,
         a.je(L('.waiter'));
         a.label('.orphan');
         a.mov(byte(eax, VBLK_REQ.f.state), REQ_FREE, 'its process ended while the request was in flight (kill, Ctrl-C): nobody will wait for it');
+        a.comment('Nor will its sector call resume to free the page it lent (syscall.asm, blkTransfer): the device');
+        a.comment('has just finished with that page, so it goes back now - not at the kill, while the DMA could still land.');
+        a.cmp(dword(eax, VBLK_REQ.f.pid), 0);
+        loop.continue_('e', 'the kernel task never ends (and lends no page): not reached');
+        a.mov(eax, dword(eax, VBLK_REQ.f.buf));
+        a.test(eax, eax);
+        loop.continue_('z', 'FLUSH: no data buffer');
+        a.call(pmm_free, 'the bounce page of a process\'s blkread/blkwrite');
         loop.continue_();
         a.label('.waiter');
         a.cmp(dword(ecx, PROC.f.state), PS_SLEEPING);

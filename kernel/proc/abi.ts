@@ -34,9 +34,9 @@ export const SYSCALLS = [
   { name: 'uptime', args: [], returns: 'timer ticks since boot', errors: '-' },
   { name: 'sleep', args: ['ms'], returns: '0 after at least ms milliseconds (0: just yield)', errors: 'EINVAL if ms > 60000' },
   { name: 'yield', args: [], returns: '0, after other runnable processes had their turn', errors: '-' },
-  { name: 'blkread', args: ['disk', 'lba', 'count', 'buf'], returns: 'count: sectors lba..lba+count-1 of disk number disk (0 = the first, as "blk" lists them) are in buf', errors: 'ENODEV unless disk < the number of disks; EINVAL if count is 0 or > 8; EFAULT unless buf..buf+count*512-1 is the caller\'s writable user memory; ENXIO if a sector is past the end of the disk; ENOMEM if no page is free for the kernel\'s copy; EIO if the device failed' },
-  { name: 'blkwrite', args: ['disk', 'lba', 'count', 'buf'], returns: 'count: buf is on sectors lba..lba+count-1 (maybe in the device\'s write cache until blkflush)', errors: 'ENODEV, EINVAL, ENXIO, ENOMEM, EIO as blkread; EFAULT unless the buffer is the caller\'s user memory; EROFS if the disk is read-only' },
-  { name: 'blkflush', args: ['disk'], returns: '0: every write before it is on the medium', errors: 'ENODEV as blkread; EOPNOTSUPP if the device has no flush; EIO if it failed' },
+  { name: 'blkread', args: ['disk', 'lba', 'count', 'buf'], returns: 'count: sectors lba..lba+count-1 of disk number disk (0 = the first, as "blk" lists them) are in buf', errors: 'ENODEV unless disk < the number of disks; EINVAL if count is 0 or > 8; EFAULT unless buf..buf+count*512-1 is the caller\'s writable user memory; ENXIO if a sector is past the end of the disk; ENOMEM if no page is free for the kernel\'s copy; EAGAIN if every request slot of a virtio-blk disk is in flight (a small virtqueue shared by several programs): try again; EIO if the device failed' },
+  { name: 'blkwrite', args: ['disk', 'lba', 'count', 'buf'], returns: 'count: buf is on sectors lba..lba+count-1 (maybe in the device\'s write cache until blkflush)', errors: 'ENODEV, EINVAL, ENXIO, ENOMEM, EAGAIN, EIO as blkread; EFAULT unless the buffer is the caller\'s user memory; EROFS if the disk is read-only' },
+  { name: 'blkflush', args: ['disk'], returns: '0: every write before it is on the medium', errors: 'ENODEV, EAGAIN as blkread; EOPNOTSUPP if the device has no flush; EIO if it failed' },
 ] as const satisfies readonly Syscall[];
 
 export type SyscallName = (typeof SYSCALLS)[number]['name'];

@@ -71,7 +71,9 @@ function diskArg(a: Asm): void {
  * could not DMA into it, and blk_rw takes kernel addresses below 4 MiB.
  * A fresh page per call (pmm_alloc), not one shared buffer: a driver that
  * blocks the caller until its device answers (virtio-blk) lets another
- * process make a call meanwhile.
+ * process make a call meanwhile.  A process killed while blocked in the
+ * driver never returns here: the driver frees the page when the device is
+ * done with it (vblk_service), never earlier.
  */
 function blkTransfer(a: Asm, r: RoutineBody, write: boolean): void {
   a.mov(esi, eax, 'ESI = frame');

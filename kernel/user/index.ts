@@ -26,5 +26,5 @@ export const USER_PROGRAMS: readonly UserProgram[] = [
   { name: 'spin', doc: 'CPU-bound: 5 progress lines, never yields', modules: [spin, ulib] },
   { name: 'loop', doc: 'never ends (Ctrl-C on the console stops it)', modules: [loop, ulib] },
   ...faultPrograms.map((f) => ({ name: f.name, doc: f.doc, modules: [f.module, ulib] })),
-  { name: 'sectors', doc: 'read, write and flush sectors of the last disk with blkread/blkwrite/blkflush, then bad arguments', modules: [sectors, ulib] },
+  { name: 'sectors', doc: 'read, write and flush sectors of the last disk without a boot sector with blkread/blkwrite/blkflush, then bad arguments', modules: [sectors, ulib] },
 ];

@@ -1,9 +1,9 @@
 // sectors: a user program that reads and writes disk sectors through the
 // blkread, blkwrite and blkflush system calls, then tries bad arguments.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { type Expr, eax, ebx, ecx, edx, esi, edi, L, word, dword, dec } from '../../toolchain/x86/operands.ts';
+import { type Expr, eax, ebx, ecx, edx, esi, edi, L, dword, word, dec } from '../../toolchain/x86/operands.ts';
 import { SYS, USER_STACK_TOP, VEC_SYSCALL } from '../proc/abi.ts';
-import { ENODEV } from '../proc/errno.ts';
+import { EAGAIN, ENODEV } from '../proc/errno.ts';
 import { u_exit, u_newline, u_put_dec, u_put_int, u_puts, u_write } from './ulib.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -70,11 +70,12 @@ blkread(disk, lba, count, buf), blkwrite(disk, lba, count, buf) and
 blkflush(disk), with disks numbered as the shell's "blk" lists them.
 
 It first counts the disks - blkread of sector 0 of disk 0, 1, 2 ... until
--ENODEV - and works on the last one whose sector 0 is not a boot sector
-(no 0x55 0xAA at its end): never on the disk the machine booted from,
-which may be any of them (virtio disks are numbered before IDE ones), and
-which the kernel would refuse to write anyway (-EPERM).  Without such a
-disk it stops (exit(1)).  Then,
+-ENODEV, asking again after -EAGAIN - and works on the last one whose sector 0 is not a boot sector
+(0x55 0xAA at offset 510).  It never writes a disk that holds one: the disk
+the machine booted from always does, and its number is not fixed (virtio-blk
+disks come before IDE ones, so an IDE boot disk is after them), and which
+the kernel refuses to write anyway (-EPERM).  With no such disk it stops
+(exit(1)).  Then,
 one line per call ("[sectors] <call> = <result>", and the first 16 bytes of
 each sector read, which on a test disk say "tsk lba <n>"):
 ${SECTOR_CALLS.map((c) => `  ${c.text}`).join('\n')}
@@ -85,13 +86,13 @@ running off the end of the user region, in supervisor-only memory, and
 sectors past the end of the disk.`,
   emit(a) {
     a.bss(sec_buf, 4096, 4, 'what blkread reads (up to 8 sectors)');
-    a.bss(sec_disk, 4, 4, 'the disk it works on: the last one without a boot sector');
+    a.bss(sec_disk, 4, 4, 'the disk it works on: the last one without a boot sector (-1: none yet)');
     a.bss(sec_result, 4, 4, 'a call\'s result');
 
     a.label(_start);
-    a.section('count the disks: blkread(n, 0, 1, buf) until -ENODEV; remember the last without a boot sector');
+    a.section('count the disks: blkread(n, 0, 1, buf) until -ENODEV');
     a.xor(edi, edi, 'EDI = disks found');
-    a.mov(dword(sec_disk), -1, 'none yet');
+    a.mov(dword(sec_disk), -1);
     a.label('.count');
     a.mov(ebx, edi);
     a.xor(ecx, ecx);
@@ -101,12 +102,19 @@ sectors past the end of the disk.`,
     a.int(VEC_SYSCALL);
     a.cmp(eax, ENODEV.neg());
     a.je(L('.counted'));
+    a.cmp(eax, EAGAIN.neg());
+    a.jne(L('.answered'), 'every request slot of the disk in flight (other programs): ask again in 10 ms');
+    a.mov(ebx, dec(10));
+    a.mov(eax, SYS.sleep!);
+    a.int(VEC_SYSCALL);
+    a.jmp(L('.count'));
+    a.label('.answered');
     a.cmp(eax, 1);
-    a.jne(L('.next'), 'unreadable: not a disk to write on');
-    a.cmp(word(sec_buf.add(510)), 0xaa55, 'the boot signature 0x55 0xAA');
-    a.je(L('.next'), 'a boot sector: perhaps the disk the machine runs from');
+    a.jne(L('.skip'), 'sector 0 unreadable: not a disk to write either');
+    a.cmp(word(sec_buf.add(510)), 0xaa55);
+    a.je(L('.skip'), 'a boot sector: maybe the disk we booted from, never written');
     a.mov(dword(sec_disk), edi);
-    a.label('.next');
+    a.label('.skip');
     a.inc(edi);
     a.cmp(edi, 64);
     a.jb(L('.count'), 'a bound all the same');
@@ -119,7 +127,7 @@ sectors past the end of the disk.`,
     a.call(u_puts);
     a.cmp(dword(sec_disk), -1);
     a.jne(L('.enough'));
-    a.mov(eax, a.cstr('[sectors] no disk without a boot sector, and this program never writes a boot disk: exit(1)\n'));
+    a.mov(eax, a.cstr('[sectors] no disk without a boot sector, and this program never writes one: exit(1)\n'));
     a.call(u_puts);
     a.mov(eax, 1);
     a.call(u_exit);

@@ -12,6 +12,7 @@ import { pmm_alloc_pages } from '../mm/pmm.ts';
 import { TRAPFRAME } from '../cpu/trapframe.ts';
 import { PIC1_VECTOR } from '../dev/pic.ts';
 import { PCI_FN, pci_count, pci_enable, pci_table } from '../pci/pci.ts';
+import { pci_read16 } from '../pci/config.ts';
 import { VIRTQ_USED, VIRTQ_USED_F_NO_NOTIFY, VQ, VQ_ALIGN, vq_layout } from './queue.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
@@ -33,6 +34,7 @@ const virtio_irq_lines = sym('virtio_irq_lines');
 export const VIRTIO_VENDOR = constant('VIRTIO_VENDOR', 0x1af4, 'PCI vendor ID of every virtio device (virtio 1.1 §4.1.2)');
 export const VIRTIO_DEV_TRANSITIONAL = constant('VIRTIO_DEV_TRANSITIONAL', 0x1000, 'device IDs 0x1000-0x103F: transitional devices, which keep the legacy interface (§4.1.2.3)');
 export const VIRTIO_DEV_MODERN = constant('VIRTIO_DEV_MODERN', 0x1040, 'device IDs 0x1040 + type: modern-only devices, virtio 1.0 capabilities and no legacy I/O BAR (§4.1.2.1)');
+export const PCI_SUBSYSTEM_ID = constant('PCI_SUBSYSTEM_ID', 0x2e, 'configuration offset of the Subsystem ID (header type 0): for a transitional virtio device, its virtio device type (virtio 1.1 §4.1.2.1)');
 export const VIRTIO_DEV_LAST = constant('VIRTIO_DEV_LAST', 0x107f, 'last device ID assigned to virtio');
 export const VIRTIO_TYPE_NET = constant('VIRTIO_TYPE_NET', 1, 'virtio device type 1: network card (§5.1); transitional device ID 0x1000', { radix: 10 });
 export const VIRTIO_TYPE_BLK = constant('VIRTIO_TYPE_BLK', 2, 'virtio device type 2: block device (§5.2); transitional device ID 0x1001', { radix: 10 });
@@ -84,7 +86,7 @@ hypervisor), the guest puts whole requests in shared memory - virtqueues
 (vqueue.asm) - and writes one I/O port to say "look".  On PCI each virtio
 device is a function with vendor 0x1AF4 (virtio 1.1 §4.1.2).  QEMU's pc
 machine gives transitional devices (device ID 0x1000 + type - 1 for net
-and block), which keep the legacy register block in I/O BAR0
+and block; the type itself is in the Subsystem Device ID), which keep the legacy register block in I/O BAR0
 (§4.1.4.8 "Legacy Interfaces: A Note on PCI Device Layout"):
 
   +0x00 u32 host features     +0x0E u16 queue select
@@ -204,7 +206,11 @@ Routines (the kernel's register convention unless cdecl is said):
         });
         a.cmp(eax, VIRTIO_DEV_TRANSITIONAL);
         a.jb(L('.next'));
-        a.sub(eax, VIRTIO_DEV_TRANSITIONAL.sub(1), 'transitional ID 0x1000 + type - 1 (§4.1.2.3)');
+        a.comment('The type is the PCI Subsystem Device ID (§4.1.2.1): the transitional IDs follow no formula');
+        a.comment('(0x1000 net = 1, 0x1001 block = 2, but 0x1002 balloon = 5, 0x1003 console = 3, 0x1005 entropy = 4).');
+        a.movzx(eax, word(ebx, PCI_FN.f.addr));
+        a.mov(edx, PCI_SUBSYSTEM_ID);
+        a.call(pci_read16);
         a.mov(edi, eax, 'EDI = type');
         a.mov(eax, dword(ebx, PCI_FN.f.bar));
         a.test(al, 1);

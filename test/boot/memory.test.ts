@@ -3,6 +3,9 @@
 // shell's "mem".  The expected maps are computed from the -m value and the
 // machine's memory layout (QEMU's pc and q35 boards put RAM below the PCI
 // hole and, past a threshold, the rest above 4 GiB), not copied from output.
+import { copyFileSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BootResult, boot, ensureImage, expectLinesInOrder, expectStatus, report, startSession } from '../harness/boot.ts';
 import { PMM_RANGE } from '../../kernel/mm/pmm.ts';
@@ -102,6 +105,25 @@ describe('the E820 memory map', () => {
       if (mib > 4) expect(expectedPages(map)).toBe(PMM_RANGE.frames); // all of 1-4 MiB is RAM
     });
   }
+  it('booted from a floppy (CHS path, whose int 13h AH=08h points ES at the diskette table): stage 2 still gets the map', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsk-e820-floppy-'));
+    try {
+      const floppy = path.join(dir, 'floppy.img');
+      copyFileSync(image, floppy);
+      truncateSync(floppy, 1474560); // 1.44 MB: 80 cylinders x 2 heads x 18 sectors
+      const r = await boot({ image: floppy, floppy: true, memMiB: 64, cmdline: 'test=boot' });
+      expectStatus(r, 33);
+      const map = mapLines(r, 'e820');
+      checkMap(map, 'pc', 64, r);
+      expectLinesInOrder(r, [
+        /^\[boot\] CHS reads$/,
+        /^\[e820\] 0x0000000000000000-0x000000000009FBFF usable$/,
+        new RegExp(`^\\[mem\\] RAM from 1 MiB: ${highKiB(map)} KiB usable \\(e820 map\\); `),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('the map is not a constant: a 3 GiB pc and an 8 MiB one differ where RAM ends', () => {
     expect(layout('pc', 3072).below4g).toBe(3 * GiB);
     expect(layout('q35', 3072)).toEqual({ below4g: 2 * GiB, above4g: GiB });

@@ -3,8 +3,12 @@
 // and come back exactly when they end - by exit, a fault, kill, or Ctrl-C,
 // also while the CPU idles on the ended process's behalf - and when there
 // are too few pages, spawn fails with a line and -ENOMEM, taking nothing.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Session, ensureImage, expectStatus, report, startSession } from '../harness/boot.ts';
+import { writePatternImage } from '../../toolchain/disk/pattern.ts';
 
 let image = '';
 beforeAll(async () => { image = await ensureImage(); });
@@ -124,6 +128,43 @@ describe('running out of memory', () => {
       expectStatus(r, 33);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('a process killed while its sector call waits for the disk', () => {
+  it('Ctrl-C during blkread on a throttled virtio-blk disk: the page the call lent the device comes back when the device is done with it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsk-procmem-'));
+    const file = path.join(dir, 'slow.img');
+    writePatternImage(file, 4096);
+    // One request a second: the sectors program's first blkread of vda blocks for a good while.
+    const s = await startSession({ image, extraArgs: ['-drive', `if=none,id=slow,file=${file},format=raw,snapshot=on,throttling.iops-total=1`, '-device', 'virtio-blk-pci,drive=slow,addr=0x5'] });
+    try {
+      await s.waitFor(/^tsk> $/, { partial: true, timeoutMs: 30_000 });
+      const { cmd, free } = shell(s);
+      const start = await free();
+      for (let round = 0; round < 2; round++) {
+        const from = await cmd('run sectors');
+        await s.waitFor(/^\[proc\] pid \d+ started: sectors$/, { from });
+        await new Promise((r) => setTimeout(r, 200)); // let it block in blkread
+        s.send('\x03');
+        await s.waitFor(/\[proc\] pid \d+ killed: Ctrl-C$/, { from });
+        // The request it left in flight completes within the throttle's second; then every page is back.
+        let now = start.free - 1;
+        for (let t = 0; t < 40 && now !== start.free; t++) {
+          await new Promise((r) => setTimeout(r, 250));
+          s.send('\r');
+          now = (await free()).free;
+        }
+        expect(now, `round ${round}: free pages after the killed call's request completed`).toBe(start.free);
+      }
+      await cmd('poweroff');
+      const r = await s.exited;
+      expect(r.lines.filter((l) => l.startsWith('[pmm] free') || l.startsWith('[panic]') || l.includes(' ended: gave back ')), report(r)).toEqual([]);
+      expectStatus(r, 33);
+    } finally {
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

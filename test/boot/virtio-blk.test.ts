@@ -159,11 +159,15 @@ describe('virtio-blk (legacy virtio PCI, split virtqueue, INTx)', () => {
     const r = await run('virtio_blk', [
       '-netdev', 'user,id=n0,restrict=on', '-device', 'virtio-net-pci,netdev=n0,addr=0x2,romfile=',
       ...disk('d0', path.join(dir, 'b.img'), { addr: 5, serial: 'SHARED' }),
+      // More transitional devices on the same line; their type is the subsystem ID, not the device ID - 0xFFF
+      '-device', 'virtio-rng-pci,addr=0x6', '-device', 'virtio-balloon-pci,addr=0x9',
     ]);
     expectStatus(r, EXIT_POWEROFF);
     expectLinesInOrder(r, [
       /^\[virtio\] 00:02\.0 1AF4:1000 network card, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset/,
       /^\[virtio\] 00:05\.0 1AF4:1001 block device, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset/,
+      /^\[virtio\] 00:06\.0 1AF4:1005 type 4, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset/, // entropy source (virtio 1.1 §5.4)
+      /^\[virtio\] 00:09\.0 1AF4:1002 type 5, legacy I\/O 0x[0-9A-F]{4}, irq 10, reset/, // traditional memory balloon (§5.5)
       /^\[virtio_blk\] vda: 4096 sectors \(2 MiB\), serial "SHARED", read-write, irq 10$/,
       /^\[vblk\] vda one read: 1 completion\(s\), 0 poll\(s\), 1 interrupt\(s\)$/,
     ]);
