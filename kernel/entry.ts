@@ -13,7 +13,7 @@ import { pit_init, pit_wait_first_tick } from './dev/pit.ts';
 import { serial_init, serial_newline, serial_put_escaped, serial_puts } from './dev/serial.ts';
 import { uart_rx_init } from './dev/uart_rx.ts';
 import { pci_init } from './pci/pci.ts';
-import { virtio_init } from './virtio/transport.ts';
+import { virtio_ack_boot, virtio_init } from './virtio/transport.ts';
 import { virtio_blk_init } from './blk/virtio_blk.ts';
 import { ata_init } from './blk/ata.ts';
 import { disk_find_boot } from './blk/disk.ts';
@@ -92,6 +92,7 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(virtio_blk_init, '   virtio-blk disks into the block layer (polling: nothing can block yet)');
     a.call(ata_init, '   the IDE disks on the legacy channels (polled ATA PIO), into the block layer\'s table (after virtio: vda comes first)');
     a.call(disk_find_boot, '   which disk holds this kernel: writes to it are refused');
+    a.call(virtio_ack_boot, '   boot-time polling is over: clear the virtio ISRs it left, before sti');
     a.call(proc_init, '9. the process table: this code becomes pid 0, the kernel task');
     a.call(syscall_init, '10. the int 0x80 gate');
     a.sti('11. from here on interrupts are delivered');

@@ -594,12 +594,6 @@ by content (disk.asm, disk_find_boot).`,
       a.cmp(dword(ebx, VBLK.f.blk_size), 512);
       a.if_('ne', () => { say(a, a.cstr(', block size ')); putDec(a, dword(ebx, VBLK.f.blk_size)); });
       a.call(serial_newline);
-      a.comment('A boot-time poll may have seen a completion in the used ring before the device set its ISR bit');
-      a.comment('for it: read the ISR once more, or that stale bit would be the first interrupt after sti.');
-      a.mov(edx, dword(esi, VIRTIO_DEV.f.iobase));
-      a.add(edx, VIRTIO_PCI_ISR);
-      a.in(al, dx, 'read-to-clear');
-      a.inc(dword(esi, VIRTIO_DEV.f.pio));
       a.mov(eax, esi);
       a.call(virtio_attach_irq, 'completions interrupt from now on');
       r.ret();

@@ -2,7 +2,7 @@
 // functions, the status handshake, features, queues, notify and the shared
 // level-triggered INTx handler.  Shared by every virtio driver.
 import { defineModule } from '../../toolchain/x86/asm.ts';
-import { al, ax, eax, ebx, ecx, edx, esi, edi, dx, L, byte, word, dword, constant, chr, not } from '../../toolchain/x86/operands.ts';
+import { al, ax, eax, ebx, ecx, edx, esi, edi, esp, dx, L, byte, word, dword, constant, chr, not } from '../../toolchain/x86/operands.ts';
 import { defineStruct, u32 } from '../../toolchain/x86/struct.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 import { putDec, say } from '../lib/print.ts';
@@ -29,6 +29,7 @@ export const virtio_attach_irq = sym('virtio_attach_irq');
 export const virtio_irq = sym('virtio_irq');
 export const virtio_irq_none = sym('virtio_irq_none');
 export const virtio_put_fn = sym('virtio_put_fn');
+export const virtio_ack_boot = sym('virtio_ack_boot');
 const virtio_irq_lines = sym('virtio_irq_lines');
 
 export const VIRTIO_VENDOR = constant('VIRTIO_VENDOR', 0x1af4, 'PCI vendor ID of every virtio device (virtio 1.1 §4.1.2)');
@@ -135,7 +136,15 @@ Routines (the kernel's register convention unless cdecl is said):
   virtio_ready       EAX = dev: DRIVER_OK
   virtio_fail        EAX = dev: FAILED
   virtio_notify      EAX = vq: tell the device the queue has new buffers
-  virtio_attach_irq  EAX = dev: route its IRQ line to virtio_irq, unmask it`,
+  virtio_attach_irq  EAX = dev: route its IRQ line to virtio_irq, unmask it
+  virtio_ack_boot    read every device's ISR once, just before kmain's sti
+
+Why virtio_ack_boot: until the scheduler runs, drivers poll the used ring
+for their requests (GET_ID, the boot-disk scan).  A completion polled that
+way still sets the ISR bit - possibly a moment after the used ring showed
+it - and on a level-triggered line that bit would be the first interrupt
+after sti, for a request already finished.  kmain calls virtio_ack_boot
+after the last boot-time request, so the first interrupt is a real one.`,
   spec: [
     'virtio 1.1 §2.1 (device status field), §2.2 (feature bits), §3.1 (device initialization), §4.1.2 (PCI device discovery), §4.1.4.8 "Legacy Interfaces: A Note on PCI Device Layout", §4.1.5.3-4 (notification, ISR), §6.3 (legacy feature bits)',
     'PCI Local Bus Spec 3.0 §2.2.6 (INTx#: level-sensitive, shareable), Intel 82371SB PIIX3 data sheet (ELCR at 0x4D0/0x4D1)',
@@ -446,6 +455,26 @@ Routines (the kernel's register convention unless cdecl is said):
       a.add(edx, VIRTIO_PCI_QUEUE_NOTIFY);
       a.mov(eax, dword(eax, VQ.f.index));
       a.out(dx, ax, 'Queue Notify = the queue number: one exit to the hypervisor');
+      r.ret();
+    });
+
+    a.routine({
+      name: virtio_ack_boot, does: 'reads (and so clears) the ISR of every virtio device: boot-time polling is over',
+      clobbers: [eax, ecx, edx],
+    }, (r) => {
+      a.mov(ecx, virtio_devs);
+      a.mov(eax, dword(virtio_dev_count));
+      a.imul(eax, eax, VIRTIO_DEV.SIZE);
+      a.add(eax, ecx);
+      a.push(eax);
+      a.while_(() => { a.cmp(ecx, dword(esp)); return 'b'; }, () => {
+        a.mov(edx, dword(ecx, VIRTIO_DEV.f.iobase));
+        a.add(edx, VIRTIO_PCI_ISR);
+        a.in(al, dx, 'read-to-clear: a completion polled at boot asks for no interrupt');
+        a.inc(dword(ecx, VIRTIO_DEV.f.pio));
+        a.add(ecx, VIRTIO_DEV.SIZE);
+      }, 'every device recorded');
+      a.pop(eax);
       r.ret();
     });
 
