@@ -19,6 +19,7 @@ const bench_elapsed = sym('bench_elapsed');
 const bench_disk = sym('bench_disk');
 const bench_first = sym('bench_first');
 const put_tenths = sym('put_tenths');
+const put_ratio = sym('put_ratio');
 const bench_buf = sym('bench_buf');
 
 export const BENCH_MAX_MIB = constant('BENCH_MAX_MIB', 4096, 'largest "bench disk" size in MiB: the sector count and the rate arithmetic stay within 32 bits', { radix: 10 });
@@ -78,6 +79,25 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
       a.pop(eax);
       a.call(serial_put_dec);
       r.ret();
+    });
+
+    a.routine({
+      name: put_ratio, does: 'prints EAX / ECX with one decimal ("1.5"), or as a whole number when the tenths would not fit 32 bits',
+      in: { eax: 'dividend', ecx: 'divisor (not 0)' }, clobbers: [eax, ecx, edx],
+    }, () => {
+      a.push(eax);
+      a.mov(edx, 10);
+      a.mul(edx, 'EDX:EAX = dividend x 10');
+      a.cmp(edx, ecx);
+      a.if_('b', () => {
+        a.div(ecx, 'the ratio in tenths: the quotient fits, since EDX < ECX');
+        a.add(esp, 4);
+        a.jmp(put_tenths, 'tail call');
+      });
+      a.pop(eax, 'tenths would not fit: the whole ratio');
+      a.xor(edx, edx);
+      a.div(ecx);
+      a.jmp(serial_put_dec, 'tail call');
     });
 
     a.routine({
@@ -344,17 +364,13 @@ microseconds instead of the tens of nanoseconds of a guest instruction.`,
         a.mov(eax, dword(esp, 12));
         a.cmp(eax, ecx);
         a.if_('ae', () => {
-          a.xor(edx, edx);
-          a.div(ecx, 'a whole ratio: tenths could overflow 32 bits with billions of port I/O');
-          a.call(serial_put_dec);
+          a.call(put_ratio);
           say(a, a.cstr('x fewer port I/O (exits to the hypervisor)'));
         }, () => {
           a.xchg(eax, ecx, 'the second disk needed more: say how many times more');
           a.test(ecx, ecx);
           a.if_('z', () => { say(a, a.cstr('port I/O where the first needed none')); }, () => {
-            a.xor(edx, edx);
-            a.div(ecx);
-            a.call(serial_put_dec);
+            a.call(put_ratio);
             say(a, a.cstr('x more port I/O (exits to the hypervisor)'));
           });
         });
