@@ -89,7 +89,7 @@ export function planImage(kernel: readonly Module[], programs: readonly UserProg
     });
     const memsz = u.bssEnd - USER_BASE_ADDR;
     if (memsz > USER_IMAGE_MAX) {
-      throw new ImageError(`user program '${p.name}' needs ${memsz} bytes (image + bss), more than the ${USER_IMAGE_MAX} a process slot has room for`);
+      throw new ImageError(`user program '${p.name}' needs ${memsz} bytes (image + bss), more than the ${USER_IMAGE_MAX} (USER_IMAGE_MAX, kernel/proc/vm.ts) a process may map at USER_BASE`);
     }
     return { u, memsz };
   });

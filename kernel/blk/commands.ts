@@ -145,6 +145,17 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       a.test(edx, edx);
       a.if_('nz', () => r.ret(), undefined, 'arg_uint printed what was wrong');
     };
+    /** Refuse words after the last argument (ESI = the rest) instead of ignoring them; returns from the routine. */
+    const noMore = (r: { ret(): void }, op: string) => {
+      a.cmp(byte(esi), 0);
+      a.if_('ne', () => {
+        say(a, a.cstr(`[blk] ${op}: unexpected '`));
+        a.mov(eax, esi);
+        a.call(serial_puts);
+        say(a, a.cstr(`' after the arguments (usage: ${BLK_USAGE})\r\n`));
+        r.ret();
+      }, undefined, 'more words than the operation takes');
+    };
     /** Print "[blk] <disk>: " (EBX = the disk). */
     const head = () => {
       say(a, a.cstr('[blk] '));
@@ -167,6 +178,9 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
         a.test(eax, eax);
         a.if_('z', () => { say(a, a.cstr(`[blk] read: the count is 1 to ${BLK_CMD_MAX.c.value} sectors, not '0'\r\n`)); r.ret(); });
       });
+      a.push(eax);
+      noMore({ ret: () => { a.pop(eax); r.ret(); } }, 'read');
+      a.pop(eax);
       a.mov(esi, eax, 'ESI = count');
       a.invoke(blk_rw, [ebx, BLK_READ, edi, esi, blk_buf]);
       a.test(eax, eax);
@@ -240,6 +254,7 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       name: blk_flush, does: 'blk [disk] flush: the device\'s write cache onto the medium',
       in: { ebx: 'the disk', esi: 'the arguments (none)' }, clobbers: [eax, ecx, edx, esi],
     }, (r) => {
+      noMore(r, 'flush');
       a.invoke(blk_rw, [ebx, BLK_FLUSH, 0, 0, 0]);
       a.test(eax, eax);
       a.if_('nz', () => {
@@ -263,6 +278,8 @@ hash = (hash xor byte) * 16777619 mod 2^32 - one xor and one imul a byte.`,
       word();
       number(r, 0xffffffff, "[blk] check: not a sector count: '");
       a.mov(r.local('count'), eax);
+      noMore(r, 'check');
+      a.mov(eax, r.local('count'));
       a.mov(r.local('left'), eax);
       a.test(eax, eax);
       a.if_('z', () => { say(a, a.cstr("[blk] check: the count is at least 1, not '0'\r\n")); r.ret(); });

@@ -139,6 +139,10 @@ describe('IDE disks: detection and the blk command', () => {
         ['blk hdb check 0', "[blk] check: not a sector count: ''"],
         ['blk hdb write 5', '[blk] write: no text to write (usage: blk [disk] write <lba> <text>)'],
         ['blk hdb write 99999 hi', '[blk] hdb: write of 1 at sector 99999: -ENXIO: no such sector: the request ends past the end of the disk (8192 sectors (4 MiB))'],
+        // words after the last argument are refused, not ignored
+        ['blk hdb flush now', `[blk] flush: unexpected 'now' after the arguments (usage: ${usage})`],
+        ['blk hdb read 5 1 1', `[blk] read: unexpected '1' after the arguments (usage: ${usage})`],
+        ['blk hdb check 0 8 x y', `[blk] check: unexpected 'x y' after the arguments (usage: ${usage})`],
       ];
       for (const [line, want] of bad) expect(await cmd(s, line), line).toEqual([want]);
       // ... and the range right at the end is fine

@@ -92,7 +92,7 @@ describe('build output', () => {
 });
 
 describe('user programs the build refuses', () => {
-  it('a program larger than a process slot holds is an ImageError naming it', async () => {
+  it('a program larger than USER_IMAGE_MAX is an ImageError naming it', async () => {
     const { planImage, ImageError } = await import('../../toolchain/image.ts');
     const { kernelModules } = await import('../../kernel/index.ts');
     const { defineModule } = await import('../../toolchain/x86/asm.ts');
