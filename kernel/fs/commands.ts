@@ -25,7 +25,6 @@ const CAT: ShellCommand = { name: 'cat', usage: 'cat <file>', doc: 'print a file
 const STAT: ShellCommand = { name: 'stat', usage: 'stat <file>', doc: 'type, size, mode and sector of a file or directory of the tar disk', handler: cmd_stat };
 export const fsCommands: readonly ShellCommand[] = [LS, CAT, STAT];
 
-const E = TAR_ENT.f;
 const CAT_CHUNK = 4096;
 const NO_FS = 'no file system (no virtio-blk disk holds a ustar archive)';
 
@@ -52,6 +51,7 @@ Errors are one line each: no file system, no such file or directory, a
 directory given to cat, a type cat does not open (a symlink: listed, not
 followed), a read error with its -errno.`,
   emit(a) {
+    const E = TAR_ENT.f; // here, not at the top: tar.ts and the shell import each other through the block layer
     a.bss(cat_buf, CAT_CHUNK, 4, 'cat reads the file through here, a piece at a time');
 
     a.routine({
