@@ -254,4 +254,39 @@ describe('tar file system (read side)', () => {
       await s2.close();
     }
   });
+
+  it('bounded: more entries than the table holds, and an archive that runs to the disk\'s end without an end marker', async () => {
+    const many = tarArchive(Array.from({ length: 70 }, (_, i) => ({ name: `n${String(i).padStart(2, '0')}`, data: `${i}\n` })));
+    const s1 = await startSession({ image, timeoutMs: 120_000, extraArgs: vblk('m', diskFile('many.img', many)) });
+    try {
+      await s1.waitFor(/^\[tsk\] ready$/);
+      expect(s1.lines.filter((l) => l.startsWith('[fs] '))).toEqual([
+        '[fs] more than TAR_MAX_ENTS (64) entries: the rest are not listed',
+        '[fs] vda: ustar archive, 64 entries',
+      ]);
+      expect(await cmd(s1, 'cat n63')).toEqual(['63']);
+      expect(await cmd(s1, 'stat n64')).toEqual(["[stat] no such file or directory: 'n64'"]);
+      s1.send('poweroff\r');
+      expectStatus(await s1.exited, 33);
+    } finally {
+      await s1.close();
+    }
+    // two files and no zero blocks: the disk (its raw file) ends right after the second file's data
+    const open = tarArchive([{ name: 'a', data: 'a\n' }, { name: 'b', data: text(700, 'b') }]).subarray(0, -1024);
+    const file = path.join(dir, 'open.img');
+    writeFileSync(file, open);
+    const s2 = await startSession({ image, timeoutMs: 120_000, extraArgs: vblk('o', file) });
+    try {
+      await s2.waitFor(/^\[tsk\] ready$/);
+      expect(s2.lines.filter((l) => l.startsWith('[fs] '))).toEqual([
+        "[fs] vda: no end-of-archive marker before the disk's end at sector 5",
+        '[fs] vda: ustar archive, 2 entries',
+      ]);
+      expect(await cmd(s2, 'cat b')).toEqual(catLines(text(700, 'b')));
+      s2.send('poweroff\r');
+      expectStatus(await s2.exited, 33);
+    } finally {
+      await s2.close();
+    }
+  });
 });
