@@ -44,7 +44,8 @@ const MAGIC_USTA = 0x61747375;
 export const TAR_OK = constant('TAR_OK', 0, 'tar_hdr_check: a valid ustar header');
 export const TAR_NOT_USTAR = constant('TAR_NOT_USTAR', 1, 'tar_hdr_check: no ustar magic in the block');
 export const TAR_BAD_SUM = constant('TAR_BAD_SUM', 2, 'tar_hdr_check: the magic is there but the checksum field does not match the block');
-export const TAR_MAX_ENTS = constant('TAR_MAX_ENTS', 64, 'entries tar_ents holds: an archive with more is mounted with the first TAR_MAX_ENTS (a line says so)', { radix: 10 });
+const MAX_ENTS = 64;
+export const TAR_MAX_ENTS = constant('TAR_MAX_ENTS', MAX_ENTS, 'entries tar_ents holds: an archive with more is mounted with the first TAR_MAX_ENTS (a line says so)', { radix: 10 });
 export const TAR_PATH_MAX = constant('TAR_PATH_MAX', 256, 'longest path: prefix (155) + "/" + name (100)', { radix: 10 });
 export const TAR_BUF_SECTORS = constant('TAR_BUF_SECTORS', 8, 'sectors tar_read moves in one blk_rw call', { radix: 10 });
 
@@ -213,7 +214,7 @@ It prints one line:
 tar_scan walks the archive header by header, one blk_rw read each, and
 stops - keeping the entries before - at the first of:
 
-  two zero blocks' first one          the end of the archive (normal)
+  a block of zeros                    the end-of-archive marker (normal)
   the disk's end                      "no end-of-archive marker"
   a block with a bad checksum         reported with its sector
   a block that is not a header        reported with its sector
@@ -225,7 +226,12 @@ never a read outside it.  Each header becomes a tar_ent: the path (prefix
 "/" name, without a leading "./" or a trailing "/"), size, mode, type and
 the sector where the data starts - the header's sector + 1, since a header
 is exactly one sector.  Every type is listed; only regular files
-(REGTYPE, AREGTYPE, CONTTYPE) are read.
+(REGTYPE, AREGTYPE, CONTTYPE) are read.  Whatever the type, the walk skips
+the size field's worth of data, so the extension entries other tars write
+(GNU long names 'L', pax attributes 'x') list as "other" and do not derail
+it.  A sector 0 with the magic but a bad checksum is reported and the disk
+not mounted; entries past TAR_MAX_ENTS are counted in tar_more and a line
+says they are not listed.
 
   tar_norm    EAX = a path as typed -> EAX = tar_path, the same path
               without leading and trailing "/" (0 if too long)
@@ -416,7 +422,7 @@ copies the part asked for: any offset, any length.`,
       a.if_('ae', () => {
         a.cmp(dword(tar_more), 0);
         a.if_('e', () => {
-          say(a, a.cstr('[fs] more than TAR_MAX_ENTS (64) entries: the rest are not listed\r\n'));
+          say(a, a.cstr(`[fs] more than TAR_MAX_ENTS (${MAX_ENTS}) entries: the rest are not listed\r\n`));
         }, undefined, 'said once');
         a.inc(dword(tar_more));
         r.ret();
@@ -469,7 +475,7 @@ copies the part asked for: any offset, any length.`,
       }, 'no trailing "/" (a directory\'s name has one)');
       a.cmp(word(esi), 0x2f2e);
       a.if_('e', () => {
-        a.lea(edi, dword(esi));
+        a.mov(edi, esi);
         a.push(esi);
         a.add(esi, 2);
         a.mov(ecx, TAR_PATH_MAX);
