@@ -3,10 +3,11 @@
 // extracts exactly the bytes, and prints no warning; and the header fields
 // are where POSIX puts them.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../../toolchain/image.ts';
 import { BLOCK, USTAR, defaultDiskEntries, diskImage, headerChecksum, splitPath, tarArchive, tarHeader } from '../../toolchain/disk/tar.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tsk-tar-'));
@@ -100,4 +101,16 @@ describe('ustar writer', () => {
     expect(tar(['-tf', file]).toString().trim().split('\n')).toEqual(['README.txt', 'hello.txt', 'docs/', 'docs/tar.txt']);
     expect(execFileSync('tar', ['-xOf', file, 'hello.txt']).toString()).toBe('hello from the disk\n');
   });
+
+  it('npm run build writes build/disk.tar and build/disk.img (the same archive, padded to 1 MiB)', async () => {
+    const out = path.join(dir, 'build');
+    await buildImage({ outDir: out });
+    const tarFile = readFileSync(path.join(out, 'disk.tar'));
+    const img = readFileSync(path.join(out, 'disk.img'));
+    expect(tarFile.equals(tarArchive(defaultDiskEntries()))).toBe(true);
+    expect(img.length).toBe(1 << 20);
+    expect(img.subarray(0, tarFile.length).equals(tarFile)).toBe(true);
+    expect(img.subarray(tarFile.length).every((b) => b === 0)).toBe(true);
+    expect(tar(['-tf', path.join(out, 'disk.img')]).toString()).toBe('README.txt\nhello.txt\ndocs/\ndocs/tar.txt\n');
+  }, 60_000);
 });
