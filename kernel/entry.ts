@@ -17,6 +17,7 @@ import { virtio_ack_boot, virtio_init } from './virtio/transport.ts';
 import { virtio_blk_init } from './blk/virtio_blk.ts';
 import { ata_init } from './blk/ata.ts';
 import { disk_find_boot } from './blk/disk.ts';
+import { tar_mount } from './fs/tar.ts';
 import { mem_check, proc_init } from './proc/proc.ts';
 import { pmm_init } from './mm/pmm.ts';
 import { syscall_init } from './proc/syscall.ts';
@@ -92,6 +93,7 @@ the callee, EAX, ECX and EDX may be clobbered; DF is clear.`,
     a.call(virtio_blk_init, '   virtio-blk disks into the block layer (polling: nothing can block yet)');
     a.call(ata_init, '   the IDE disks on the legacy channels (polled ATA PIO), into the block layer\'s table (after virtio: vda comes first)');
     a.call(disk_find_boot, '   which disk holds this kernel: writes to it are refused');
+    a.call(tar_mount, '   the first virtio-blk disk that holds a ustar archive becomes the file system (read only)');
     a.call(virtio_ack_boot, '   boot-time polling is over: clear the virtio ISRs it left, before sti');
     a.call(proc_init, '9. the process table: this code becomes pid 0, the kernel task');
     a.call(syscall_init, '10. the int 0x80 gate');

@@ -49,6 +49,8 @@ import { virtioBlk } from './blk/virtio_blk.ts';
 import { ata } from './blk/ata.ts';
 import { blkCmds } from './blk/commands.ts';
 import { benchCmds } from './blk/bench.ts';
+import { ustar, tarfs } from './fs/tar.ts';
+import { fsCmds } from './fs/commands.ts';
 
 export const kernelModules: readonly Module[] = [
   // kmain's steps, in its order (entry.ts), each module before the ones that need it:
@@ -61,10 +63,12 @@ export const kernelModules: readonly Module[] = [
   diskModule, virtioBlk,
   // the IDE disks (ata_init):
   ata,
+  // the tar file system on the first virtio-blk disk that holds one (tar_mount):
+  ustar, tarfs,
   // processes, system calls and ring 3 (proc_init, syscall_init):
   proc, vm, programs, spawn, sched, exit, ps, syscall, strace,
   // the kernel task: a test scenario or the shell (kmain's last step), then the
   // shell's parts: its line editor, its argument parser and the commands each
   // subsystem contributes:
-  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, blkCmds, benchCmds,
+  scenarios, shell, readline, shellArgs, devCmds, cpuCmds, procCmds, memCmds, pciCmds, blkCmds, benchCmds, fsCmds,
 ];

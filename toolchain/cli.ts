@@ -142,7 +142,8 @@ program
   .option('-o, --out <dir>', 'build directory: new, empty, or one tsk build wrote (it keeps a .tsk-build manifest and removes only files it wrote)', parseOutDir, 'build')
   .action(async (o: { out: string }) => {
     const r = await build(o.out, true);
-    process.stdout.write(`${r.layoutText}\nannotated source: ${o.out}/asm/ (start at ${o.out}/asm/README.md)   listings: ${o.out}/lst/   symbols: ${o.out}/tsk.map\n`);
+    process.stdout.write(`${r.layoutText}\nannotated source: ${o.out}/asm/ (start at ${o.out}/asm/README.md)   listings: ${o.out}/lst/   symbols: ${o.out}/tsk.map\n`
+      + `data disk: ${o.out}/disk.tar (ustar archive; tar -tvf lists it) and ${o.out}/disk.img (zero-padded to 1 MiB; attach with -drive if=none,id=d,file=${o.out}/disk.img,format=raw -device virtio-blk-pci,drive=d)\n`);
   })
   .addHelpText('after', '\nExample:\n  tsk build && (cd build/asm && nasm -f bin kernel.asm -o /tmp/kernel.bin && cmp /tmp/kernel.bin ../bin/kernel.bin)');
 

@@ -107,6 +107,8 @@ export const COURSE: readonly Part[] = [
       { section: 'Disks', module: 'disk', teaches: 'the block layer: one table of disks, one checked entry point, whichever driver answers' },
       { module: 'virtio_blk', teaches: 'a paravirtual disk: requests as three-descriptor chains, several in flight, completion by interrupt, the waiting process blocked meanwhile' },
       { module: 'ata', teaches: 'the fully emulated IDE disk: polled ATA PIO, IDENTIFY DEVICE, and one port access (one exit) per word' },
+      { section: 'Files', module: 'ustar', teaches: 'the ustar header block: octal ASCII fields and a checksum anyone can recompute' },
+      { module: 'tar', teaches: 'a tar archive as a file system: mounting it from virtio-blk, a bounded header walk that refuses damage, lookup by path and reads at any offset' },
       { section: 'Processes, system calls and ring 3', module: 'proc', teaches: 'the process table, the kernel task as entry 0, and checking that every process fits in RAM' },
       { module: 'vm', teaches: 'a page directory per process and checking user pointers against it' },
       { module: 'programs', teaches: 'the program table: user programs built into the kernel image' },
@@ -127,6 +129,7 @@ export const COURSE: readonly Part[] = [
       { module: 'pci_cmds', teaches: 'lspci: the PCI functions found, their class, IDs and IRQ, and with -v their BARs and capabilities' },
       { module: 'blk_cmds', teaches: 'blk: listing disks, hex dumps of sectors, writing, flushing and checksumming them through the block layer' },
       { module: 'bench_cmds', teaches: 'bench disk: the same reads from an emulated IDE disk and a virtio-blk disk, timed, with the port I/O (guest exits) each needed' },
+      { module: 'fs_cmds', teaches: 'ls, cat and stat: the tar disk from the shell, with an error line for every path that does not work' },
     ],
   },
   {

@@ -8,6 +8,8 @@
 //   build/bin/<component>.bin     the encoded bytes of each component
 //   build/lst/<component>.lst     listing: address, bytes, source, TypeScript line
 //   build/tsk.map                 symbol map: address, symbol, kind, source file
+//   build/disk.tar                the default data disk: a POSIX ustar archive (toolchain/disk/tar.ts)
+//   build/disk.img                the same archive zero-padded to a whole MiB, a raw virtio-blk disk
 //   build/.tsk-build              manifest: every file this build wrote (see writeBuildDir)
 //
 // Components are assembled kernel first, because stage 2 needs the kernel's
@@ -18,6 +20,7 @@ import { lstat, mkdir, open, stat, readFile, readdir, rename, rmdir, unlink, wri
 import path from 'node:path';
 import { type Assembled, type ComponentDef, assemble } from './x86/assemble.ts';
 import { hex, listing } from './x86/nasm.ts';
+import { defaultDiskEntries, diskImage, tarArchive } from './disk/tar.ts';
 import { type CoursePlan, emitCourse, planCourse } from './course.ts';
 import type { Module } from './x86/asm.ts';
 import { bootSignature, bootsector } from '../boot/bootsector.ts';
@@ -215,6 +218,10 @@ export async function buildImage(opts: { outDir?: string } = {}): Promise<BuildR
   }
   files.set('tsk.map', mapText(plan));
   files.set('tsk.img', plan.image);
+  // The tar file system's default disk (kernel/fs/tar.ts mounts it from virtio-blk).
+  const archive = tarArchive(defaultDiskEntries());
+  files.set('disk.tar', archive);
+  files.set('disk.img', diskImage(archive));
   await writeBuildDir(outDir, given, files, previous);
   const imagePath = path.join(outDir, 'tsk.img');
   const rel = path.relative(process.cwd(), imagePath) || imagePath;

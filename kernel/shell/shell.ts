@@ -20,6 +20,7 @@ import { memCommands } from '../mm/commands.ts';
 import { pciCommands } from '../pci/commands.ts';
 import { blkCommands } from '../blk/commands.ts';
 import { benchCommands } from '../blk/bench.ts';
+import { fsCommands } from '../fs/commands.ts';
 
 // The labels this module defines (toolchain/x86/symbol.ts); exported ones are used by other modules.
 export const shell_main = sym('shell_main');
@@ -40,9 +41,9 @@ const POWEROFF: ShellCommand = { name: 'poweroff', usage: 'poweroff', doc: 'powe
  * (ticks from the devices, then idt from the CPU, then pic ...).  A command
  * missing from the order, or a name in it that no list has, stops the build.
  */
-const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'blk', 'bench', 'poweroff'];
+const HELP_ORDER = ['help', 'ticks', 'idt', 'pic', 'uart', 'int', 'echo', 'run', 'ps', 'kill', 'mem', 'lspci', 'blk', 'bench', 'ls', 'cat', 'stat', 'poweroff'];
 export const COMMANDS: readonly ShellCommand[] = orderCommands(
-  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands, blkCommands, benchCommands].flat(), HELP_ORDER);
+  [[HELP, ECHO, POWEROFF], devCommands, cpuCommands, procCommands, memCommands, pciCommands, blkCommands, benchCommands, fsCommands].flat(), HELP_ORDER);
 
 /** One line of help: the usages padded to the longest, so the descriptions form one column. */
 export function helpLine(c: ShellCommand): string {

@@ -8,6 +8,7 @@ import { COMMANDS, helpLine, orderCommands } from '../../kernel/shell/shell.ts';
 import { devCommands } from '../../kernel/dev/commands.ts';
 import { cpuCommands } from '../../kernel/cpu/commands.ts';
 import { procCommands } from '../../kernel/proc/commands.ts';
+import { fsCommands } from '../../kernel/fs/commands.ts';
 import type { ShellCommand } from '../../kernel/shell/command.ts';
 import { sym } from '../../toolchain/x86/symbol.ts';
 
@@ -42,6 +43,9 @@ describe('shell commands', () => {
       '[shell] lspci [-v]         PCI functions on bus 0: slot, class, vendor:device, IRQ; -v: BARs, command register, capabilities',
       '[shell] blk [disk] [op]    disks; read <lba> [n] (hex dump), write <lba> <text>, flush, check <lba> <n> (FNV-1a)',
       '[shell] bench disk <MiB>   read MiB from the first IDE and virtio-blk disks (or two disks named after MiB): time, MiB/s, port I/O',
+      '[shell] ls [path]          list a directory of the tar disk (or one file): name, type, size, mode in octal',
+      '[shell] cat <file>         print a file of the tar disk, its bytes as they are',
+      '[shell] stat <file>        type, size, mode and sector of a file or directory of the tar disk',
       '[shell] poweroff           power the machine off (QEMU exits with status 33)',
     ]);
   });
@@ -49,6 +53,7 @@ describe('shell commands', () => {
   it('each subsystem\'s handlers are defined by the module of its own commands.ts', () => {
     const lists: [readonly ShellCommand[], string][] = [
       [devCommands, 'kernel/dev/commands.ts'], [cpuCommands, 'kernel/cpu/commands.ts'], [procCommands, 'kernel/proc/commands.ts'],
+      [fsCommands, 'kernel/fs/commands.ts'],
     ];
     for (const [list, file] of lists) {
       for (const c of list) {
