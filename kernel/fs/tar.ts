@@ -249,7 +249,8 @@ are not listed.
 
   tar_norm    EAX = a path as typed -> EAX = tar_path, the same path
               without leading and trailing "/" (0 if too long)
-  tar_lookup  EAX = a normalized path -> EAX = its tar_ent, or 0
+  tar_lookup  EAX = a normalized path -> EAX = its tar_ent (the last of
+              the same path: tar -r appends newer copies), or 0
   tar_read    (ent, off, len, buf) -> EAX = bytes copied (0 at the end
               of the file), or the -errno of blk_rw
   tar_pax_path  EAX = pax records, EDX = their length -> EAX = 1 when a
@@ -672,20 +673,24 @@ copies the part asked for: any offset, any length.`,
 
     a.routine({
       name: tar_lookup, does: 'finds an entry by its path',
-      in: { eax: 'the path (as tar_norm made it)' }, out: { eax: 'the tar_ent, or 0 when no entry has that path' },
+      in: { eax: 'the path (as tar_norm made it)' }, out: { eax: 'the last tar_ent with that path, or 0 when no entry has it' },
       clobbers: [ecx, edx], saves: [ebx, esi, edi],
     }, (r) => {
+      // From the last entry back: when a path is in the archive twice (tar -r appends a
+      // newer copy), the later one is the file, as tar -x leaves it (POSIX.1-2008 XCU pax:
+      // a later member replaces an earlier one of the same name).
       a.mov(edi, eax);
-      a.mov(ebx, tar_ents);
       a.mov(esi, dword(tar_count));
+      a.imul(ebx, esi, TAR_ENT.SIZE);
+      a.add(ebx, tar_ents, 'EBX = just past the last entry');
       a.forCount(esi, esi, () => {
+        a.sub(ebx, TAR_ENT.SIZE);
         a.mov(eax, ebx);
         a.mov(edx, edi);
         a.call(strcmp);
         a.test(eax, eax);
         a.if_('z', () => { a.mov(eax, ebx); r.ret(); });
-        a.add(ebx, TAR_ENT.SIZE);
-      }, 'every entry');
+      }, 'every entry, the last first');
       a.xor(eax, eax);
       r.ret();
     });
