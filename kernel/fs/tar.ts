@@ -25,6 +25,9 @@ export const tar_path = sym('tar_path');
 const tar_buf = sym('tar_buf');
 const tar_more = sym('tar_more');
 const tar_put_where = sym('tar_put_where');
+const tar_long = sym('tar_long');
+const tar_long_set = sym('tar_long_set');
+export const tar_pax_path = sym('tar_pax_path');
 
 // POSIX.1-2008, XCU pax, "ustar Interchange Format": the names the standard's <tar.h> gives.
 export const TMAGLEN = constant('TMAGLEN', 6, 'bytes of the magic field: "ustar" and a NUL (GNU tar\'s older format: "ustar" and a space)', { radix: 10 });
@@ -38,6 +41,12 @@ export const BLKTYPE = constant('BLKTYPE', chr('4'), 'typeflag: a block device')
 export const DIRTYPE = constant('DIRTYPE', chr('5'), 'typeflag: a directory');
 export const FIFOTYPE = constant('FIFOTYPE', chr('6'), 'typeflag: a FIFO');
 export const CONTTYPE = constant('CONTTYPE', chr('7'), 'typeflag: a contiguous file (read as a regular file)');
+// Extension headers: not entries, but data about the next one (POSIX.1-2008 XCU pax, "pax Header Block";
+// GNU tar's manual, "Basic Tar Format": GNUTYPE_LONGNAME, GNUTYPE_LONGLINK).
+export const XHDTYPE = constant('XHDTYPE', chr('x'), 'typeflag: pax extended header for the next entry (skipped: not an entry)');
+export const XGLTYPE = constant('XGLTYPE', chr('g'), 'typeflag: pax global extended header (skipped: not an entry)');
+export const GNUTYPE_LONGNAME = constant('GNUTYPE_LONGNAME', chr('L'), 'typeflag: GNU tar: the data is the next entry\'s full path');
+export const GNUTYPE_LONGLINK = constant('GNUTYPE_LONGLINK', chr('K'), 'typeflag: GNU tar: the data is the next entry\'s full link target (skipped)');
 /** "usta" as the little-endian dword at the start of the magic field. */
 const MAGIC_USTA = 0x61747375;
 
@@ -227,21 +236,30 @@ never a read outside it.  Each header becomes a tar_ent: the path (prefix
 the sector where the data starts - the header's sector + 1, since a header
 is exactly one sector.  Every type is listed; only regular files
 (REGTYPE, AREGTYPE, CONTTYPE) are read.  Whatever the type, the walk skips
-the size field's worth of data, so the extension entries other tars write
-(GNU long names 'L', pax attributes 'x') list as "other" and do not derail
-it.  A sector 0 with the magic but a bad checksum is reported and the disk
-not mounted; entries past TAR_MAX_ENTS are counted in tar_more and a line
-says they are not listed.
+the size field's worth of data.  Extension headers are not entries: GNU
+tar's long name ('L', the next entry's full path, at most TAR_PATH_MAX
+bytes) and a pax header's "path" record ('x', tar_pax_path) give the next
+entry its path, in place of prefix and name, which then hold a truncated
+one; other pax records ('x', 'g') and GNU long link names ('K') are
+skipped.  So --format=gnu and --format=posix archives list as tar -t
+lists them, and their headers take no place in tar_ents.  A sector 0
+with the magic but a bad checksum is reported and the disk not mounted;
+entries past TAR_MAX_ENTS are counted in tar_more and a line says they
+are not listed.
 
   tar_norm    EAX = a path as typed -> EAX = tar_path, the same path
               without leading and trailing "/" (0 if too long)
-  tar_lookup  EAX = a normalized path -> EAX = its tar_ent, or 0
+  tar_lookup  EAX = a normalized path -> EAX = its tar_ent (the last of
+              the same path: tar -r appends newer copies), or 0
   tar_read    (ent, off, len, buf) -> EAX = bytes copied (0 at the end
               of the file), or the -errno of blk_rw
+  tar_pax_path  EAX = pax records, EDX = their length -> EAX = 1 when a
+              "path" record (at most TAR_PATH_MAX bytes) is now in
+              tar_long for the next entry, else 0
 
 tar_read reads up to TAR_BUF_SECTORS sectors at a time into tar_buf and
 copies the part asked for: any offset, any length.`,
-  spec: ['POSIX.1-2008 XCU pax, "ustar Interchange Format"'],
+  spec: ['POSIX.1-2008 XCU pax, "ustar Interchange Format" and "pax Extended Header"', 'GNU tar manual, "Basic Tar Format" (GNUTYPE_LONGNAME)'],
   emit(a) {
     a.bss(tar_disk, 4, 4, 'the mounted disk (its disk_table entry), or 0: no file system');
     a.bss(tar_count, 4, 4, 'entries in tar_ents');
@@ -249,6 +267,8 @@ copies the part asked for: any offset, any length.`,
     a.bss(tar_ents, TAR_MAX_ENTS.mul(TAR_ENT.SIZE), 4, 'the archive\'s entries, in archive order');
     a.bss(tar_path, TAR_PATH_MAX.add(4), 4, 'the path tar_norm made');
     a.bss(tar_buf, TAR_BUF_SECTORS.mul(SECTOR_SIZE), 4, 'sectors read by tar_scan and tar_read');
+    a.bss(tar_long, TAR_PATH_MAX.add(4), 4, 'the path a GNU long-name entry gave the next header');
+    a.bss(tar_long_set, 4, 4, '1 when tar_long holds a path for the next header');
 
     a.routine({
       name: tar_mount, does: 'mounts the first virtio-blk disk whose sector 0 is a ustar header, and says so',
@@ -322,6 +342,7 @@ copies the part asked for: any offset, any length.`,
       a.mov(ebx, eax, 'EBX = the disk');
       a.mov(dword(tar_count), 0);
       a.mov(dword(tar_more), 0);
+      a.mov(dword(tar_long_set), 0);
       a.xor(esi, esi, 'ESI = the sector of the header');
       a.loop_((walk) => {
         a.cmp(dword(ebx, DISK.f.sectors_hi), 0);
@@ -404,6 +425,57 @@ copies the part asked for: any offset, any length.`,
         a.mov(r.local('next'), ecx);
         a.cmp(ecx, esi);
         walk.break_('be', 'wrapped past 2^32 sectors (only possible on a disk of 2 TiB or more)');
+        a.movzx(eax, byte(tar_buf.add(H.typeflag)));
+        a.cmp(eax, GNUTYPE_LONGNAME);
+        a.if_('e', () => {
+          a.mov(ecx, r.local('size'));
+          a.cmp(ecx, TAR_PATH_MAX.add(1));
+          a.if_('a', () => {
+            a.mov(eax, a.cstr('a GNU long name longer than TAR_PATH_MAX at sector '));
+            a.call(tar_put_where);
+            say(a, a.cstr(': the next entry keeps its short name\r\n'));
+          }, () => {
+            a.lea(eax, dword(esi, 1));
+            a.invoke(blk_rw, [ebx, BLK_READ, eax, 1, tar_buf], 'the name: at most TAR_PATH_MAX + 1 bytes, one sector');
+            a.test(eax, eax);
+            a.if_('z', () => {
+              a.push(esi);
+              a.mov(esi, tar_buf);
+              a.mov(edi, tar_long);
+              a.mov(ecx, r.local('size'));
+              a.rep_movsb();
+              a.mov(byte(edi), 0, 'the count includes tar\'s NUL; this one bounds a name without it');
+              a.pop(esi);
+              a.mov(dword(tar_long_set), 1);
+            }, undefined, 'a read error: the next entry keeps its short name (tar_add reports nothing; the walk goes on)');
+          });
+          a.mov(esi, r.local('next'));
+          walk.continue_();
+        }, undefined, 'a GNU long name: the next header\'s path');
+        a.cmp(eax, XHDTYPE);
+        a.if_('e', () => {
+          a.mov(ecx, r.local('size'));
+          a.cmp(ecx, TAR_BUF_SECTORS.mul(SECTOR_SIZE));
+          a.if_('be', () => {
+            a.mov(edx, ecx);
+            a.add(edx, SECTOR_SIZE.sub(1));
+            a.shr(edx, SECTOR_SHIFT);
+            a.lea(eax, dword(esi, 1));
+            a.invoke(blk_rw, [ebx, BLK_READ, eax, edx, tar_buf]);
+            a.test(eax, eax);
+            a.if_('z', () => {
+              a.mov(eax, tar_buf);
+              a.mov(edx, r.local('size'));
+              a.call(tar_pax_path);
+            });
+          }, undefined, 'records that fit tar_buf (a path record is at most a few hundred bytes); a longer header is skipped');
+          a.mov(esi, r.local('next'));
+          walk.continue_();
+        }, undefined, 'pax attributes for the next entry: its "path" record, if any, is its path');
+        for (const t of [XGLTYPE, GNUTYPE_LONGLINK]) {
+          a.cmp(eax, t);
+          a.if_('e', () => { a.mov(esi, r.local('next')); walk.continue_(); }, undefined, 'an extension header: not an entry (its data is skipped)');
+        }
         a.mov(eax, esi);
         a.mov(edx, r.local('size'));
         a.call(tar_add);
@@ -420,6 +492,7 @@ copies the part asked for: any offset, any length.`,
       a.mov(ecx, dword(tar_count));
       a.cmp(ecx, TAR_MAX_ENTS);
       a.if_('ae', () => {
+        a.mov(dword(tar_long_set), 0, 'a long name belongs to this entry only');
         a.cmp(dword(tar_more), 0);
         a.if_('e', () => {
           say(a, a.cstr(`[fs] more than TAR_MAX_ENTS (${MAX_ENTS}) entries: the rest are not listed\r\n`));
@@ -443,28 +516,42 @@ copies the part asked for: any offset, any length.`,
       a.if_('nz', () => a.xor(eax, eax), undefined, 'an unreadable mode shows as 0000');
       a.and(eax, 0o7777);
       a.mov(dword(edi, E.mode), eax);
-      // The path: prefix, "/" if there is one, then name; neither need end in a NUL.
+      // The path: the one an extension header gave (tar_long), else prefix, "/" if there
+      // is one, then name; neither field need end in a NUL.
       a.push(edi);
-      a.mov(esi, tar_buf.add(H.prefix));
-      a.mov(ecx, 155);
-      a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
-        a.mov(al, byte(esi));
-        a.test(al, al);
-        loop.break_('z');
-        a.mov(byte(edi), al);
-        a.inc(esi); a.inc(edi); a.dec(ecx);
-      }, 'prefix');
-      a.cmp(ecx, 155);
-      a.if_('ne', () => { a.mov(byte(edi), chr('/')); a.inc(edi); }, undefined, 'a prefix was there');
-      a.mov(esi, tar_buf.add(H.name));
-      a.mov(ecx, 100);
-      a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
-        a.mov(al, byte(esi));
-        a.test(al, al);
-        loop.break_('z');
-        a.mov(byte(edi), al);
-        a.inc(esi); a.inc(edi); a.dec(ecx);
-      }, 'name');
+      a.cmp(dword(tar_long_set), 0);
+      a.if_('ne', () => {
+        a.mov(dword(tar_long_set), 0);
+        a.mov(esi, tar_long);
+        a.loop_((copy) => {
+          a.mov(al, byte(esi));
+          a.test(al, al);
+          copy.break_('z');
+          a.mov(byte(edi), al);
+          a.inc(esi); a.inc(edi);
+        }, 'the long name (NUL-terminated within TAR_PATH_MAX + 2 bytes by tar_scan or tar_pax_path)');
+      }, () => {
+        a.mov(esi, tar_buf.add(H.prefix));
+        a.mov(ecx, 155);
+        a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
+          a.mov(al, byte(esi));
+          a.test(al, al);
+          loop.break_('z');
+          a.mov(byte(edi), al);
+          a.inc(esi); a.inc(edi); a.dec(ecx);
+        }, 'prefix');
+        a.cmp(ecx, 155);
+        a.if_('ne', () => { a.mov(byte(edi), chr('/')); a.inc(edi); }, undefined, 'a prefix was there');
+        a.mov(esi, tar_buf.add(H.name));
+        a.mov(ecx, 100);
+        a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
+          a.mov(al, byte(esi));
+          a.test(al, al);
+          loop.break_('z');
+          a.mov(byte(edi), al);
+          a.inc(esi); a.inc(edi); a.dec(ecx);
+        }, 'name');
+      }, 'a path from a GNU long-name or pax header, or prefix "/" name');
       a.mov(byte(edi), 0);
       a.pop(esi, 'ESI = the entry (its path first)');
       a.while_(() => { a.cmp(edi, esi); return 'a'; }, (loop) => {
@@ -487,6 +574,72 @@ copies the part asked for: any offset, any length.`,
       a.cmp(word(esi), chr('.'));
       r.retIf('e', '"." alone');
       a.inc(dword(tar_count));
+      r.ret();
+    });
+
+    a.routine({
+      name: tar_pax_path, does: 'finds the "path" record of pax extended header data and keeps its value for the next entry',
+      in: { eax: 'the records', edx: 'their length in bytes' },
+      out: { eax: '1 when a path was kept in tar_long (tar_long_set = 1), else 0' },
+      clobbers: [ecx, edx], saves: [ebx, esi, edi],
+    }, (r) => {
+      // Each record is "<length> <keyword>=<value>\n", the length in decimal counting the
+      // whole record (POSIX.1-2008 XCU pax, "pax Extended Header"); a later "path" wins.
+      a.mov(esi, eax, 'ESI = the record');
+      a.lea(edi, dword({ base: eax, index: edx }), 'EDI = the end of the data');
+      a.loop_((recs) => {
+        a.cmp(esi, edi);
+        recs.break_('ae');
+        a.xor(ebx, ebx, 'EBX = the record\'s length');
+        a.mov(ecx, esi);
+        a.loop_((digits) => {
+          a.cmp(ecx, edi);
+          recs.break_('ae', 'no space before the end: not a record');
+          a.movzx(eax, byte(ecx));
+          a.inc(ecx);
+          a.cmp(eax, chr(' '));
+          digits.break_('e');
+          a.sub(eax, chr('0'));
+          a.cmp(eax, 9);
+          recs.break_('a', 'not a decimal digit: the records are damaged, stop');
+          a.cmp(ebx, 0x1000000);
+          recs.break_('ae', 'absurdly long');
+          a.imul(ebx, ebx, 10);
+          a.add(ebx, eax);
+        }, 'the decimal length, up to its space');
+        a.mov(edx, edi);
+        a.sub(edx, esi);
+        a.cmp(ebx, edx);
+        recs.break_('a', 'the record runs past the data');
+        a.lea(edx, dword({ base: esi, index: ebx }), 'EDX = the next record');
+        a.cmp(byte(edx, -1), 10);
+        recs.break_('ne', 'a record ends with a line feed');
+        a.mov(eax, edx);
+        a.sub(eax, ecx, 'EAX = bytes from the keyword to the end');
+        a.cmp(eax, 6);
+        a.if_('ae', () => {
+          a.cmp(dword(ecx), 0x68746170, '"path"');
+          a.if_('e', () => {
+            a.cmp(byte(ecx, 4), chr('='));
+            a.if_('e', () => {
+              a.sub(eax, 6, 'EAX = the value\'s length (without "path=" and the line feed)');
+              a.cmp(eax, TAR_PATH_MAX);
+              a.if_('be', () => {
+                a.push(esi); a.push(edi);
+                a.lea(esi, dword(ecx, 5));
+                a.mov(edi, tar_long);
+                a.mov(ecx, eax);
+                a.rep_movsb();
+                a.mov(byte(edi), 0);
+                a.pop(edi); a.pop(esi);
+                a.mov(dword(tar_long_set), 1);
+              }, undefined, 'a longer path fits no entry: the entry keeps its ustar name');
+            });
+          });
+        });
+        a.mov(esi, edx);
+      }, 'record by record');
+      a.mov(eax, dword(tar_long_set));
       r.ret();
     });
 
@@ -520,20 +673,24 @@ copies the part asked for: any offset, any length.`,
 
     a.routine({
       name: tar_lookup, does: 'finds an entry by its path',
-      in: { eax: 'the path (as tar_norm made it)' }, out: { eax: 'the tar_ent, or 0 when no entry has that path' },
+      in: { eax: 'the path (as tar_norm made it)' }, out: { eax: 'the last tar_ent with that path, or 0 when no entry has it' },
       clobbers: [ecx, edx], saves: [ebx, esi, edi],
     }, (r) => {
+      // From the last entry back: when a path is in the archive twice (tar -r appends a
+      // newer copy), the later one is the file, as tar -x leaves it (POSIX.1-2008 XCU pax:
+      // a later member replaces an earlier one of the same name).
       a.mov(edi, eax);
-      a.mov(ebx, tar_ents);
       a.mov(esi, dword(tar_count));
+      a.imul(ebx, esi, TAR_ENT.SIZE);
+      a.add(ebx, tar_ents, 'EBX = just past the last entry');
       a.forCount(esi, esi, () => {
+        a.sub(ebx, TAR_ENT.SIZE);
         a.mov(eax, ebx);
         a.mov(edx, edi);
         a.call(strcmp);
         a.test(eax, eax);
         a.if_('z', () => { a.mov(eax, ebx); r.ret(); });
-        a.add(ebx, TAR_ENT.SIZE);
-      }, 'every entry');
+      }, 'every entry, the last first');
       a.xor(eax, eax);
       r.ret();
     });

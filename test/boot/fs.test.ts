@@ -289,4 +289,37 @@ describe('tar file system (read side)', () => {
       await s2.close();
     }
   });
+
+  it('GNU tar --format=gnu and --format=posix: long names from the extension headers, which take no place in the table', async () => {
+    const src = path.join(dir, 'ext');
+    const longName = `d/${'n'.repeat(110)}`; // 110 > the name field: no prefix/name split, GNU 'L' or a pax path record
+    const hundred = 'h'.repeat(100); // exactly the name field: GNU tar writes an 'L' header for it too
+    mkdirSync(path.join(src, 'd'), { recursive: true });
+    const files = new Map<string, Buffer>([[longName, text(77, 'long')], [hundred, text(600, 'hundred')]]);
+    // 40 files: with a pax header before each, 80 headers (more than TAR_MAX_ENTS, 64)
+    for (let i = 0; i < 40; i++) files.set(`d/s${String(i).padStart(2, '0')}`, text(i * 13, `s${i}`));
+    for (const [p, d] of files) writeFileSync(path.join(src, p), d);
+    for (const format of ['gnu', 'posix']) {
+      const tarFile = path.join(dir, `${format}.tar`);
+      execFileSync('tar', [`--format=${format}`, '--owner=0', '--group=0', '--pax-option=delete=atime,delete=ctime', '-cf', tarFile, '-C', src, 'd', hundred]
+        .filter((x) => format === 'posix' || !x.startsWith('--pax')));
+      const raw = readFileSync(tarFile);
+      const types = new Set<string>();
+      for (let at = 0; at + 512 <= raw.length && raw[at] !== 0; at += 512 * (1 + Math.ceil(parseInt(raw.subarray(at + 124, at + 136).toString('latin1'), 8) / 512))) types.add(String.fromCharCode(raw[at + 156]!));
+      expect(types.has(format === 'gnu' ? 'L' : 'x'), `${format}: extension headers in the archive`).toBe(true);
+      const host = hostView(tarFile);
+      expect(host.size).toBe(43);
+      const s = await startSession({ image, extraArgs: vblk('e', diskFile(`${format}.img`, raw)), timeoutMs: 120_000 });
+      try {
+        await s.waitFor(/^\[tsk\] ready$/);
+        expect(s.lines.filter((l) => l.startsWith('[fs] ')), format).toEqual([`[fs] vda: ustar archive, ${host.size} entries`]);
+        expect(await guestView(s), format).toEqual(host);
+        for (const p of [longName, hundred, 'd/s39']) expect(await cmd(s, `cat ${p}`), `${format}: cat ${p}`).toEqual(catLines(files.get(p)!));
+        s.send('poweroff\r');
+        expectStatus(await s.exited, 33);
+      } finally {
+        await s.close();
+      }
+    }
+  });
 });

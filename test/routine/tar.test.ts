@@ -5,7 +5,7 @@
 // time.  Each case also checks the routine's contract: only EAX, ECX and
 // EDX may change.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -147,7 +147,7 @@ describe('ustar header routines', () => {
       { name: 'add', routine: 'disk_add' },
       {
         name: 'attach', routine: 'md_attach', args: { eax: L('disk_table') },
-        memory: [{ at: L('tar_ents'), bytes: [...ent('docs/big', SIZE, LBA), ...ent('a', 3, 300)] }, { at: L('tar_count'), bytes: le32(2) }],
+        memory: [{ at: L('tar_ents'), bytes: [...ent('docs/big', SIZE, LBA), ...ent('a', 3, 300), ...ent('a', 4, 400)] }, { at: L('tar_count'), bytes: le32(3) }],
       },
       ...reads.map(([off, len]): RoutineCase => ({
         name: `read ${off} ${len}`, routine: 'tar_read', stack: [L('tar_ents'), off, len, L('rd_buf')],
@@ -184,7 +184,60 @@ describe('ustar header routines', () => {
     expect(at(`norm 257:${'x'.repeat(12)}`).regs.eax).toBe(0);
     const first = at("lookup 'docs/big'").regs.eax;
     expect(first).not.toBe(0);
-    expect(at("lookup 'a'").regs.eax - first).toBe(TAR_ENT.size);
+    expect(at("lookup 'a'").regs.eax - first, 'a path twice (tar -r): the later entry').toBe(2 * TAR_ENT.size);
     for (const p of ['docs', 'docs/bi', 'docs/big/x', '']) expect(at(`lookup '${p}'`).regs.eax, p).toBe(0);
+  });
+
+  it('tar_pax_path keeps the value of a pax "path" record (as GNU tar --format=posix writes them) and refuses damaged records', async () => {
+    const rec = (kw: string, v: string) => {
+      const body = ` ${kw}=${v}\n`;
+      let n = body.length + 1;
+      while (`${n}${body}`.length !== n) n++;
+      return `${n}${body}`;
+    };
+    const long = `d/${'x'.repeat(150)}/${'y'.repeat(60)}`; // 213 bytes: no prefix/name split fits the 'x' part
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tsk-pax-'));
+    let gnuRecords: Buffer;
+    try {
+      mkdirSync(path.join(dir, 'd', 'x'.repeat(150)), { recursive: true });
+      writeFileSync(path.join(dir, long), 'p\n');
+      execFileSync('tar', ['--format=posix', '-cf', path.join(dir, 'p.tar'), '-C', dir, long]);
+      const t = readFileSync(path.join(dir, 'p.tar'));
+      expect(String.fromCharCode(t[156]!), 'the first header is a pax header').toBe('x');
+      gnuRecords = t.subarray(512, 512 + parseInt(t.subarray(124, 136).toString('latin1'), 8));
+      expect(gnuRecords.toString('latin1')).toContain(` path=${long}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const cases: [string, Buffer, string | null][] = [
+      ['GNU tar\'s records', gnuRecords, long],
+      ['path alone', Buffer.from(rec('path', 'a/b.txt')), 'a/b.txt'],
+      ['after other records; linkpath is not path', Buffer.from(rec('mtime', '1.5') + rec('linkpath', 'no') + rec('path', 'yes') + rec('size', '3')), 'yes'],
+      ['the later path wins', Buffer.from(rec('path', 'first') + rec('path', 'second')), 'second'],
+      ['TAR_PATH_MAX bytes', Buffer.from(rec('path', 'z'.repeat(256))), 'z'.repeat(256)],
+      ['longer than TAR_PATH_MAX', Buffer.from(rec('path', 'z'.repeat(257))), null],
+      ['a length past the data', Buffer.from(rec('path', 'abc')).subarray(0, 10), null],
+      ['a length that is not a number', Buffer.from(`1x path=abc\n`), null],
+      ['no line feed where the length ends', Buffer.from(rec('path', 'abc').replace('\n', 'Z')), null],
+      ['a damaged record stops the walk', Buffer.from(`99 path=a\n${rec('path', 'b')}`), null],
+      ['no records', Buffer.alloc(0), null],
+    ];
+    const rs = await runRoutines({
+      modules: [ustar, tarfs, diskModule, string],
+      cases: cases.map(([name, b]): RoutineCase => ({
+        name, routine: 'tar_pax_path', args: { eax: data(b), edx: b.length },
+        memory: [{ at: L('tar_long_set'), bytes: [0, 0, 0, 0] }, { at: L('tar_long'), bytes: Array(260).fill(0xee) }],
+        read: [{ at: L('tar_long'), length: 260 }],
+      })),
+    });
+    cases.forEach(([name, , want], i) => {
+      const r = rs[i]!;
+      expect(r.regs.eax, name).toBe(want === null ? 0 : 1);
+      if (want !== null) {
+        const m = Buffer.from(r.memory[0]!);
+        expect(m.subarray(0, m.indexOf(0)).toString('latin1'), name).toBe(want);
+      }
+      expect(r.changed.filter((x) => !['eax', 'ecx', 'edx'].includes(x)), name).toEqual([]);
+    });
   });
 });

@@ -178,6 +178,12 @@ export function assemble(def: ComponentDef): Assembled {
           // First pass: a forward label has no position yet. Pretend it is right
           // here, so branches start short and only grow (NASM does the same).
           if (firstPass && !placed.has(n)) return { v: here, reloc: 1 };
+          // Later passes: a label not yet placed in this pass is where the previous
+          // pass put it, moved by as much as the code before here has grown since.
+          // Without that shift, growth earlier in the image makes a short forward
+          // branch look like a long backward one, and it stays near for good -
+          // bytes NASM, which lays out the same text, would not emit.
+          if (!placedNow.has(n)) return { v: labels.get(n)! + shiftNow, reloc: 1 };
           return { v: labels.get(n)!, reloc: 1 };
         }
         const eq = equs.get(n);
@@ -237,18 +243,24 @@ export function assemble(def: ComponentDef): Assembled {
   const near = new Set<number>();
   let firstPass = true;
   const placed = new Set<string>();
+  const placedNow = new Set<string>();
+  let shiftNow = 0;
+  const lastPc = new Array<number | undefined>(flat.length).fill(undefined);
   const sizes = new Array<number>(flat.length).fill(0);
   const encoded = new Array<{ key: string; enc: Encoded } | undefined>(flat.length);
   let passes = 0;
   const runPass = (final: boolean): { rows: ListingRow[]; out: number[]; changed: boolean } => {
     let pc = def.origin;
     let changed = false;
+    placedNow.clear();
     const rows: ListingRow[] = [];
     const out: number[] = [];
     flat.forEach((f, i) => {
       const it = f.item;
       let bytes: Uint8Array = EMPTY;
-      const setLabel = (name: string) => { placed.add(name); if (labels.get(name) !== pc) { labels.set(name, pc); changed = true; } };
+      shiftNow = pc - (lastPc[i] ?? pc);
+      lastPc[i] = pc;
+      const setLabel = (name: string) => { placed.add(name); placedNow.add(name); if (labels.get(name) !== pc) { labels.set(name, pc); changed = true; } };
       try {
         switch (it.k) {
           case 'label': setLabel(fullName(it.name, f.scope)); break;
