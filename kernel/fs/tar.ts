@@ -531,26 +531,23 @@ copies the part asked for: any offset, any length.`,
           a.inc(esi); a.inc(edi);
         }, 'the long name (NUL-terminated within TAR_PATH_MAX + 2 bytes by tar_scan or tar_pax_path)');
       }, () => {
+        /** Copy a header field of `len` bytes, NUL-terminated or full, from ESI to EDI; ECX = bytes left unused. */
+        const copyField = (len: number, what: string) => {
+          a.mov(ecx, len);
+          a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
+            a.mov(al, byte(esi));
+            a.test(al, al);
+            loop.break_('z');
+            a.mov(byte(edi), al);
+            a.inc(esi); a.inc(edi); a.dec(ecx);
+          }, what);
+        };
         a.mov(esi, tar_buf.add(H.prefix));
-        a.mov(ecx, 155);
-        a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
-          a.mov(al, byte(esi));
-          a.test(al, al);
-          loop.break_('z');
-          a.mov(byte(edi), al);
-          a.inc(esi); a.inc(edi); a.dec(ecx);
-        }, 'prefix');
+        copyField(155, 'prefix');
         a.cmp(ecx, 155);
         a.if_('ne', () => { a.mov(byte(edi), chr('/')); a.inc(edi); }, undefined, 'a prefix was there');
         a.mov(esi, tar_buf.add(H.name));
-        a.mov(ecx, 100);
-        a.while_(() => { a.test(ecx, ecx); return 'nz'; }, (loop) => {
-          a.mov(al, byte(esi));
-          a.test(al, al);
-          loop.break_('z');
-          a.mov(byte(edi), al);
-          a.inc(esi); a.inc(edi); a.dec(ecx);
-        }, 'name');
+        copyField(100, 'name');
       }, 'a path from a GNU long-name or pax header, or prefix "/" name');
       a.mov(byte(edi), 0);
       a.pop(esi, 'ESI = the entry (its path first)');
